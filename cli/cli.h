@@ -1,0 +1,24 @@
+/* cli.h -- the subcommands of the ffwd command line (thin: parse, call, report). */
+#ifndef FFWD_CLI_H
+#define FFWD_CLI_H
+
+int cmd_boot(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
+
+/* Print "ffwd: error: <current error message>" and return 1. */
+int cli_fail(void);
+/* Common: shared option parsing of the machine profile. Returns 1 if the
+ * option was consumed, 0 if not a profile option, -1 on a bad value. */
+struct ffwd_profile;
+int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg);
+
+#define FFWD_PROFILE_OPTS_HELP                                                                                     \
+    "Machine profile (see `ffwd boot --print-profile`):\n"                                                        \
+    "  --smp N              number of vCPUs (default 1; max 16 with GICv3, 8 with GICv2)\n"                          \
+    "  --mem SIZE           guest RAM, e.g. 512M, 2G (default 512M)\n"                                             \
+    "  --gic 2|3            interrupt controller version (default 3, no ITS)\n"                                    \
+    "  --accel tcg|kvm      accelerator (default tcg; kvm needs an arm64 host)\n"                                  \
+    "  --deterministic      run with -icount (reproducible instruction streams; tcg only)\n"
+
+#endif

@@ -1,0 +1,48 @@
+/* common.c -- helpers shared by the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../qemu/profile.h"
+#include "cli.h"
+#include "opts.h"
+
+int cli_fail(void)
+{
+    ffwd_error("%s", ffwd_errmsg()[0] ? ffwd_errmsg() : "failed");
+    return 1;
+}
+
+int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg)
+{
+    uint64_t v;
+    switch (opt) {
+    case OPT_SMP:
+        if (parse_u64(arg, &v) < 0 || v < 1 || v > 64)
+            return ffwd_seterr("--smp: '%s' is not a CPU count", arg);
+        p->smp = (unsigned)v;
+        return 1;
+    case OPT_MEM:
+        if (parse_size(arg, &v) < 0)
+            return ffwd_preerr("--mem");
+        if (v < 1024 * 1024) /* a bare number means MiB, as QEMU's -m */
+            v <<= 20;
+        p->mem_bytes = v;
+        return 1;
+    case OPT_GIC:
+        if (strcmp(arg, "2") && strcmp(arg, "3"))
+            return ffwd_seterr("--gic: must be 2 or 3 (got '%s')", arg);
+        p->gic_version = arg[0] - '0';
+        return 1;
+    case OPT_ACCEL:
+        if (strcmp(arg, "tcg") && strcmp(arg, "kvm"))
+            return ffwd_seterr("--accel: must be tcg or kvm (got '%s')", arg);
+        p->accel = !strcmp(arg, "tcg") ? "tcg" : "kvm";
+        return 1;
+    case OPT_DETERMINISTIC:
+        p->icount = true;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * ffwd.c -- entry point of the `ffwd` command: git-style subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "cli.h"
+
+#ifndef FFWD_VERSION
+#define FFWD_VERSION "0.0.0"
+#endif
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"demo", cmd_demo, "build the demo guest if needed, boot it, run a workload, summarise"},
+    {"boot", cmd_boot, "boot a guest (the demo guest or your own) under the gem5-compatible profile"},
+    {"guest", cmd_guest, "build the demo guest, or print where its files are"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ffwd [--version] [--help] [-v|-q] COMMAND [ARGS]\n"
+               "\n"
+               "ffwd runs a workload in QEMU, finds its region of interest and turns the\n"
+               "machine state into checkpoints that stock gem5 restores.\n"
+               "\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n"
+               "Options:\n"
+               "  -v, --verbose   more detail (debug messages)\n"
+               "  -q, --quiet     only errors\n"
+               "\n"
+               "`ffwd COMMAND --help` describes each command. Exit status: 0 on success,\n"
+               "1 on an error (one line \"ffwd: error: ...\" says what), 2 on bad usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    ffwd_log_init(FFWD_LOG_INFO);
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+            printf("ffwd %s\n", FFWD_VERSION);
+            return 0;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+            ffwd_log_set_level(FFWD_LOG_DEBUG);
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+            ffwd_log_set_level(FFWD_LOG_ERROR);
+        else {
+            fprintf(stderr, "ffwd: unknown option '%s'\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[i], "help")) {
+        if (i + 1 < argc) {
+            char *sub[] = {argv[i + 1], "--help", NULL};
+            for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
+                if (!strcmp(commands[k].name, argv[i + 1]))
+                    return commands[k].fn(2, sub);
+        }
+        usage(stdout);
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
+        if (!strcmp(commands[k].name, argv[i]))
+            return commands[k].fn(argc - i, argv + i);
+    fprintf(stderr, "ffwd: '%s' is not an ffwd command; see 'ffwd --help'\n", argv[i]);
+    return 2;
+}

@@ -1,0 +1,521 @@
+/* util.c -- see util.h. */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glib.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "ffwd: error: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p) {
+        fprintf(stderr, "ffwd: error: out of memory\n");
+        abort();
+    }
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fprintf(stderr, "ffwd: error: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = xmalloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    return s;
+}
+
+void sbuf_add(struct sbuf *b, const void *data, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t c = b->cap ? b->cap : 256;
+        while (c < b->len + n + 1)
+            c *= 2;
+        b->s = xrealloc(b->s, c);
+        b->cap = c;
+    }
+    memcpy(b->s + b->len, data, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void sbuf_addc(struct sbuf *b, char c) { sbuf_add(b, &c, 1); }
+
+void sbuf_addf(struct sbuf *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *tmp = xmalloc((size_t)n + 1);
+    vsnprintf(tmp, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    sbuf_add(b, tmp, (size_t)n);
+    free(tmp);
+}
+
+void sbuf_free(struct sbuf *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+bool path_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+bool path_is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mkdir_p(const char *dir, mode_t mode)
+{
+    char *p = xstrdup(dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, mode) < 0 && errno != EEXIST) {
+                ffwd_seterr_errno("cannot create directory %s", p);
+                free(p);
+                return -1;
+            }
+            *s = '/';
+        }
+    }
+    int r = 0;
+    if (mkdir(p, mode) < 0 && errno != EEXIST)
+        r = ffwd_seterr_errno("cannot create directory %s", p);
+    else if (!path_is_dir(p))
+        r = ffwd_seterr("%s exists and is not a directory", p);
+    free(p);
+    return r;
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : ffwd_seterr_errno("cannot stat %s", path);
+    if (nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS) < 0)
+        return ffwd_seterr_errno("cannot remove %s", path);
+    return 0;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ffwd_seterr_errno("cannot open %s", path);
+        return NULL;
+    }
+    struct sbuf b = {0};
+    char tmp[65536];
+    for (;;) {
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            ffwd_seterr_errno("cannot read %s", path);
+            close(fd);
+            sbuf_free(&b);
+            return NULL;
+        }
+        if (n == 0)
+            break;
+        sbuf_add(&b, tmp, (size_t)n);
+    }
+    close(fd);
+    if (!b.s)
+        sbuf_add(&b, "", 0);
+    if (len)
+        *len = b.len;
+    return b.s;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        ffwd_seterr_errno("cannot create %s", tmp);
+        free(tmp);
+        return -1;
+    }
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        ffwd_seterr_errno("cannot write %s", tmp);
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        ffwd_seterr_errno("cannot finish writing %s", path);
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int copy_file(const char *src, const char *dst, mode_t mode)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return ffwd_seterr_errno("cannot open %s", src);
+    char *tmp = xasprintf("%s.tmp.%ld", dst, (long)getpid());
+    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (out < 0) {
+        ffwd_seterr_errno("cannot create %s", tmp);
+        close(in);
+        free(tmp);
+        return -1;
+    }
+    char *buf = xmalloc(1 << 20);
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, 1 << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = ffwd_seterr_errno("cannot read %s", src);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (write_all(out, buf, (size_t)n) < 0) {
+            r = ffwd_seterr_errno("cannot write %s", tmp);
+            break;
+        }
+    }
+    free(buf);
+    close(in);
+    if (close(out) < 0 && r == 0)
+        r = ffwd_seterr_errno("cannot write %s", tmp);
+    if (r == 0 && rename(tmp, dst) < 0)
+        r = ffwd_seterr_errno("cannot rename %s to %s", tmp, dst);
+    if (r)
+        unlink(tmp);
+    free(tmp);
+    return r;
+}
+
+int64_t file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        ffwd_seterr_errno("cannot stat %s", path);
+        return -1;
+    }
+    return (int64_t)st.st_size;
+}
+
+int self_exe_dir(char *out, size_t outsz)
+{
+    ssize_t n = readlink("/proc/self/exe", out, outsz - 1);
+    if (n < 0)
+        return ffwd_seterr_errno("cannot read /proc/self/exe");
+    out[n] = 0;
+    char *slash = strrchr(out, '/');
+    if (slash)
+        *slash = 0;
+    return 0;
+}
+
+char *make_temp_dir(const char *parent, const char *prefix)
+{
+    if (mkdir_p(parent, 0755) < 0)
+        return NULL;
+    char *t = xasprintf("%s/%sXXXXXX", parent, prefix);
+    if (!mkdtemp(t)) {
+        ffwd_seterr_errno("cannot create a temporary directory in %s", parent);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+char *hex_encode(const void *data, size_t n)
+{
+    static const char d[] = "0123456789abcdef";
+    const unsigned char *p = data;
+    char *s = xmalloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = d[p[i] >> 4];
+        s[2 * i + 1] = d[p[i] & 15];
+    }
+    s[2 * n] = 0;
+    return s;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *hex_decode(const char *hex, size_t *outlen)
+{
+    size_t n = strlen(hex);
+    if (n % 2)
+        return NULL;
+    char *out = xmalloc(n / 2 + 1);
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n / 2] = 0;
+    if (outlen)
+        *outlen = n / 2;
+    return out;
+}
+
+bool str_starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-')
+        return ffwd_seterr("'%s' is not a non-negative integer", s ? s : "");
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end)
+        return ffwd_seterr("'%s' is not a non-negative integer", s);
+    *out = v;
+    return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-')
+        return ffwd_seterr("'%s' is not a size (e.g. 512M, 2G)", s ? s : "");
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return ffwd_seterr("'%s' is not a size (e.g. 512M, 2G)", s);
+    unsigned shift = 0;
+    switch (*end) {
+    case 0: break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: return ffwd_seterr("'%s' is not a size (e.g. 512M, 2G)", s);
+    }
+    if (*end == 'i' || *end == 'B')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end || (shift && v > (~0ULL >> shift)))
+        return ffwd_seterr("'%s' is not a size (e.g. 512M, 2G)", s);
+    *out = v << shift;
+    return 0;
+}
+
+void sha256_data(const void *data, size_t n, char out[65])
+{
+    gchar *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, n);
+    snprintf(out, 65, "%s", h);
+    g_free(h);
+}
+
+int sha256_file(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ffwd_seterr_errno("cannot open %s", path);
+    GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+    unsigned char *buf = xmalloc(1 << 20);
+    int r = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, 1 << 20);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = ffwd_seterr_errno("cannot read %s", path);
+            break;
+        }
+        if (n == 0)
+            break;
+        g_checksum_update(c, buf, n);
+    }
+    if (r == 0)
+        snprintf(out, 65, "%s", g_checksum_get_string(c));
+    g_checksum_free(c);
+    free(buf);
+    close(fd);
+    return r;
+}
+
+int run_cmd(char *const argv[], const struct run_opts *o)
+{
+    struct run_opts def = {0};
+    if (!o)
+        o = &def;
+    int pfd[2] = {-1, -1};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (o->out) {
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+            return ffwd_seterr_errno("pipe");
+        posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+        if (o->merge_stderr)
+            posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+        else if (o->quiet)
+            posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    } else if (o->stdout_file) {
+        posix_spawn_file_actions_addopen(&fa, 1, o->stdout_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o->quiet)
+            posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    } else if (o->quiet) {
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    }
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (o->cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+    pid_t pid;
+    int e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (pfd[1] >= 0)
+        close(pfd[1]);
+    if (e) {
+        if (pfd[0] >= 0)
+            close(pfd[0]);
+        errno = e;
+        return ffwd_seterr_errno("cannot run %s", argv[0]);
+    }
+    if (o->out) {
+        char buf[65536];
+        for (;;) {
+            ssize_t n = read(pfd[0], buf, sizeof buf);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            sbuf_add(o->out, buf, (size_t)n);
+        }
+        close(pfd[0]);
+        if (!o->out->s)
+            sbuf_add(o->out, "", 0);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            return ffwd_seterr_errno("waitpid for %s", argv[0]);
+    }
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    return ffwd_seterr("%s was killed by signal %d", argv[0], WTERMSIG(st));
+}
+
+bool have_program(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        return false;
+    char *p = xstrdup(path);
+    bool found = false;
+    for (char *tok = strtok(p, ":"); tok && !found; tok = strtok(NULL, ":")) {
+        char *f = xasprintf("%s/%s", tok, name);
+        found = access(f, X_OK) == 0;
+        free(f);
+    }
+    free(p);
+    return found;
+}
+
+double now_sec(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}

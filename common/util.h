@@ -1,0 +1,77 @@
+/*
+ * util.h -- small file, path, string and process helpers shared by ffwd.
+ * All follow err.h: 0 / pointer on success, -1 / NULL with a message.
+ */
+#ifndef FFWD_UTIL_H
+#define FFWD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* ---- memory ---- */
+void *xmalloc(size_t n);          /* aborts on OOM (the only abort) */
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) FFWD_PRINTF(1, 2);
+
+/* ---- growable string ---- */
+struct sbuf {
+    char *s;
+    size_t len, cap;
+};
+void sbuf_add(struct sbuf *b, const void *data, size_t n);
+void sbuf_addf(struct sbuf *b, const char *fmt, ...) FFWD_PRINTF(2, 3);
+void sbuf_addc(struct sbuf *b, char c);
+void sbuf_free(struct sbuf *b);
+
+/* ---- files and paths ---- */
+bool path_exists(const char *p);
+bool path_is_dir(const char *p);
+int mkdir_p(const char *dir, mode_t mode);
+int rm_rf(const char *path);
+/* Read a whole file (NUL-terminated; *len gets the size without the NUL). */
+char *read_file(const char *path, size_t *len);
+/* Write via "<path>.tmp.<pid>" + fsync + rename: never a half-written file. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+int copy_file(const char *src, const char *dst, mode_t mode);
+int64_t file_size(const char *path);
+/* Directory of the running executable (from /proc/self/exe). */
+int self_exe_dir(char *out, size_t outsz);
+/* A fresh private directory under `parent` named "<prefix>XXXXXX". */
+char *make_temp_dir(const char *parent, const char *prefix);
+
+/* ---- strings ---- */
+char *hex_encode(const void *data, size_t n);
+/* Decode hex into a freshly allocated NUL-terminated buffer; NULL on bad input. */
+char *hex_decode(const char *hex, size_t *outlen);
+bool str_starts(const char *s, const char *prefix);
+/* Parse sizes like 512M, 2G, 4096, 64K (binary units). */
+int parse_size(const char *s, uint64_t *out);
+int parse_u64(const char *s, uint64_t *out);
+
+/* ---- hashing (SHA-256 as 64 hex chars) ---- */
+int sha256_file(const char *path, char out[65]);
+void sha256_data(const void *data, size_t n, char out[65]);
+
+/* ---- processes ---- */
+struct run_opts {
+    const char *cwd;         /* NULL: inherit */
+    struct sbuf *out;        /* capture stdout (and stderr if merge_stderr) */
+    bool merge_stderr;
+    bool quiet;              /* send stdout/stderr to /dev/null when not captured */
+    const char *stdout_file; /* redirect stdout to this file */
+};
+/* Run argv[0] (searched in PATH) and wait. Returns the exit status (0..255),
+ * or -1 (with a message) when it could not be started or died by a signal. */
+int run_cmd(char *const argv[], const struct run_opts *o);
+/* Does a program exist in PATH? */
+bool have_program(const char *name);
+/* Monotonic seconds. */
+double now_sec(void);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * run.h -- run a guest from start to power-off with progress reporting:
+ * the common core of `ffwd boot` and `ffwd demo`.
+ */
+#ifndef FFWD_RUN_H
+#define FFWD_RUN_H
+
+#include "vm.h"
+
+#define FFWD_MAX_MARKERS 64
+
+struct ffwd_run_opts {
+    double timeout_s;           /* whole run; 0: 600 */
+    const char *expect_marker;  /* error unless "@ffwd: marker <this>" is seen */
+    bool progress;              /* print progress lines to stderr */
+};
+
+struct ffwd_run_result {
+    double t_kernel, t_init, t_root, t_cmd_start, t_cmd_exit, t_exit; /* seconds since start, <0: not seen */
+    int cmd_status;             /* -1: no cmd-exit seen */
+    int qemu_status;
+    unsigned nmarkers;
+    char markers[FFWD_MAX_MARKERS][128];
+    double marker_t[FFWD_MAX_MARKERS];
+    char run_dir[1024];
+    char console_log[1100];
+};
+
+/* Start, supervise and finish one guest run. Returns 0 when the guest ran to
+ * power-off (and the expected marker, if any, was seen); the command's own
+ * exit status is in res->cmd_status. QEMU is never left running. */
+int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts *o, struct ffwd_run_result *res);
+
+#endif

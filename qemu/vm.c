@@ -1,0 +1,681 @@
+/* vm.c -- start and supervise QEMU under the ffwd profile (see vm.h). */
+#define _GNU_SOURCE
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../guest/protocol.h"
+#include "dtb.h"
+
+const char *ffwd_qemu_binary(const char *override)
+{
+    if (override && *override)
+        return override;
+    const char *e = getenv("FFWD_QEMU");
+    return e && *e ? e : "qemu-system-aarch64";
+}
+
+static bool prog_available(const char *p)
+{
+    return strchr(p, '/') ? access(p, X_OK) == 0 : have_program(p);
+}
+
+int ffwd_qemu_version(const char *qemu, int *major, int *minor, int *micro)
+{
+    if (!prog_available(qemu))
+        return ffwd_seterr("QEMU not found: '%s' is not %s (run scripts/install-deps.sh, or set FFWD_QEMU)", qemu,
+                           strchr(qemu, '/') ? "an executable file" : "in PATH");
+    struct sbuf out = {0};
+    char *argv[] = {(char *)qemu, "--version", NULL};
+    int st = run_cmd(argv, &(struct run_opts){.out = &out, .merge_stderr = true});
+    if (st != 0) {
+        sbuf_free(&out);
+        return st < 0 ? -1 : ffwd_seterr("'%s --version' failed (exit %d)", qemu, st);
+    }
+    const char *v = strstr(out.s, "version ");
+    int a = 0, b = 0, c = 0;
+    if (!v || sscanf(v, "version %d.%d.%d", &a, &b, &c) < 2) {
+        ffwd_seterr("cannot read the QEMU version from '%s --version': %.80s", qemu, out.s);
+        sbuf_free(&out);
+        return -1;
+    }
+    sbuf_free(&out);
+    *major = a;
+    *minor = b;
+    *micro = c;
+    return 0;
+}
+
+int ffwd_check_kernel(const char *path)
+{
+    if (!path)
+        return ffwd_seterr("no kernel given (--kernel IMAGE)");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ffwd_seterr_errno("kernel %s", path);
+    unsigned char h[0x240] = {0};
+    ssize_t n = read(fd, h, sizeof h);
+    close(fd);
+    if (n < 0)
+        return ffwd_seterr_errno("kernel %s: cannot read", path);
+    if (n >= 0x40 && h[0x38] == 'A' && h[0x39] == 'R' && h[0x3a] == 'M' && h[0x3b] == 0x64)
+        return 0; /* arm64 Linux Image (Documentation/arch/arm64/booting.rst) */
+    if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+        return 0; /* gzip'ed Image: QEMU decompresses it */
+    if (n >= 20 && !memcmp(h, "\177ELF", 4)) {
+        unsigned mach = h[5] == 2 ? (unsigned)(h[18] << 8 | h[19]) : (unsigned)(h[18] | h[19] << 8);
+        return ffwd_seterr("kernel %s is an ELF file for machine %u%s, not an arm64 Linux Image (use the "
+                           "arch/arm64/boot/Image or Debian's /boot/vmlinuz-*-arm64)",
+                           path, mach, mach == 62 ? " (x86-64)" : mach == 183 ? " (aarch64 vmlinux)" : "");
+    }
+    if (n >= 0x206 && !memcmp(h + 0x202, "HdrS", 4))
+        return ffwd_seterr("kernel %s is an x86 bzImage, not an arm64 Linux Image", path);
+    if (n >= 0x40 && h[0x38] == 'R' && h[0x39] == 'I' && h[0x3a] == 'S' && h[0x3b] == 'C')
+        return ffwd_seterr("kernel %s is a RISC-V Image, not an arm64 Linux Image", path);
+    return ffwd_seterr("kernel %s is not an arm64 Linux Image (no 'ARM\\x64' magic at offset 0x38)", path);
+}
+
+const char *ffwd_check_disk(const char *path)
+{
+    if (!path) {
+        ffwd_seterr("no disk given (--disk BASE)");
+        return NULL;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ffwd_seterr_errno("disk %s", path);
+        return NULL;
+    }
+    struct stat st;
+    unsigned char h[4] = {0};
+    ssize_t n = read(fd, h, 4);
+    fstat(fd, &st);
+    close(fd);
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        ffwd_seterr("disk %s is not a regular file", path);
+        return NULL;
+    }
+    if (n == 4 && !memcmp(h, "QFI\xfb", 4))
+        return "qcow2";
+    if (st.st_size == 0 || st.st_size % 512) {
+        ffwd_seterr("disk %s: a raw disk image must be a non-empty multiple of 512 bytes (it has %lld)", path,
+                    (long long)st.st_size);
+        return NULL;
+    }
+    return "raw";
+}
+
+char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb)
+{
+    struct sbuf b = {0};
+    sbuf_addf(&b, "%s,gic-version=%d", p->machine, p->gic_version);
+    if (p->gic_version == 3)
+        sbuf_addf(&b, ",its=%s", p->its ? "on" : "off");
+    sbuf_addf(&b, ",secure=off,virtualization=off,dtb-randomness=%s", p->dtb_randomness ? "on" : "off");
+    if (dumpdtb)
+        sbuf_addf(&b, ",dumpdtb=%s", dumpdtb);
+    return b.s;
+}
+
+struct argv_b {
+    char **v;
+    size_t n, cap;
+};
+
+static void av(struct argv_b *a, char *s) /* takes ownership */
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 32;
+        a->v = xrealloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
+
+static void av2(struct argv_b *a, const char *opt, char *val)
+{
+    av(a, xstrdup(opt));
+    av(a, val);
+}
+
+static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, const char *dumpdtb)
+{
+    av(a, xstrdup("-nodefaults"));
+    av(a, xstrdup("-no-user-config"));
+    av2(a, "-display", xstrdup("none"));
+    av2(a, "-machine", ffwd_machine_opt(p, dumpdtb));
+    av2(a, "-cpu", xasprintf("%s,pmu=%s", p->cpu, p->pmu ? "on" : "off"));
+    av2(a, "-smp", xasprintf("%u", p->smp));
+    av2(a, "-m", xasprintf("%lluM", (unsigned long long)(p->mem_bytes >> 20)));
+    av2(a, "-accel", xstrdup(p->accel));
+    if (p->icount)
+        av2(a, "-icount", xstrdup("shift=0,sleep=off,align=off"));
+}
+
+char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, const char *disk_overlay,
+                      const char *dtb)
+{
+    const struct ffwd_profile *p = &cfg->prof;
+    struct argv_b a = {0};
+    av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
+    common_machine_args(&a, p, NULL);
+    av(&a, xstrdup("-no-reboot")); /* a guest reboot or panic ends QEMU */
+    av2(&a, "-kernel", xstrdup(cfg->kernel));
+    if (cfg->initrd)
+        av2(&a, "-initrd", xstrdup(cfg->initrd));
+    if (dtb)
+        av2(&a, "-dtb", xstrdup(dtb));
+    struct sbuf app = {0};
+    sbuf_addf(&app, "%s", p->append_base);
+    if (cfg->append && *cfg->append)
+        sbuf_addf(&app, " %s", cfg->append);
+    if (cfg->cmd) {
+        char *hex = hex_encode(cfg->cmd, strlen(cfg->cmd));
+        sbuf_addf(&app, " %s%s", FFWD_CMDLINE_CMD, hex);
+        free(hex);
+    }
+    av2(&a, "-append", app.s);
+    av2(&a, "-chardev",
+        xasprintf("socket,id=con0,path=%s/console.sock,server=on,wait=on,logfile=%s/console.log,logappend=off",
+                  run_dir, run_dir));
+    av2(&a, "-serial", xstrdup("chardev:con0"));
+    av2(&a, "-chardev", xasprintf("socket,id=qmp0,path=%s/qmp.sock,server=on,wait=off", run_dir));
+    av2(&a, "-mon", xstrdup("chardev=qmp0,mode=control"));
+    av2(&a, "-chardev", xasprintf("socket,id=gdb0,path=%s/gdb.sock,server=on,wait=off", run_dir));
+    av2(&a, "-gdb", xstrdup("chardev:gdb0"));
+    if (disk_overlay) {
+        av2(&a, "-global", xasprintf("virtio-mmio.force-legacy=%s", p->virtio_legacy ? "true" : "false"));
+        av2(&a, "-drive", xasprintf("file=%s,if=none,id=vd0,format=qcow2,discard=ignore", disk_overlay));
+        av2(&a, "-device",
+            xasprintf("virtio-blk-device,drive=vd0,id=vblk0,queue-size=%u,event_idx=%s,indirect_desc=%s,"
+                      "discard=%s,write-zeroes=%s",
+                      p->virtio_queue_size, p->virtio_event_idx ? "on" : "off",
+                      p->virtio_indirect_desc ? "on" : "off", p->virtio_discard ? "on" : "off",
+                      p->virtio_discard ? "on" : "off"));
+    }
+    if (cfg->plugin)
+        av2(&a, "-plugin", xstrdup(cfg->plugin));
+    return a.v;
+}
+
+void ffwd_argv_free(char **argv)
+{
+    if (!argv)
+        return;
+    for (char **p = argv; *p; p++)
+        free(*p);
+    free(argv);
+}
+
+/* A unix socket path that answers a connect() belongs to a live process. */
+static int check_socket_free(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return 0;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return ffwd_seterr("socket path too long (%zu bytes, max %zu): %s; use a shorter --run-dir", strlen(path),
+                           sizeof sa.sun_path - 1, path);
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        close(fd);
+        return ffwd_seterr("socket %s is in use by another process (is a QEMU still running in this run "
+                           "directory?)",
+                           path);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (unlink(path) < 0 && errno != ENOENT)
+        return ffwd_seterr_errno("cannot remove the stale socket %s", path);
+    return 0;
+}
+
+static char *default_run_parent(void)
+{
+    const char *t = getenv("TMPDIR");
+    return xasprintf("%s/ffwd-%ld", t && *t ? t : "/tmp", (long)getuid());
+}
+
+static char *tail_of_file(const char *path, size_t max)
+{
+    size_t len;
+    char *s = read_file(path, &len);
+    if (!s)
+        return xstrdup("");
+    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+        s[--len] = 0;
+    char *start = s;
+    if (len > max)
+        start = s + len - max;
+    char *nl = strrchr(start, '\n');
+    char *r = xstrdup(nl && nl[1] ? nl + 1 : start);
+    free(s);
+    return r;
+}
+
+static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char **dtb_out)
+{
+    char *full = xasprintf("%s/virt-full.dtb", run_dir);
+    struct argv_b a = {0};
+    av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
+    common_machine_args(&a, &cfg->prof, full);
+    struct sbuf out = {0};
+    int st = run_cmd(a.v, &(struct run_opts){.out = &out, .merge_stderr = true});
+    ffwd_argv_free(a.v);
+    if (st != 0) {
+        if (st > 0)
+            ffwd_seterr("QEMU could not create the machine's device tree: %s", out.s ? out.s : "");
+        sbuf_free(&out);
+        free(full);
+        return -1;
+    }
+    sbuf_free(&out);
+    size_t len;
+    char *blob = read_file(full, &len);
+    free(full);
+    if (!blob)
+        return -1;
+    uint64_t keep[1] = {ffwd_profile_disk_mmio_base(0)};
+    void *trimmed;
+    size_t tlen;
+    struct dtb_trim_report rep;
+    int r = dtb_trim(blob, len, keep, cfg->disk ? 1 : 0, &trimmed, &tlen, &rep);
+    free(blob);
+    if (r < 0)
+        return ffwd_preerr("trimming QEMU's device tree");
+    char *dtb = xasprintf("%s/virt.dtb", run_dir);
+    r = write_file_atomic(dtb, trimmed, tlen, 0644);
+    free(trimmed);
+    if (r < 0) {
+        free(dtb);
+        return -1;
+    }
+    ffwd_debug("device tree: removed %u nodes, kept %u virtio-mmio transport(s)", rep.removed, rep.virtio_kept);
+    *dtb_out = dtb;
+    return 0;
+}
+
+static char *abspath(const char *p)
+{
+    char *r = realpath(p, NULL);
+    return r ? r : xstrdup(p);
+}
+
+int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
+{
+    *out = NULL;
+    if (ffwd_profile_check(&cfg->prof) < 0)
+        return -1;
+    const char *qemu = ffwd_qemu_binary(cfg->qemu);
+    int maj, min, mic;
+    if (ffwd_qemu_version(qemu, &maj, &min, &mic) < 0)
+        return -1;
+    if (maj < FFWD_MIN_QEMU_MAJOR)
+        return ffwd_seterr("%s is QEMU %d.%d.%d; ffwd needs QEMU %d or newer (Debian: bookworm-backports, see "
+                           "scripts/install-deps.sh)",
+                           qemu, maj, min, mic, FFWD_MIN_QEMU_MAJOR);
+    if (ffwd_check_kernel(cfg->kernel) < 0)
+        return -1;
+    if (cfg->initrd && access(cfg->initrd, R_OK) < 0)
+        return ffwd_seterr_errno("initrd %s", cfg->initrd);
+    const char *disk_fmt = NULL;
+    if (cfg->disk && !(disk_fmt = ffwd_check_disk(cfg->disk)))
+        return -1;
+    if (cfg->cmd && strlen(cfg->cmd) * 2 + strlen(cfg->prof.append_base) + (cfg->append ? strlen(cfg->append) : 0) >
+                        1900)
+        return ffwd_seterr("--cmd is too long for the kernel command line (%zu bytes; put longer scripts on the "
+                           "disk)",
+                           strlen(cfg->cmd));
+    if (!strcmp(cfg->prof.accel, "kvm") && access("/dev/kvm", R_OK | W_OK) < 0)
+        return ffwd_seterr_errno("--accel kvm: /dev/kvm");
+
+    struct ffwd_vm *vm = xcalloc(1, sizeof *vm);
+    vm->console_fd = -1;
+    vm->pid = -1;
+    vm->echo = cfg->echo_console;
+    if (cfg->run_dir) {
+        if (mkdir_p(cfg->run_dir, 0755) < 0)
+            goto fail;
+        vm->run_dir = abspath(cfg->run_dir);
+    } else {
+        char *parent = default_run_parent();
+        vm->run_dir = make_temp_dir(parent, "run-");
+        free(parent);
+        if (!vm->run_dir)
+            goto fail;
+        vm->own_run_dir = true;
+    }
+    const char *socks[] = {"console.sock", "qmp.sock", "gdb.sock"};
+    for (int i = 0; i < 3; i++) {
+        char *s = xasprintf("%s/%s", vm->run_dir, socks[i]);
+        int r = check_socket_free(s);
+        free(s);
+        if (r < 0)
+            goto fail;
+    }
+
+    char *overlay = NULL, *dtb = NULL;
+    if (cfg->disk) {
+        overlay = xasprintf("%s/disk0.qcow2", vm->run_dir);
+        unlink(overlay);
+        char *base = abspath(cfg->disk);
+        char *img = xstrdup("qemu-img");
+        if (strchr(qemu, '/')) { /* prefer the qemu-img next to a given QEMU */
+            char *d = xstrdup(qemu);
+            *strrchr(d, '/') = 0;
+            char *cand = xasprintf("%s/qemu-img", d);
+            free(d);
+            if (access(cand, X_OK) == 0) {
+                free(img);
+                img = cand;
+            } else
+                free(cand);
+        }
+        char *argv[] = {img, "create", "-q", "-f", "qcow2", "-F", (char *)disk_fmt, "-b", base, overlay, NULL};
+        struct sbuf o = {0};
+        int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
+        free(img);
+        free(base);
+        if (st != 0) {
+            if (st > 0)
+                ffwd_seterr("cannot create the disk overlay %s: %s", overlay, o.s ? o.s : "");
+            sbuf_free(&o);
+            free(overlay);
+            goto fail;
+        }
+        sbuf_free(&o);
+    }
+    if (make_dtb(cfg, vm->run_dir, &dtb) < 0) {
+        free(overlay);
+        goto fail;
+    }
+    {
+        struct sbuf pj = {0};
+        ffwd_profile_print(&cfg->prof, &pj, true);
+        char *pp = xasprintf("%s/profile.json", vm->run_dir);
+        write_file_atomic(pp, pj.s, pj.len, 0644);
+        free(pp);
+        sbuf_free(&pj);
+    }
+    char **argv = ffwd_qemu_argv(cfg, vm->run_dir, overlay, dtb);
+    free(overlay);
+    free(dtb);
+    {
+        struct sbuf c = {0};
+        for (char **p = argv; *p; p++)
+            sbuf_addf(&c, "%s%s", p == argv ? "" : " ", *p);
+        sbuf_addc(&c, '\n');
+        char *cp = xasprintf("%s/qemu.cmdline", vm->run_dir);
+        write_file_atomic(cp, c.s, c.len, 0644);
+        free(cp);
+        ffwd_debug("qemu: %s", c.s);
+        sbuf_free(&c);
+    }
+    char *logp = xasprintf("%s/qemu.log", vm->run_dir);
+    int logfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (logfd < 0) {
+        ffwd_seterr_errno("cannot create %s", logp);
+        free(logp);
+        ffwd_argv_free(argv);
+        goto fail;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        ffwd_seterr_errno("fork");
+        close(logfd);
+        free(logp);
+        ffwd_argv_free(argv);
+        goto fail;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        int nul = open("/dev/null", O_RDONLY);
+        dup2(nul, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        setpgid(0, 0);
+        execvp(argv[0], argv);
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(logfd);
+    ffwd_argv_free(argv);
+    vm->pid = pid;
+    vm->t_start = now_sec();
+    {
+        char *pp = xasprintf("%s/qemu.pid", vm->run_dir);
+        char buf[32];
+        int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
+        write_file_atomic(pp, buf, (size_t)n, 0644);
+        free(pp);
+    }
+
+    /* Console first: QEMU waits for it (wait=on) before running the guest. */
+    char *cons = xasprintf("%s/console.sock", vm->run_dir);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", cons);
+    free(cons);
+    double deadline = now_sec() + 30;
+    for (;;) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            vm->pid = -1;
+            char *t = tail_of_file(logp, 400);
+            ffwd_seterr("QEMU exited at start (status %d): %s", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+                        t);
+            free(t);
+            free(logp);
+            goto fail;
+        }
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            vm->console_fd = fd;
+            break;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (now_sec() > deadline) {
+            ffwd_seterr("QEMU did not open its console socket within 30 s (see %s)", logp);
+            free(logp);
+            goto fail;
+        }
+        usleep(10000);
+    }
+    free(logp);
+    char *qp = xasprintf("%s/qmp.sock", vm->run_dir);
+    vm->qmp = qmp_connect(qp, 30);
+    free(qp);
+    if (!vm->qmp)
+        goto fail;
+    *out = vm;
+    return 0;
+fail:
+    ffwd_vm_kill(vm);
+    ffwd_vm_free(vm);
+    return -1;
+}
+
+/* Take one complete line out of vm->line (without the newline). */
+static bool take_line(struct ffwd_vm *vm, char *out, size_t outsz)
+{
+    char *nl = vm->line.s ? memchr(vm->line.s, '\n', vm->line.len) : NULL;
+    if (!nl)
+        return false;
+    size_t n = (size_t)(nl - vm->line.s);
+    size_t c = n < outsz - 1 ? n : outsz - 1;
+    memcpy(out, vm->line.s, c);
+    out[c] = 0;
+    while (c && (out[c - 1] == '\r'))
+        out[--c] = 0;
+    memmove(vm->line.s, nl + 1, vm->line.len - n - 1);
+    vm->line.len -= n + 1;
+    return true;
+}
+
+static bool classify(struct ffwd_vm *vm, const char *line, struct ffwd_vm_event *ev)
+{
+    const char *l = line;
+    while (*l == '\r')
+        l++;
+    if (str_starts(l, FFWD_PROTO_PREFIX)) {
+        const char *p = l + strlen(FFWD_PROTO_PREFIX);
+        size_t nl = strcspn(p, " ");
+        if (nl == 0 || nl >= sizeof ev->name)
+            return false;
+        ev->kind = VM_EV_LINE;
+        memcpy(ev->name, p, nl);
+        ev->name[nl] = 0;
+        snprintf(ev->text, sizeof ev->text, "%s", p[nl] ? p + nl + 1 : "");
+        return true;
+    }
+    if (!vm->kernel_seen && strstr(l, "Booting Linux on physical CPU")) {
+        vm->kernel_seen = true;
+        ev->kind = VM_EV_KERNEL;
+        snprintf(ev->text, sizeof ev->text, "%s", l);
+        return true;
+    }
+    if (strstr(l, "Kernel panic - not syncing")) {
+        ev->kind = VM_EV_PANIC;
+        snprintf(ev->text, sizeof ev->text, "%s", l);
+        return true;
+    }
+    return false;
+}
+
+static void reap(struct ffwd_vm *vm, double timeout_s)
+{
+    if (vm->pid < 0)
+        return;
+    double deadline = now_sec() + timeout_s;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(vm->pid, &st, WNOHANG);
+        if (r == vm->pid) {
+            vm->exited = true;
+            vm->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            vm->pid = -1;
+            return;
+        }
+        if (r < 0 && errno != EINTR) {
+            vm->pid = -1;
+            return;
+        }
+        if (now_sec() > deadline)
+            return;
+        usleep(10000);
+    }
+}
+
+int ffwd_vm_next_event(struct ffwd_vm *vm, double timeout_s, struct ffwd_vm_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    double deadline = now_sec() + timeout_s;
+    char line[2048];
+    for (;;) {
+        while (take_line(vm, line, sizeof line))
+            if (classify(vm, line, ev))
+                return 0;
+        if (vm->console_fd < 0) {
+            reap(vm, 10);
+            ev->kind = VM_EV_EXIT;
+            ev->exit_status = vm->exit_status;
+            return 0;
+        }
+        double left = deadline - now_sec();
+        if (left <= 0) {
+            ev->kind = VM_EV_TIMEOUT;
+            return 0;
+        }
+        struct pollfd pfd = {vm->console_fd, POLLIN, 0};
+        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ffwd_seterr_errno("poll on the guest console");
+        if (r == 0)
+            continue;
+        char buf[16384];
+        ssize_t n = read(vm->console_fd, buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0) {
+            close(vm->console_fd);
+            vm->console_fd = -1;
+            if (vm->line.len)
+                sbuf_addc(&vm->line, '\n');
+            continue;
+        }
+        if (vm->echo) {
+            fwrite(buf, 1, (size_t)n, stdout);
+            fflush(stdout);
+        }
+        sbuf_add(&vm->line, buf, (size_t)n);
+    }
+}
+
+int ffwd_vm_wait_exit(struct ffwd_vm *vm, double timeout_s)
+{
+    double deadline = now_sec() + timeout_s;
+    struct ffwd_vm_event ev;
+    for (;;) {
+        double left = deadline - now_sec();
+        if (ffwd_vm_next_event(vm, left > 0 ? left : 0, &ev) < 0)
+            return -1;
+        if (ev.kind == VM_EV_EXIT)
+            return 0;
+        if (ev.kind == VM_EV_TIMEOUT)
+            return ffwd_seterr("QEMU did not exit within %.0f s", timeout_s);
+    }
+}
+
+void ffwd_vm_kill(struct ffwd_vm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->pid > 0 && vm->qmp) {
+        json_t *r = NULL;
+        if (qmp_cmd(vm->qmp, "quit", NULL, &r, 3) == 0)
+            json_decref(r);
+        reap(vm, 5);
+    }
+    if (vm->pid > 0) {
+        kill(vm->pid, SIGTERM);
+        reap(vm, 3);
+    }
+    if (vm->pid > 0) {
+        kill(vm->pid, SIGKILL);
+        reap(vm, 5);
+    }
+}
+
+void ffwd_vm_free(struct ffwd_vm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->pid > 0)
+        ffwd_vm_kill(vm);
+    if (vm->console_fd >= 0)
+        close(vm->console_fd);
+    qmp_close(vm->qmp);
+    sbuf_free(&vm->line);
+    free(vm->run_dir);
+    free(vm);
+}

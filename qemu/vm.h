@@ -1,0 +1,91 @@
+/*
+ * vm.h -- launching and supervising one QEMU guest under the ffwd profile.
+ *
+ * A run lives in a run directory:
+ *   qmp.sock, gdb.sock, console.sock   control sockets (unix)
+ *   console.log                        everything the guest printed
+ *   qemu.log                           QEMU's own stderr
+ *   disk0.qcow2                        the guest disk: a qcow2 overlay over the base
+ *   virt.dtb (virt-full.dtb)           trimmed (and original) device tree
+ *   qemu.cmdline, profile.json         what was run
+ * QEMU is killed when ffwd exits for any reason (PR_SET_PDEATHSIG), and on
+ * every error path, so it is never left running.
+ */
+#ifndef FFWD_VM_H
+#define FFWD_VM_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "profile.h"
+#include "qmp.h"
+
+#define FFWD_MIN_QEMU_MAJOR 10
+
+struct ffwd_vm_config {
+    struct ffwd_profile prof;
+    const char *qemu;        /* binary; NULL: $FFWD_QEMU or qemu-system-aarch64 */
+    const char *kernel;      /* arm64 Linux Image */
+    const char *initrd;      /* optional */
+    const char *disk;        /* base image (raw or qcow2); never written */
+    const char *append;      /* extra kernel command line */
+    const char *cmd;         /* command to run in the guest (ffwd init hook) */
+    const char *run_dir;     /* NULL: a fresh directory under $TMPDIR/ffwd-UID */
+    bool echo_console;       /* copy guest output to our stdout */
+    const char *plugin;      /* optional TCG plugin (.so) with its args "file,k=v,..." */
+};
+
+enum ffwd_vm_event_kind {
+    VM_EV_LINE,     /* a protocol line "@ffwd: <event> <text>" */
+    VM_EV_KERNEL,   /* first kernel line seen */
+    VM_EV_PANIC,    /* the guest kernel panicked */
+    VM_EV_EXIT,     /* QEMU exited */
+    VM_EV_TIMEOUT,  /* nothing within the timeout */
+};
+
+struct ffwd_vm_event {
+    enum ffwd_vm_event_kind kind;
+    char name[32];        /* protocol event name, e.g. "marker" */
+    char text[1024];      /* its text */
+    int exit_status;      /* VM_EV_EXIT: QEMU's exit status (or 128+signal) */
+};
+
+struct ffwd_vm {
+    pid_t pid;
+    char *run_dir;
+    bool own_run_dir;
+    int console_fd;
+    struct qmp *qmp;
+    bool echo;
+    struct sbuf line;     /* partial console line */
+    bool kernel_seen;
+    bool exited;
+    int exit_status;
+    double t_start;
+};
+
+/* Validate the inputs, prepare the run directory and start QEMU. */
+int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out);
+/* Next guest event, waiting up to timeout_s. */
+int ffwd_vm_next_event(struct ffwd_vm *vm, double timeout_s, struct ffwd_vm_event *ev);
+/* Ask QEMU to quit (QMP), then SIGTERM/SIGKILL; reap it. */
+void ffwd_vm_kill(struct ffwd_vm *vm);
+/* Wait for QEMU to exit by itself (guest power-off) for up to timeout_s. */
+int ffwd_vm_wait_exit(struct ffwd_vm *vm, double timeout_s);
+void ffwd_vm_free(struct ffwd_vm *vm);
+
+/* Helpers shared with tests and other commands. */
+int ffwd_qemu_version(const char *qemu, int *major, int *minor, int *micro);
+int ffwd_check_kernel(const char *path);
+/* Returns "raw" or "qcow2" (static string) or NULL with an error. */
+const char *ffwd_check_disk(const char *path);
+/* Build QEMU's argv for cfg into a NULL-terminated array (free with ffwd_argv_free). */
+char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, const char *disk_overlay,
+                      const char *dtb);
+void ffwd_argv_free(char **argv);
+/* The -machine option value for a profile (optionally with dumpdtb=PATH). */
+char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb);
+/* The default QEMU binary name ($FFWD_QEMU or qemu-system-aarch64). */
+const char *ffwd_qemu_binary(const char *override);
+
+#endif
