@@ -131,7 +131,7 @@ int cmd_demo(int argc, char **argv)
         cmd = xasprintf("ffwd-guest marker workload-start && %s %llu; st=$?; ffwd-guest marker workload-done; exit $st",
                         workloads[w].bin, size);
     else
-        cmd = xstrdup("ffwd-guest marker workload-start && xz -6 -T1 -c /data/input.txt > /tmp/out.xz; st=$?; "
+        cmd = xstrdup("ffwd-guest marker workload-start && /usr/bin/xz -6 -T1 -c /data/input.txt > /tmp/out.xz; st=$?; "
                       "ffwd-guest marker workload-done; echo \"xz: $(md5sum < /tmp/out.xz)\"; exit $st");
     cfg.cmd = cmd;
     struct ffwd_run_opts ro = {.timeout_s = timeout, .progress = true, .expect_marker = "workload-done"};
