@@ -1,0 +1,51 @@
+# ffwd -- convenience front end over CMake/CTest.
+#
+#   make            install missing Debian packages, build ffwd (build/)
+#   make demo       ... and run the end-to-end demo on the built-in guest
+#   make test       ... and run every test twice: plain build and ASan+UBSan build
+#   make gem5-check GEM5=/path/to/gem5.opt   restore-in-gem5 check (skips loudly without GEM5)
+#
+# Variables: BUILD (build dir), ASAN_BUILD, JOBS.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build build-asan demo test test-plain test-asan gem5-check clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFFWD_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+demo: build
+	@./$(BUILD)/ffwd demo $(DEMO_ARGS)
+
+test-plain: build
+	@cd $(BUILD) && ctest --output-on-failure
+
+test-asan: build-asan
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure
+
+test: test-plain test-asan
+
+gem5-check:
+	@if [ -z "$(GEM5)" ]; then \
+		echo "gem5-check: SKIPPED -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt)."; \
+		echo "gem5-check: SKIPPED -- nothing was verified in gem5."; \
+	else \
+		echo "gem5-check: restoring ffwd checkpoints in $(GEM5) is not implemented yet (needs 'ffwd convert', issue: gem5 checkpoints)."; \
+		exit 1; \
+	fi
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
