@@ -129,6 +129,56 @@ static int resolve_packages(char *names[NPKG], char *versions[NPKG])
     return 0;
 }
 
+/* apt-cache takes ~1 s per call; remember its answer while the package
+ * lists are unchanged (their mtimes are the stamp). */
+static char *apt_stamp(void)
+{
+    struct stat a, b;
+    if (stat("/var/lib/apt/lists", &a) < 0)
+        return NULL;
+    if (stat("/var/cache/apt/pkgcache.bin", &b) < 0)
+        memset(&b, 0, sizeof b);
+    return xasprintf("%lld.%09ld/%lld.%09ld", (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
+                     (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
+}
+
+static int resolve_packages_cached(const char *root, char *names[NPKG], char *versions[NPKG])
+{
+    char *stamp = apt_stamp();
+    char *cp = xasprintf("%s/apt-resolve.json", root);
+    json_t *j = stamp ? json_load_file(cp, 0, NULL) : NULL;
+    if (j && !strcmp(json_string_value(json_object_get(j, "stamp")) ?: "", stamp)) {
+        json_t *n = json_object_get(j, "names"), *v = json_object_get(j, "versions");
+        if (json_array_size(n) == NPKG && json_array_size(v) == NPKG) {
+            for (int i = 0; i < NPKG; i++) {
+                names[i] = xstrdup(json_string_value(json_array_get(n, i)) ?: "");
+                versions[i] = xstrdup(json_string_value(json_array_get(v, i)) ?: "");
+            }
+            json_decref(j);
+            free(cp);
+            free(stamp);
+            return 0;
+        }
+    }
+    json_decref(j);
+    int r = resolve_packages(names, versions);
+    if (r == 0 && stamp && mkdir_p(root, 0755) == 0) {
+        json_t *n = json_array(), *v = json_array();
+        for (int i = 0; i < NPKG; i++) {
+            json_array_append_new(n, json_string(names[i]));
+            json_array_append_new(v, json_string(versions[i]));
+        }
+        json_t *o = json_pack("{s:s,s:o,s:o}", "stamp", stamp, "names", n, "versions", v);
+        char *js = json_dumps(o, JSON_COMPACT);
+        write_file_atomic(cp, js, strlen(js), 0644); /* a cache: failure to write is harmless */
+        free(js);
+        json_decref(o);
+    }
+    free(cp);
+    free(stamp);
+    return r;
+}
+
 static int check_aarch64_static(const char *path)
 {
     size_t len;
@@ -564,7 +614,7 @@ int guest_image_get(const struct guest_image_opts *o, struct guest_image *out)
     int r = -1;
     char *root = cache_root(o->cache_dir), *final = NULL, *tmp = NULL;
     json_t *man = NULL;
-    if (resolve_packages(names, versions) < 0)
+    if (resolve_packages_cached(root, names, versions) < 0)
         goto done;
     struct sbuf key = {0};
     sbuf_addf(&key, "%s\n", IMAGE_FORMAT);
