@@ -3,6 +3,7 @@
 #   make            install missing Debian packages, build ffwd (build/)
 #   make demo       ... and run the end-to-end demo on the built-in guest
 #   make test       ... and run every test twice: plain build and ASan+UBSan build
+#   make bench      boot/guest-speed figures (ratios against same-run baselines)
 #   make gem5-check GEM5=/path/to/gem5.opt   restore-in-gem5 check (skips loudly without GEM5)
 #
 # Variables: BUILD (build dir), ASAN_BUILD, JOBS.
@@ -11,7 +12,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan demo test test-plain test-asan gem5-check clean
+.PHONY: all deps build build-asan demo test test-plain test-asan gem5-check bench clean
 
 all: build
 
@@ -38,12 +39,24 @@ test-asan: build-asan
 
 test: test-plain test-asan
 
+bench: build
+	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
+
 gem5-check:
 	@if [ -z "$(GEM5)" ]; then \
-		echo "gem5-check: SKIPPED -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt)."; \
-		echo "gem5-check: SKIPPED -- nothing was verified in gem5."; \
+		echo "bench: build
+	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
+
+gem5-check: SKIPPED -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt)."; \
+		echo "bench: build
+	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
+
+gem5-check: SKIPPED -- nothing was verified in gem5."; \
 	else \
-		echo "gem5-check: restoring ffwd checkpoints in $(GEM5) is not implemented yet (needs 'ffwd convert', issue: gem5 checkpoints)."; \
+		echo "bench: build
+	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
+
+gem5-check: restoring ffwd checkpoints in $(GEM5) is not implemented yet (needs 'ffwd convert', issue: gem5 checkpoints)."; \
 		exit 1; \
 	fi
 

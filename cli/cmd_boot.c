@@ -36,6 +36,7 @@ static void help(FILE *f)
             "  --console            copy the guest console to standard output\n"
             "  --timeout SEC        give up (and stop QEMU) after SEC seconds (default 600)\n"
             "  --qemu PATH          qemu-system-aarch64 to use (default: $FFWD_QEMU or PATH)\n"
+            "  --plugin SO[,ARGS]   load a TCG plugin (e.g. build/plugins/libffwd-icount.so,out=FILE)\n"
             "  --print-profile      print the machine profile and QEMU command line, then exit\n"
             "  --json               with --print-profile: as JSON\n"
             "\n" FFWD_PROFILE_OPTS_HELP "\n"
@@ -56,6 +57,7 @@ int cmd_boot(int argc, char **argv)
                                        {"console", no_argument, 0, OPT_CONSOLE},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"qemu", required_argument, 0, OPT_QEMU},
+                                       {"plugin", required_argument, 0, OPT_PLUGIN},
                                        {"print-profile", no_argument, 0, OPT_PRINT_PROFILE},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
@@ -82,6 +84,7 @@ int cmd_boot(int argc, char **argv)
         case OPT_RUN_DIR: cfg.run_dir = optarg; break;
         case OPT_CONSOLE: cfg.echo_console = true; break;
         case OPT_QEMU: cfg.qemu = optarg; break;
+        case OPT_PLUGIN: cfg.plugin = optarg; break;
         case OPT_PRINT_PROFILE: print_profile = true; break;
         case OPT_JSON: json = true; break;
         case OPT_TIMEOUT: {

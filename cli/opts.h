@@ -26,6 +26,7 @@ enum {
     OPT_FORCE,
     OPT_CACHE,
     OPT_HELP,
+    OPT_PLUGIN,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \
