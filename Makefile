@@ -44,19 +44,10 @@ bench: build
 
 gem5-check:
 	@if [ -z "$(GEM5)" ]; then \
-		echo "bench: build
-	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
-
-gem5-check: SKIPPED -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt)."; \
-		echo "bench: build
-	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
-
-gem5-check: SKIPPED -- nothing was verified in gem5."; \
+		echo "gem5-check: SKIPPED -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt)."; \
+		echo "gem5-check: SKIPPED -- nothing was verified in gem5."; \
 	else \
-		echo "bench: build
-	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
-
-gem5-check: restoring ffwd checkpoints in $(GEM5) is not implemented yet (needs 'ffwd convert', issue: gem5 checkpoints)."; \
+		echo "gem5-check: restoring ffwd checkpoints in $(GEM5) is not implemented yet (needs 'ffwd convert')."; \
 		exit 1; \
 	fi
 
