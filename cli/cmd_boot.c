@@ -114,7 +114,7 @@ int cmd_boot(int argc, char **argv)
             if (!shown.kernel)
                 shown.kernel = "DEMO_GUEST/Image", shown.initrd = "DEMO_GUEST/initramfs.cpio.gz";
             char **av = ffwd_qemu_argv(&shown, "RUN_DIR", cfg.disk || !cfg.kernel ? "RUN_DIR/disk0.qcow2" : NULL,
-                                       "RUN_DIR/virt.dtb");
+                                       "RUN_DIR/virt.dtb", "/dev/shm/ffwd-PID-RUN.ram");
             sbuf_addf(&out, "\nqemu command line:\n ");
             for (char **p = av; *p; p++)
                 sbuf_addf(&out, " %s", *p);

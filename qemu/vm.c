@@ -118,7 +118,7 @@ const char *ffwd_check_disk(const char *path)
     return "raw";
 }
 
-char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb)
+char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb, bool ram_backend)
 {
     struct sbuf b = {0};
     sbuf_addf(&b, "%s,gic-version=%d", p->machine, p->gic_version);
@@ -127,6 +127,8 @@ char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb)
     sbuf_addf(&b, ",secure=off,virtualization=off,dtb-randomness=%s", p->dtb_randomness ? "on" : "off");
     if (dumpdtb)
         sbuf_addf(&b, ",dumpdtb=%s", dumpdtb);
+    if (ram_backend)
+        sbuf_addf(&b, ",memory-backend=ffwd-ram");
     return b.s;
 }
 
@@ -151,12 +153,16 @@ static void av2(struct argv_b *a, const char *opt, char *val)
     av(a, val);
 }
 
-static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, const char *dumpdtb)
+static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, const char *dumpdtb,
+                                const char *ram_path)
 {
     av(a, xstrdup("-nodefaults"));
     av(a, xstrdup("-no-user-config"));
     av2(a, "-display", xstrdup("none"));
-    av2(a, "-machine", ffwd_machine_opt(p, dumpdtb));
+    av2(a, "-machine", ffwd_machine_opt(p, dumpdtb, ram_path != NULL));
+    if (ram_path)
+        av2(a, "-object", xasprintf("memory-backend-file,id=ffwd-ram,size=%lluM,mem-path=%s,share=on",
+                                    (unsigned long long)(p->mem_bytes >> 20), ram_path));
     av2(a, "-cpu", xasprintf("%s,pmu=%s", p->cpu, p->pmu ? "on" : "off"));
     av2(a, "-smp", xasprintf("%u", p->smp));
     av2(a, "-m", xasprintf("%lluM", (unsigned long long)(p->mem_bytes >> 20)));
@@ -166,12 +172,12 @@ static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, 
 }
 
 char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, const char *disk_overlay,
-                      const char *dtb)
+                      const char *dtb, const char *ram_path)
 {
     const struct ffwd_profile *p = &cfg->prof;
     struct argv_b a = {0};
     av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
-    common_machine_args(&a, p, NULL);
+    common_machine_args(&a, p, NULL, ram_path);
     av(&a, xstrdup("-no-reboot")); /* a guest reboot or panic ends QEMU */
     av2(&a, "-kernel", xstrdup(cfg->kernel));
     if (cfg->initrd)
@@ -194,6 +200,8 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     av2(&a, "-serial", xstrdup("chardev:con0"));
     av2(&a, "-chardev", xasprintf("socket,id=qmp0,path=%s/qmp.sock,server=on,wait=off", run_dir));
     av2(&a, "-mon", xstrdup("chardev=qmp0,mode=control"));
+    av2(&a, "-chardev", xasprintf("socket,id=qmp1,path=%s/qmp-ctl.sock,server=on,wait=off", run_dir));
+    av2(&a, "-mon", xstrdup("chardev=qmp1,mode=control"));
     av2(&a, "-chardev", xasprintf("socket,id=gdb0,path=%s/gdb.sock,server=on,wait=off", run_dir));
     av2(&a, "-gdb", xstrdup("chardev:gdb0"));
     if (disk_overlay) {
@@ -273,7 +281,7 @@ static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char 
     char *full = xasprintf("%s/virt-full.dtb", run_dir);
     struct argv_b a = {0};
     av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
-    common_machine_args(&a, &cfg->prof, full);
+    common_machine_args(&a, &cfg->prof, full, NULL);
     struct sbuf out = {0};
     int st = run_cmd(a.v, &(struct run_opts){.out = &out, .merge_stderr = true});
     ffwd_argv_free(a.v);
@@ -308,6 +316,27 @@ static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char 
     ffwd_debug("device tree: removed %u nodes, kept %u virtio-mmio transport(s)", rep.removed, rep.virtio_kept);
     *dtb_out = dtb;
     return 0;
+}
+
+/* RAM files of QEMUs whose ffwd died without cleaning up (ffwd-PID-*.ram). */
+static void clean_stale_shm(void)
+{
+    struct sbuf o = {0};
+    char *argv[] = {"ls", "/dev/shm", NULL};
+    if (run_cmd(argv, &(struct run_opts){.out = &o, .quiet = true}) != 0) {
+        sbuf_free(&o);
+        return;
+    }
+    for (char *save = NULL, *l = strtok_r(o.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        long pid;
+        if (sscanf(l, "ffwd-%ld-", &pid) == 1 && pid > 0 && strstr(l, ".ram") && kill((pid_t)pid, 0) < 0 &&
+            errno == ESRCH) {
+            char *p = xasprintf("/dev/shm/%s", l);
+            unlink(p);
+            free(p);
+        }
+    }
+    sbuf_free(&o);
 }
 
 static char *abspath(const char *p)
@@ -360,8 +389,8 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
             goto fail;
         vm->own_run_dir = true;
     }
-    const char *socks[] = {"console.sock", "qmp.sock", "gdb.sock"};
-    for (int i = 0; i < 3; i++) {
+    const char *socks[] = {"console.sock", "qmp.sock", "qmp-ctl.sock", "gdb.sock"};
+    for (int i = 0; i < 4; i++) {
         char *s = xasprintf("%s/%s", vm->run_dir, socks[i]);
         int r = check_socket_free(s);
         free(s);
@@ -412,7 +441,28 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
         free(pp);
         sbuf_free(&pj);
     }
-    char **argv = ffwd_qemu_argv(cfg, vm->run_dir, overlay, dtb);
+    clean_stale_shm();
+    if (path_is_dir("/dev/shm") && access("/dev/shm", W_OK) == 0)
+        vm->ram_path = xasprintf("/dev/shm/ffwd-%ld-%s.ram", (long)getpid(), strrchr(vm->run_dir, '/') + 1);
+    else
+        vm->ram_path = xasprintf("%s/ram.mem", vm->run_dir);
+    unlink(vm->ram_path);
+    {
+        char *rp = xasprintf("%s/ram.path", vm->run_dir);
+        char *txt = xasprintf("%s\n", vm->ram_path);
+        write_file_atomic(rp, txt, strlen(txt), 0644);
+        free(txt);
+        free(rp);
+        if (cfg->disk) {
+            char *bp = xasprintf("%s/disk.base", vm->run_dir), *base = abspath(cfg->disk);
+            txt = xasprintf("%s\n", base);
+            write_file_atomic(bp, txt, strlen(txt), 0644);
+            free(txt);
+            free(base);
+            free(bp);
+        }
+    }
+    char **argv = ffwd_qemu_argv(cfg, vm->run_dir, overlay, dtb, vm->ram_path);
     free(overlay);
     free(dtb);
     {
@@ -676,6 +726,9 @@ void ffwd_vm_free(struct ffwd_vm *vm)
         close(vm->console_fd);
     qmp_close(vm->qmp);
     sbuf_free(&vm->line);
+    if (vm->ram_path)
+        unlink(vm->ram_path);
+    free(vm->ram_path);
     free(vm->run_dir);
     free(vm);
 }

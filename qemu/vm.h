@@ -2,7 +2,13 @@
  * vm.h -- launching and supervising one QEMU guest under the ffwd profile.
  *
  * A run lives in a run directory:
- *   qmp.sock, gdb.sock, console.sock   control sockets (unix)
+ *   qmp.sock, gdb.sock, console.sock   control sockets (unix); qmp.sock belongs to
+ *                                      the supervising ffwd, qmp-ctl.sock is for other
+ *                                      tools (ffwd capture)
+ *   ram.path                           where guest RAM lives: a shared file
+ *                                      (/dev/shm/ffwd-PID-*.ram) QEMU maps with share=on,
+ *                                      so ffwd reads RAM directly while the VM is stopped
+ *   disk.base                          absolute path of the base disk image
  *   console.log                        everything the guest printed
  *   qemu.log                           QEMU's own stderr
  *   disk0.qcow2                        the guest disk: a qcow2 overlay over the base
@@ -62,6 +68,7 @@ struct ffwd_vm {
     bool exited;
     int exit_status;
     double t_start;
+    char *ram_path;       /* shared RAM backing file, removed when QEMU ends */
 };
 
 /* Validate the inputs, prepare the run directory and start QEMU. */
@@ -81,10 +88,10 @@ int ffwd_check_kernel(const char *path);
 const char *ffwd_check_disk(const char *path);
 /* Build QEMU's argv for cfg into a NULL-terminated array (free with ffwd_argv_free). */
 char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, const char *disk_overlay,
-                      const char *dtb);
+                      const char *dtb, const char *ram_path);
 void ffwd_argv_free(char **argv);
 /* The -machine option value for a profile (optionally with dumpdtb=PATH). */
-char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb);
+char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb, bool ram_backend);
 /* The default QEMU binary name ($FFWD_QEMU or qemu-system-aarch64). */
 const char *ffwd_qemu_binary(const char *override);
 

@@ -24,7 +24,7 @@ static void check_gic(int gic)
     ffwd_profile_default(&p);
     p.gic_version = gic;
     p.smp = 2;
-    char *m = ffwd_machine_opt(&p, path);
+    char *m = ffwd_machine_opt(&p, path, false);
     char *argv[] = {(char *)ffwd_qemu_binary(NULL), "-machine", m, "-cpu", "cortex-a57,pmu=off", "-smp", "2",
                     "-m", "512M", "-display", "none", "-nodefaults", NULL};
     CHECK(run_cmd(argv, &(struct run_opts){.quiet = true}) == 0);

@@ -24,9 +24,12 @@ int main(void)
     CHECK(ffwd_profile_disk_mmio_base(1) == 0x0a003c00);
 
     struct ffwd_vm_config cfg = {.prof = p, .kernel = "K", .initrd = "I", .cmd = "echo hi", .append = "quiet"};
-    char **av = ffwd_qemu_argv(&cfg, "/R", "/R/disk0.qcow2", "/R/virt.dtb");
+    char **av = ffwd_qemu_argv(&cfg, "/R", "/R/disk0.qcow2", "/R/virt.dtb", "/dev/shm/x.ram");
     char *s = joined(av);
-    CHECK_STR_HAS(s, "virt,gic-version=3,its=off,secure=off,virtualization=off,dtb-randomness=off\n");
+    CHECK_STR_HAS(s, "virt,gic-version=3,its=off,secure=off,virtualization=off,dtb-randomness=off,"
+                     "memory-backend=ffwd-ram\n");
+    CHECK_STR_HAS(s, "memory-backend-file,id=ffwd-ram,size=512M,mem-path=/dev/shm/x.ram,share=on\n");
+    CHECK_STR_HAS(s, "path=/R/qmp-ctl.sock");
     CHECK_STR_HAS(s, "\ncortex-a57,pmu=off\n");
     CHECK_STR_HAS(s, "\n-nodefaults\n");
     CHECK_STR_HAS(s, "\n-no-reboot\n");
@@ -45,7 +48,7 @@ int main(void)
     cfg.prof.gic_version = 2;
     cfg.prof.smp = 4;
     cfg.prof.mem_bytes = 2ull << 30;
-    av = ffwd_qemu_argv(&cfg, "/R", NULL, NULL);
+    av = ffwd_qemu_argv(&cfg, "/R", NULL, NULL, NULL);
     s = joined(av);
     CHECK_STR_HAS(s, "\n-icount\nshift=0,sleep=off,align=off\n");
     CHECK_STR_HAS(s, "gic-version=2,secure");
