@@ -5,6 +5,8 @@
 int cmd_boot(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 /* Print "ffwd: error: <current error message>" and return 1. */
 int cli_fail(void);

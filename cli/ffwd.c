@@ -18,6 +18,8 @@ static const struct {
 } commands[] = {
     {"demo", cmd_demo, "build the demo guest if needed, boot it, run a workload, summarise"},
     {"boot", cmd_boot, "boot a guest (the demo guest or your own) under the gem5-compatible profile"},
+    {"capture", cmd_capture, "freeze a running guest and save its machine state (a capture)"},
+    {"inspect", cmd_inspect, "verify a capture and summarise it"},
     {"guest", cmd_guest, "build the demo guest, or print where its files are"},
 };
 

@@ -27,6 +27,10 @@ enum {
     OPT_CACHE,
     OPT_HELP,
     OPT_PLUGIN,
+    OPT_NAME,
+    OPT_STAY,
+    OPT_CAPTURE_MARKER,
+    OPT_CAPTURE_DIR,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \

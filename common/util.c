@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <glib.h>
+#include <libdeflate.h>
+#include <sys/mman.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -518,4 +520,51 @@ double now_sec(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ffwd_seterr_errno("cannot open %s", path);
+    static const uint8_t zeros[1 << 16];
+    uint32_t crc = 0;
+    off_t pos = 0;
+    int r = 0;
+    unsigned char *buf = xmalloc(1 << 20);
+    while ((uint64_t)pos < size) {
+        off_t data = lseek(fd, pos, SEEK_DATA);
+        if (data < 0)
+            data = errno == ENXIO ? (off_t)size : pos;
+        if ((uint64_t)data > size)
+            data = (off_t)size;
+        for (off_t z = pos; z < data;) {
+            size_t n = (size_t)(data - z) < sizeof zeros ? (size_t)(data - z) : sizeof zeros;
+            crc = libdeflate_crc32(crc, zeros, n);
+            z += (off_t)n;
+        }
+        if ((uint64_t)data >= size)
+            break;
+        off_t hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole > size)
+            hole = (off_t)size;
+        for (off_t o = data; o < hole;) {
+            size_t want = (size_t)(hole - o) < (1u << 20) ? (size_t)(hole - o) : (1u << 20);
+            ssize_t n = pread(fd, buf, want, o);
+            if (n <= 0) {
+                r = n < 0 ? ffwd_seterr_errno("cannot read %s", path) : ffwd_seterr("%s is shorter than %llu bytes", path, (unsigned long long)size);
+                break;
+            }
+            crc = libdeflate_crc32(crc, buf, (size_t)n);
+            o += n;
+        }
+        if (r)
+            break;
+        pos = hole;
+    }
+    free(buf);
+    close(fd);
+    if (r == 0)
+        *crc_out = crc;
+    return r;
 }

@@ -54,6 +54,10 @@ bool str_starts(const char *s, const char *prefix);
 int parse_size(const char *s, uint64_t *out);
 int parse_u64(const char *s, uint64_t *out);
 
+/* CRC-32 (libdeflate) of a file's first `size` bytes, reading holes of a
+ * sparse file as zeros without touching them. */
+int crc32_file(const char *path, uint64_t size, uint32_t *crc);
+
 /* ---- hashing (SHA-256 as 64 hex chars) ---- */
 int sha256_file(const char *path, char out[65]);
 void sha256_data(const void *data, size_t n, char out[65]);

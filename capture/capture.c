@@ -1,0 +1,1051 @@
+/* capture.c -- see capture.h and docs/capture-format.md. */
+#define _GNU_SOURCE
+#include "capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <libdeflate.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../qemu/profile.h"
+#include "migstream.h"
+#include "sysreg.h"
+
+#define PAGE 4096u
+
+static json_t *jhex(uint64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "0x%" PRIx64, v);
+    return json_string(b);
+}
+
+static json_t *jhex_array(const struct mig_field *f)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; f && i < f->count; i++)
+        json_array_append_new(a, jhex(mig_u64(f, i)));
+    return a;
+}
+
+static json_t *jhex_array_n(const struct mig_field *f, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; f && i < f->count && i < n; i++)
+        json_array_append_new(a, jhex(mig_u64(f, i)));
+    return a;
+}
+
+/* ---- file writing with size + CRC-32 bookkeeping ---- */
+struct files {
+    const char *dir;
+    json_t *list; /* name -> {size, crc32} */
+};
+
+static int put_file(struct files *fs, const char *name, const void *data, size_t len)
+{
+    char *p = xasprintf("%s/%s", fs->dir, name);
+    int r = write_file_atomic(p, data, len, 0644);
+    free(p);
+    if (r < 0)
+        return -1;
+    json_object_set_new(fs->list, name,
+                        json_pack("{s:I,s:o}", "size", (json_int_t)len, "crc32",
+                                  jhex(libdeflate_crc32(0, data, len))));
+    return 0;
+}
+
+static int put_json(struct files *fs, const char *name, json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    if (!s)
+        return ffwd_seterr("cannot encode %s", name);
+    size_t n = strlen(s);
+    s = xrealloc(s, n + 2);
+    s[n++] = '\n';
+    int r = put_file(fs, name, s, n);
+    free(s);
+    return r;
+}
+
+/* ---- CPU ---- */
+static json_t *cpu_json(const struct mig_stream *m, unsigned idx, const struct ffwd_profile *prof, uint64_t *cntfrq)
+{
+    const struct mig_device *c = mig_device(m, "cpu", idx);
+    const struct mig_device *cc = mig_device(m, "cpu_common", idx);
+    if (!c) {
+        ffwd_seterr("the migration stream has no state for vCPU %u", idx);
+        return NULL;
+    }
+    const struct mig_field *xr = mig_field(c, "env.xregs", 0), *pc = mig_field(c, "env.pc", 0),
+                           *cpsr = mig_field(c, "cpsr", 0), *spel = mig_field(c, "env.sp_el", 0),
+                           *elr = mig_field(c, "env.elr_el", 0), *bspsr = mig_field(c, "env.banked_spsr", 0),
+                           *idxs = mig_field(c, "cpreg_vmstate_indexes", 0),
+                           *vals = mig_field(c, "cpreg_vmstate_values", 0);
+    if (!xr || xr->count != 32 || !pc || !cpsr || !spel || !elr || !bspsr || !idxs || !vals ||
+        idxs->count != vals->count) {
+        ffwd_seterr("vCPU %u: the migration stream lacks core registers (QEMU version not supported?)", idx);
+        return NULL;
+    }
+    uint64_t pstate = mig_u64(cpsr, 0);
+    bool aarch64 = !(pstate & 0x10);
+    json_t *o = json_object();
+    json_object_set_new(o, "index", json_integer(idx));
+    unsigned cl = prof->gic_version == 3 ? 16 : 8;
+    json_object_set_new(o, "mpidr", jhex(0x80000000ULL | ((uint64_t)(idx / cl) << 8) | (idx % cl)));
+    json_object_set_new(o, "aarch64", json_boolean(aarch64));
+    json_object_set_new(o, "el", json_integer(aarch64 ? (int)(pstate >> 2 & 3) : -1));
+    json_object_set_new(o, "sp_sel", json_integer((int)(pstate & 1)));
+    json_object_set_new(o, "halted", json_boolean(cc && mig_u64(mig_field(cc, "halted", 0), 0) != 0));
+    json_object_set_new(o, "pc", jhex(mig_u64(pc, 0)));
+    json_object_set_new(o, "pstate", jhex(pstate));
+    json_object_set_new(o, "sp", jhex(mig_u64(xr, 31))); /* QEMU keeps the live SP in xregs[31] */
+    json_object_set_new(o, "x", jhex_array_n(xr, 31));
+    json_object_set_new(o, "sp_el", jhex_array(spel));
+    json_object_set_new(o, "elr_el", jhex_array(elr));
+    /* QEMU's banked_spsr: index 1 = EL1 (svc), 6 = EL2 (hyp), 7 = EL3 (mon) */
+    json_object_set_new(o, "spsr_el", json_pack("{s:o,s:o,s:o}", "el1", jhex(mig_u64(bspsr, 1)), "el2",
+                                                 jhex(mig_u64(bspsr, 6)), "el3", jhex(mig_u64(bspsr, 7))));
+    json_object_set_new(o, "spsr_banked_raw", jhex_array(bspsr));
+    json_t *v = json_array();
+    for (int r = 0; r < 32; r++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "env.vfp.zregs[%d].d", r);
+        const struct mig_field *z = mig_field(c, nm, 0);
+        char b[40];
+        snprintf(b, sizeof b, "0x%016" PRIx64 "%016" PRIx64, mig_u64(z, 1), mig_u64(z, 0));
+        json_array_append_new(v, json_string(b));
+    }
+    json_object_set_new(o, "v", v);
+    uint64_t fpscr = mig_u64(mig_field(c, "fpscr", 0), 0);
+    json_object_set_new(o, "fpsr", jhex(fpscr & 0xf800009fULL));
+    json_object_set_new(o, "fpcr", jhex(fpscr & 0x07ff9f00ULL));
+    json_t *sys = json_array(), *a32 = json_array();
+    for (size_t i = 0; i < idxs->count; i++) {
+        uint64_t id = mig_u64(idxs, i), val = mig_u64(vals, i);
+        struct sysreg_enc e;
+        if (sysreg_from_kvm_id(id, &e)) {
+            char nm[48];
+            sysreg_name(e, nm, sizeof nm);
+            if (!strcmp(nm, "CNTFRQ_EL0") && cntfrq)
+                *cntfrq = val;
+            json_array_append_new(sys, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:o}", "name", nm, "op0", e.op0, "op1",
+                                                 e.op1, "crn", e.crn, "crm", e.crm, "op2", e.op2, "value",
+                                                 jhex(val)));
+        } else
+            json_array_append_new(a32, json_pack("{s:o,s:o}", "kvm_id", jhex(id), "value", jhex(val)));
+    }
+    json_object_set_new(o, "sysregs", sys);
+    json_object_set_new(o, "aarch32_cpregs", a32);
+    json_object_set_new(o, "exclusive_addr", jhex(mig_u64(mig_field(c, "env.exclusive_addr", 0), 0)));
+    json_object_set_new(o, "irq_line_state", jhex(mig_u64(mig_field(c, "env.irq_line_state", 0), 0)));
+    json_object_set_new(o, "qemu_timer_expiry_ns",
+                        json_pack("{s:o,s:o}", "phys", jhex(mig_u64(mig_field(c, "gt_timer[GTIMER_PHYS]", 0), 0)),
+                                  "virt", jhex(mig_u64(mig_field(c, "gt_timer[GTIMER_VIRT]", 0), 0))));
+    return o;
+}
+
+static uint64_t sysreg_value(json_t *cpu, const char *name)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(cpu, "sysregs"), i, r)
+    {
+        if (!strcmp(json_string_value(json_object_get(r, "name")), name))
+            return strtoull(json_string_value(json_object_get(r, "value")), NULL, 16);
+    }
+    return 0;
+}
+
+/* ---- GIC ---- */
+static json_t *gicv3_json(const struct mig_stream *m, unsigned ncpu)
+{
+    const struct mig_device *g = mig_device(m, "arm_gicv3", 0);
+    if (!g) {
+        ffwd_seterr("the migration stream has no arm_gicv3 state");
+        return NULL;
+    }
+    json_t *d = json_object();
+    json_object_set_new(d, "ctlr", jhex(mig_u64(mig_field(g, "gicd_ctlr", 0), 0)));
+    static const char *const bm[][2] = {{"group", "igroupr"},   {"grpmod", "igrpmodr"},     {"enabled", "isenabler"},
+                                        {"pending", "ispendr"}, {"active", "isactiver"},    {"level", "level"},
+                                        {"edge_trigger", "edge_trigger"}};
+    for (size_t i = 0; i < sizeof bm / sizeof *bm; i++)
+        json_object_set_new(d, bm[i][1], jhex_array(mig_field(g, bm[i][0], 0)));
+    json_object_set_new(d, "ipriority", jhex_array(mig_field(g, "gicd_ipriority", 0)));
+    json_object_set_new(d, "irouter", jhex_array(mig_field(g, "gicd_irouter", 0)));
+    json_object_set_new(d, "nsacr", jhex_array(mig_field(g, "gicd_nsacr", 0)));
+    json_t *rd = json_array(), *ci = json_array();
+    for (unsigned c = 0; c < ncpu; c++) {
+        if (!mig_field(g, "gicr_ctlr", c)) {
+            json_decref(d);
+            json_decref(rd);
+            json_decref(ci);
+            ffwd_seterr("arm_gicv3 state has no redistributor for vCPU %u", c);
+            return NULL;
+        }
+        json_t *r = json_object();
+#define G1(key, f) json_object_set_new(r, key, jhex(mig_u64(mig_field(g, f, c), 0)))
+        G1("ctlr", "gicr_ctlr");
+        G1("waker", "gicr_waker");
+        G1("propbaser", "gicr_propbaser");
+        G1("pendbaser", "gicr_pendbaser");
+        G1("igroupr0", "gicr_igroupr0");
+        G1("isenabler0", "gicr_ienabler0");
+        G1("ispendr0", "gicr_ipendr0");
+        G1("isactiver0", "gicr_iactiver0");
+        G1("igrpmodr0", "gicr_igrpmodr0");
+        G1("edge_trigger", "edge_trigger");
+        G1("nsacr", "gicr_nsacr");
+        G1("level", "level");
+#undef G1
+        json_object_set_new(r, "ipriorityr", jhex_array(mig_field(g, "gicr_ipriorityr", c)));
+        json_array_append_new(rd, r);
+        json_t *i = json_object();
+        json_object_set_new(i, "ctlr_el1", jhex_array(mig_field(g, "icc_ctlr_el1", c)));   /* [S, NS] */
+        json_object_set_new(i, "pmr_el1", jhex(mig_u64(mig_field(g, "icc_pmr_el1", c), 0)));
+        json_object_set_new(i, "bpr", jhex_array(mig_field(g, "icc_bpr", c)));             /* [G0, G1S, G1NS] */
+        json_object_set_new(i, "apr", jhex_array(mig_field(g, "icc_apr", c)));             /* [G0 x4, G1S x4, G1NS x4] */
+        json_object_set_new(i, "igrpen", jhex_array(mig_field(g, "icc_igrpen", c)));       /* [G0, G1S, G1NS] */
+        json_object_set_new(i, "ctlr_el3", jhex(mig_u64(mig_field(g, "icc_ctlr_el3", c), 0)));
+        json_object_set_new(i, "sre_el1", jhex(mig_u64(mig_field(g, "icc_sre_el1", c), 0)));
+        json_array_append_new(ci, i);
+    }
+    return json_pack("{s:i,s:i,s:i,s:o,s:o,s:o}", "version", 3, "it_lines", VIRT_GIC_IT_LINES, "num_cpu", ncpu,
+                     "distributor", d, "redistributors", rd, "cpu_interfaces", ci);
+}
+
+/* GICv2 (QEMU arm_gic): kept field by field under QEMU's names; see docs. */
+static json_t *gic_generic_json(const struct mig_device *g, int version)
+{
+    json_t *f = json_object();
+    for (size_t i = 0; i < g->nfields; i++) {
+        const struct mig_field *x = &g->fields[i];
+        json_t *prev = json_object_get(f, x->name);
+        if (prev) { /* repeated struct fields: collect per instance */
+            if (!json_is_array(json_object_get(prev, "instances"))) {
+                json_t *w = json_pack("{s:[O]}", "instances", prev);
+                json_object_set_new(f, x->name, w);
+                prev = w;
+            }
+            json_array_append_new(json_object_get(prev, "instances"), jhex_array(x));
+        } else
+            json_object_set_new(f, x->name, jhex_array(x));
+    }
+    return json_pack("{s:i,s:i,s:o}", "version", version, "it_lines", VIRT_GIC_IT_LINES, "qemu_fields", f);
+}
+
+/* Every field of every device, as QEMU names it: nothing is dropped. */
+static json_t *raw_devices_json(const struct mig_stream *m)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < m->ndevs; i++) {
+        const struct mig_device *d = &m->devs[i];
+        json_t *f = json_array();
+        for (size_t k = 0; k < d->nfields; k++) {
+            const struct mig_field *x = &d->fields[k];
+            json_t *e = json_pack("{s:s,s:s,s:I,s:I}", "name", x->name, "section", x->section, "elem_size",
+                                  (json_int_t)x->elem_size, "count", (json_int_t)x->count);
+            if (x->elem_size <= 8 && x->count <= 4096)
+                json_object_set_new(e, "values", jhex_array(x));
+            else {
+                char *h = hex_encode(x->data, x->elem_size * x->count);
+                json_object_set_new(e, "bytes", json_string(h));
+                free(h);
+            }
+            json_array_append_new(f, e);
+        }
+        json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:o}", "name", d->name, "instance", d->instance,
+                                           "version", d->version, "fields", f));
+    }
+    return a;
+}
+
+/* ---- RAM ---- */
+static bool page_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+    for (unsigned i = 0; i < PAGE / 8; i++)
+        if (w[i])
+            return false;
+    return true;
+}
+
+static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const char *name, uint64_t *nonzero,
+                    const uint8_t **map_out)
+{
+    int in = open(ram_path, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return ffwd_seterr_errno("guest RAM %s", ram_path);
+    struct stat st;
+    fstat(in, &st);
+    if ((uint64_t)st.st_size != size) {
+        close(in);
+        return ffwd_seterr("guest RAM %s has %lld bytes, the profile says %llu", ram_path, (long long)st.st_size,
+                           (unsigned long long)size);
+    }
+    const uint8_t *map = mmap(NULL, size, PROT_READ, MAP_SHARED, in, 0);
+    if (map == MAP_FAILED) {
+        close(in);
+        return ffwd_seterr_errno("cannot map guest RAM %s", ram_path);
+    }
+    char *p = xasprintf("%s/%s", fs->dir, name);
+    int out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        ffwd_seterr_errno("cannot create %s", p);
+        free(p);
+        munmap((void *)map, size);
+        close(in);
+        return -1;
+    }
+    uint64_t nz = 0;
+    uint32_t crc = 0;
+    int r = 0;
+    off_t pos = 0;
+    static const uint8_t zeros[1 << 16];
+    /* The CRC covers the logical image: holes are fed as zeros from a small
+     * buffer, so never-touched guest memory is not faulted in. */
+    while ((uint64_t)pos < size && r == 0) {
+        off_t data = lseek(in, pos, SEEK_DATA);
+        if (data < 0)
+            data = errno == ENXIO ? (off_t)size : pos; /* ENXIO: only a hole remains */
+        data &= ~(off_t)(PAGE - 1);
+        if (data < pos)
+            data = pos;
+        for (off_t z = pos; z < data;) {
+            size_t n = (size_t)(data - z) < sizeof zeros ? (size_t)(data - z) : sizeof zeros;
+            crc = libdeflate_crc32(crc, zeros, n);
+            z += (off_t)n;
+        }
+        if ((uint64_t)data >= size)
+            break;
+        off_t hole = lseek(in, data, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole > size)
+            hole = (off_t)size;
+        hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
+        if ((uint64_t)hole > size)
+            hole = (off_t)size;
+        crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
+        for (off_t o = data; o < hole && r == 0; o += PAGE) {
+            /* coalesce runs of non-zero pages into one write */
+            off_t run = o;
+            while (run < hole && !page_zero(map + run))
+                run += PAGE;
+            if (run > o) {
+                nz += (uint64_t)(run - o) / PAGE;
+                const uint8_t *src = map + o;
+                size_t left = (size_t)(run - o);
+                off_t at = o;
+                while (left) {
+                    ssize_t w = pwrite(out, src, left, at);
+                    if (w < 0) {
+                        if (errno == EINTR)
+                            continue;
+                        r = ffwd_seterr_errno("cannot write %s", p);
+                        break;
+                    }
+                    src += w;
+                    at += w;
+                    left -= (size_t)w;
+                }
+                o = run;
+            }
+        }
+        pos = hole;
+    }
+    if (r == 0 && ftruncate(out, (off_t)size) < 0)
+        r = ffwd_seterr_errno("cannot size %s", p);
+    if (r == 0 && fsync(out) < 0)
+        r = ffwd_seterr_errno("cannot write %s", p);
+    if (close(out) < 0 && r == 0)
+        r = ffwd_seterr_errno("cannot write %s", p);
+    if (r == 0)
+        json_object_set_new(fs->list, name, json_pack("{s:I,s:o}", "size", (json_int_t)size, "crc32", jhex(crc)));
+    free(p);
+    close(in);
+    *nonzero = nz;
+    *map_out = map; /* kept mapped for the virtio ring reads; caller unmaps */
+    return r;
+}
+
+/* ---- disk delta ---- */
+static int save_disk_delta(const char *run_dir, struct files *fs, const char *name, uint64_t *nsect, json_t **info)
+{
+    *nsect = 0;
+    *info = NULL;
+    char *ov = xasprintf("%s/disk0.qcow2", run_dir);
+    if (!path_exists(ov)) {
+        free(ov);
+        return 0; /* no disk */
+    }
+    char *bp = xasprintf("%s/disk.base", run_dir);
+    char *base = read_file(bp, NULL);
+    free(bp);
+    if (!base) {
+        free(ov);
+        return ffwd_preerr("run directory %s has no disk.base", run_dir);
+    }
+    base[strcspn(base, "\n")] = 0;
+    struct sbuf o = {0};
+    char *argv[] = {"qemu-img", "map", "-U", "--output=json", ov, NULL};
+    int st = run_cmd(argv, &(struct run_opts){.out = &o, .quiet = true});
+    json_error_t je;
+    json_t *map = st == 0 ? json_loads(o.s, 0, &je) : NULL;
+    sbuf_free(&o);
+    if (!json_is_array(map)) {
+        json_decref(map);
+        ffwd_seterr("qemu-img map of %s failed", ov);
+        free(base);
+        free(ov);
+        return -1;
+    }
+    int fo = open(ov, O_RDONLY | O_CLOEXEC), fb = open(base, O_RDONLY | O_CLOEXEC);
+    bool base_raw = true;
+    unsigned char magic[4] = {0};
+    if (fb >= 0 && pread(fb, magic, 4, 0) == 4 && !memcmp(magic, "QFI\xfb", 4))
+        base_raw = false;
+    struct stat bst = {0};
+    if (fb >= 0)
+        fstat(fb, &bst);
+    uint64_t disk_size = 0;
+    struct sbuf out = {0};
+    int r = 0;
+    if (fo < 0 || fb < 0)
+        r = ffwd_seterr_errno("cannot open %s", fo < 0 ? ov : base);
+    size_t i;
+    json_t *e;
+    uint8_t sec[512], bsec[512];
+    json_array_foreach(map, i, e)
+    {
+        uint64_t start = (uint64_t)json_integer_value(json_object_get(e, "start"));
+        uint64_t len = (uint64_t)json_integer_value(json_object_get(e, "length"));
+        if (start + len > disk_size)
+            disk_size = start + len;
+        if (r || json_integer_value(json_object_get(e, "depth")) != 0 || !json_is_true(json_object_get(e, "present")))
+            continue;
+        bool zero = json_is_true(json_object_get(e, "zero"));
+        json_t *off = json_object_get(e, "offset");
+        if (!zero && !json_is_integer(off)) {
+            r = ffwd_seterr("%s: allocated data without a host offset (compressed or encrypted qcow2?)", ov);
+            break;
+        }
+        for (uint64_t s = start; s < start + len; s += 512) {
+            if (zero)
+                memset(sec, 0, 512);
+            else if (pread(fo, sec, 512, (off_t)((uint64_t)json_integer_value(off) + (s - start))) != 512) {
+                r = ffwd_seterr_errno("cannot read %s", ov);
+                break;
+            }
+            if (base_raw) {
+                ssize_t n = pread(fb, bsec, 512, (off_t)s);
+                if (n < 512)
+                    memset(bsec + (n > 0 ? n : 0), 0, 512 - (size_t)(n > 0 ? n : 0));
+                if (!memcmp(sec, bsec, 512))
+                    continue; /* written but unchanged */
+            }
+            uint64_t sn = s / 512;
+            sbuf_add(&out, &sn, 8);
+            sbuf_add(&out, sec, 512);
+            (*nsect)++;
+        }
+    }
+    if (fo >= 0)
+        close(fo);
+    if (fb >= 0)
+        close(fb);
+    json_decref(map);
+    if (r == 0) {
+        /* header: magic, sector size, reserved, disk size, count; then (u64 sector, 512 bytes) sorted */
+        struct sbuf f = {0};
+        uint32_t ss = 512, res = 0;
+        sbuf_add(&f, "FFWDDLT1", 8);
+        sbuf_add(&f, &ss, 4);
+        sbuf_add(&f, &res, 4);
+        sbuf_add(&f, &disk_size, 8);
+        sbuf_add(&f, nsect, 8);
+        if (out.len)
+            sbuf_add(&f, out.s, out.len);
+        r = put_file(fs, name, f.s, f.len);
+        sbuf_free(&f);
+        char bsum[65] = "";
+        if (r == 0 && base_raw) {
+            /* the base's checksum is computed once per run directory */
+            char *cp = xasprintf("%s/disk.base.sha256", run_dir);
+            char *c = read_file(cp, NULL);
+            if (c && strlen(c) >= 64) {
+                memcpy(bsum, c, 64);
+                bsum[64] = 0;
+            } else if (sha256_file(base, bsum) == 0)
+                write_file_atomic(cp, bsum, 64, 0644);
+            free(c);
+            free(cp);
+        }
+        *info = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "file", name, "base_image", base, "base_format",
+                          base_raw ? "raw" : "qcow2", "base_sha256", bsum, "disk_size", (json_int_t)disk_size,
+                          "sector_size", (json_int_t)512, "sectors", (json_int_t)*nsect);
+    }
+    sbuf_free(&out);
+    free(base);
+    free(ov);
+    return r;
+}
+
+/* ---- virtio ---- */
+static uint32_t hmp_xp32(struct qmp *q, uint64_t addr, int *err)
+{
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "xp /1wx 0x%" PRIx64, addr);
+    json_t *ret = NULL;
+    if (qmp_cmd(q, "human-monitor-command", json_pack("{s:s}", "command-line", cmd), &ret, 10) < 0) {
+        *err = 1;
+        return 0;
+    }
+    const char *s = json_string_value(ret);
+    const char *colon = s ? strchr(s, ':') : NULL;
+    uint32_t v = colon ? (uint32_t)strtoul(colon + 1, NULL, 16) : 0;
+    if (!colon)
+        *err = 1;
+    json_decref(ret);
+    return v;
+}
+
+static uint16_t ram_u16(const uint8_t *ram, uint64_t ram_size, uint64_t gpa)
+{
+    if (gpa < VIRT_RAM_BASE || gpa + 2 > VIRT_RAM_BASE + ram_size)
+        return 0;
+    const uint8_t *p = ram + (gpa - VIRT_RAM_BASE);
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* State of the block device's transport and queue. *busy is set when a
+ * request is in flight or queued but not yet seen by QEMU. */
+static json_t *virtio_json(struct qmp *q, const uint8_t *ram, uint64_t ram_size, bool *busy)
+{
+    *busy = false;
+    json_t *qs = NULL, *vs = NULL;
+    if (qmp_cmd(q, "x-query-virtio-queue-status", json_pack("{s:s,s:i}", "path", "/machine/peripheral/vblk0",
+                                                                "queue", 0),
+                &qs, 10) < 0 ||
+        qmp_cmd(q, "x-query-virtio-status", json_pack("{s:s}", "path", "/machine/peripheral/vblk0"), &vs, 10) < 0) {
+        json_decref(qs);
+        return NULL;
+    }
+    uint64_t base = ffwd_profile_disk_mmio_base(0);
+    int err = 0;
+    uint32_t magic = hmp_xp32(q, base + 0x00, &err), version = hmp_xp32(q, base + 0x04, &err),
+             devid = hmp_xp32(q, base + 0x08, &err), pfn = hmp_xp32(q, base + 0x40, &err),
+             status = hmp_xp32(q, base + 0x70, &err), isr = hmp_xp32(q, base + 0x60, &err);
+    if (err) {
+        json_decref(qs);
+        json_decref(vs);
+        ffwd_seterr("cannot read the virtio-mmio transport registers at 0x%" PRIx64 " (HMP xp)", base);
+        return NULL;
+    }
+    uint64_t desc = (uint64_t)json_integer_value(json_object_get(qs, "vring-desc"));
+    uint64_t avail = (uint64_t)json_integer_value(json_object_get(qs, "vring-avail"));
+    uint64_t used = (uint64_t)json_integer_value(json_object_get(qs, "vring-used"));
+    json_int_t last_avail = json_integer_value(json_object_get(qs, "last-avail-idx"));
+    json_int_t inuse = json_integer_value(json_object_get(qs, "inuse"));
+    uint16_t avail_idx = ram_u16(ram, ram_size, avail + 2), used_idx = ram_u16(ram, ram_size, used + 2);
+    if (inuse != 0 || (desc && avail_idx != (uint16_t)last_avail))
+        *busy = true;
+    json_t *feat = json_object_get(json_object_get(vs, "guest-features"), "dev-features");
+    json_t *tr = json_object_get(json_object_get(vs, "guest-features"), "transports");
+    json_t *names = json_array();
+    size_t i;
+    json_t *x;
+    json_array_foreach(feat, i, x) json_array_append(names, x);
+    json_array_foreach(tr, i, x) json_array_append(names, x);
+    json_t *queue = json_pack("{s:i,s:I,s:o,s:o,s:o,s:I,s:I,s:I,s:i,s:i,s:I}", "index", 0, "size",
+                              json_integer_value(json_object_get(qs, "vring-num")), "desc", jhex(desc), "avail",
+                              jhex(avail), "used", jhex(used), "last_avail_idx", last_avail, "used_idx",
+                              json_integer_value(json_object_get(qs, "used-idx")), "inuse", inuse,
+                              "avail_idx_in_ram", avail_idx, "used_idx_in_ram", used_idx, "align",
+                              json_integer_value(json_object_get(qs, "vring-align")));
+    json_t *o = json_pack("{s:s,s:s,s:o,s:i,s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:[o]}", "name", "disk0", "transport",
+                          "virtio-mmio", "base", jhex(base), "intid", ffwd_profile_disk_intid(0), "magic", jhex(magic),
+                          "version", version, "device_id", devid, "status", jhex(status), "queue_pfn", jhex(pfn),
+                          "interrupt_status", jhex(isr), "guest_features", names, "queues", queue);
+    json_decref(qs);
+    json_decref(vs);
+    return o;
+}
+
+/* ---- PL011 / PL031 / timer ---- */
+static json_t *pl011_json(const struct mig_stream *m)
+{
+    const struct mig_device *u = mig_device(m, "pl011", 0);
+    if (!u)
+        return json_null();
+#define U(f) jhex(mig_u64(mig_field(u, f, 0), 0))
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "base", jhex(VIRT_UART_BASE), "cr",
+                     U("cr"), "lcr_h", U("lcr"), "ibrd", U("ibrd"), "fbrd", U("fbrd"), "ifls", U("ifl"), "imsc",
+                     U("int_enabled"), "ris", U("int_level"), "fr", U("flags"), "dmacr", U("dmacr"), "rsr", U("rsr"),
+                     "read_count", U("read_count"));
+#undef U
+}
+
+static json_t *pl031_json(const struct mig_stream *m, uint64_t virt_ns)
+{
+    const struct mig_device *r = mig_device(m, "pl031", 0);
+    if (!r)
+        return json_null();
+    uint64_t tick = mig_u64(mig_field(r, "tick_offset_vmstate", 0), 0);
+#define R(f) jhex(mig_u64(mig_field(r, f, 0), 0))
+    return json_pack("{s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "base", jhex(VIRT_RTC_BASE), "seconds",
+                     (json_int_t)(tick + virt_ns / 1000000000ULL), "tick_offset", jhex(tick), "mr", R("mr"), "lr",
+                     R("lr"), "cr", R("cr"), "imsc", R("im"), "ris", R("is"));
+#undef R
+}
+
+/* ---- orchestration ---- */
+static int wait_migration(struct qmp *q, double timeout)
+{
+    double deadline = now_sec() + timeout;
+    for (;;) {
+        json_t *r = NULL;
+        if (qmp_cmd(q, "query-migrate", NULL, &r, 10) < 0)
+            return -1;
+        const char *st = json_string_value(json_object_get(r, "status"));
+        if (st && !strcmp(st, "completed")) {
+            json_decref(r);
+            return 0;
+        }
+        if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
+            ffwd_seterr("QEMU could not save the machine state: %s",
+                        json_string_value(json_object_get(r, "error-desc")) ?: st);
+            json_decref(r);
+            return -1;
+        }
+        json_decref(r);
+        if (now_sec() > deadline)
+            return ffwd_seterr("saving the machine state did not finish within %.0f s", timeout);
+        usleep(2000);
+    }
+}
+
+static char *run_file(const char *run_dir, const char *name)
+{
+    char *p = xasprintf("%s/%s", run_dir, name);
+    char *s = read_file(p, NULL);
+    free(p);
+    if (s)
+        s[strcspn(s, "\n")] = 0;
+    return s;
+}
+
+int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *res)
+{
+    memset(res, 0, sizeof *res);
+    double timeout = o->timeout_s > 0 ? o->timeout_s : 60;
+    char *pp = xasprintf("%s/profile.json", o->run_dir);
+    char *prof_s = read_file(pp, NULL);
+    free(pp);
+    char *ram_path = run_file(o->run_dir, "ram.path");
+    if (!prof_s || !ram_path) {
+        free(prof_s);
+        free(ram_path);
+        return ffwd_seterr("%s is not an ffwd run directory (no profile.json / ram.path)", o->run_dir);
+    }
+    json_t *prof_j = json_loads(prof_s, 0, NULL);
+    free(prof_s);
+    struct ffwd_profile prof;
+    ffwd_profile_default(&prof);
+    prof.gic_version = (int)json_integer_value(json_object_get(prof_j, "gic_version"));
+    prof.smp = (unsigned)json_integer_value(json_object_get(prof_j, "smp"));
+    prof.mem_bytes = (uint64_t)json_integer_value(json_object_get(prof_j, "mem_bytes"));
+    if (!prof_j || !prof.smp || !prof.mem_bytes || (prof.gic_version != 2 && prof.gic_version != 3)) {
+        json_decref(prof_j);
+        free(ram_path);
+        return ffwd_seterr("%s/profile.json is incomplete or corrupt", o->run_dir);
+    }
+    struct qmp *q = o->qmp;
+    bool own_qmp = false;
+    if (!q) {
+        char *qp = xasprintf("%s/qmp-ctl.sock", o->run_dir);
+        q = qmp_connect(qp, 5);
+        free(qp);
+        if (!q) {
+            json_decref(prof_j);
+            free(ram_path);
+            return ffwd_preerr("is the QEMU of %s still running?", o->run_dir);
+        }
+        own_qmp = true;
+    }
+    int rc = -1;
+    char *tmp = NULL, *final = NULL;
+    json_t *cpus = NULL, *manifest = NULL;
+    struct mig_stream ms = {0};
+    const uint8_t *ram = NULL;
+    bool was_running = false, stopped = false;
+    json_t *st = NULL;
+    if (qmp_cmd(q, "query-status", NULL, &st, timeout) < 0)
+        goto out;
+    was_running = json_is_true(json_object_get(st, "running"));
+    json_decref(st);
+
+    /* name and temporary directory (same file system as the result) */
+    if (mkdir_p(o->out_dir, 0755) < 0)
+        goto out;
+    if (o->name) {
+        if (strchr(o->name, '/') || o->name[0] == '.' || !o->name[0] || strchr(o->name, '%')) {
+            ffwd_seterr("capture name '%s' must be a plain file name (no '/', '%%', leading '.')", o->name);
+            goto out;
+        }
+        final = xasprintf("%s/%s", o->out_dir, o->name);
+    } else {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        for (int n = 0; n < 1000 && !final; n++) {
+            char *c = xasprintf("%s/capture-%04d%02d%02d-%02d%02d%02d-%d", o->out_dir, tm.tm_year + 1900,
+                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, n);
+            if (!path_exists(c))
+                final = c;
+            else
+                free(c);
+        }
+    }
+    if (!final || path_exists(final)) {
+        ffwd_seterr("capture %s already exists; ffwd never overwrites a capture", final ? final : o->out_dir);
+        goto out;
+    }
+    if (!(tmp = make_temp_dir(o->out_dir, ".capture-tmp-")))
+        goto out;
+
+    /* 1. stop, with the disk idle */
+    double t_stop = 0;
+    json_t *virtio = NULL;
+    for (int attempt = 0;; attempt++) {
+        if (qmp_cmd(q, "stop", NULL, NULL, timeout) < 0)
+            goto out;
+        stopped = true;
+        t_stop = now_sec();
+        if (ram)
+            munmap((void *)ram, prof.mem_bytes);
+        ram = NULL;
+        int fd = open(ram_path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            void *m = mmap(NULL, prof.mem_bytes, PROT_READ, MAP_SHARED, fd, 0);
+            close(fd);
+            if (m != MAP_FAILED)
+                ram = m;
+        }
+        if (!ram) {
+            ffwd_seterr_errno("cannot map guest RAM %s", ram_path);
+            goto out;
+        }
+        bool busy = false;
+        json_decref(virtio);
+        virtio = NULL;
+        {
+            char *dp = xasprintf("%s/disk0.qcow2", o->run_dir);
+            bool has_disk = path_exists(dp);
+            free(dp);
+            if (has_disk && !(virtio = virtio_json(q, ram, prof.mem_bytes, &busy)))
+                goto out;
+        }
+        if (!busy)
+            break;
+        if (attempt >= 200 || !was_running) {
+            ffwd_seterr("the guest's disk stayed busy (a request in flight) for %d attempts; capture refused",
+                        attempt + 1);
+            json_decref(virtio);
+            goto out;
+        }
+        /* let the guest finish its request, then try again */
+        if (qmp_cmd(q, "cont", NULL, NULL, timeout) < 0)
+            goto out;
+        stopped = false;
+        usleep(2000);
+    }
+
+    /* 2. device and CPU state from QEMU's migration stream (RAM excluded) */
+    char *vmp = xasprintf("%s/vmstate.bin", tmp);
+    char *uri = xasprintf("file:%s", vmp);
+    int mr = qmp_cmd(q, "migrate-set-capabilities",
+                     json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared", "state", 1), NULL,
+                     timeout);
+    if (mr == 0)
+        mr = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
+    free(uri);
+    if (mr == 0)
+        mr = wait_migration(q, timeout);
+    if (mr == 0)
+        mr = mig_parse_file(vmp, &ms);
+    free(vmp);
+    if (mr < 0) {
+        json_decref(virtio);
+        goto out;
+    }
+
+    struct files fs = {tmp, json_object()};
+    /* the raw stream is kept (provenance, and for tools that read QEMU's format) */
+    {
+        char *p = xasprintf("%s/vmstate.bin", tmp);
+        size_t n;
+        char *d = read_file(p, &n);
+        if (d)
+            json_object_set_new(fs.list, "vmstate.bin",
+                                json_pack("{s:I,s:o}", "size", (json_int_t)n, "crc32",
+                                          jhex(libdeflate_crc32(0, d, n))));
+        free(d);
+        free(p);
+    }
+    unsigned ncpu = (unsigned)mig_count(&ms, "cpu");
+    if (ncpu != prof.smp) {
+        ffwd_seterr("the migration stream has %u vCPUs, the profile %u", ncpu, prof.smp);
+        json_decref(fs.list);
+        json_decref(virtio);
+        goto out;
+    }
+    uint64_t cntfrq = 0;
+    cpus = json_array();
+    for (unsigned i = 0; i < ncpu; i++) {
+        json_t *c = cpu_json(&ms, i, &prof, i == 0 ? &cntfrq : NULL);
+        if (!c) {
+            json_decref(fs.list);
+            json_decref(virtio);
+            goto out;
+        }
+        char nm[32];
+        snprintf(nm, sizeof nm, "cpu%u.json", i);
+        int pr = put_json(&fs, nm, c);
+        json_array_append_new(cpus, c);
+        if (pr < 0) {
+            json_decref(fs.list);
+            json_decref(virtio);
+            goto out;
+        }
+    }
+    /* generic timer: the frozen virtual clock and the per-CPU timer registers */
+    const struct mig_device *tm = mig_device(&ms, "timer", 0);
+    uint64_t virt_ns = mig_u64(mig_field(tm, "cpu_clock_offset", 0), 0);
+    const struct mig_field *icb = mig_field(tm, "qemu_icount_bias", 0), *ic = mig_field(tm, "qemu_icount", 0);
+    const char *clock_src = "cpu_clock_offset";
+    if (prof_j && json_is_true(json_object_get(prof_j, "icount")) && icb && ic) {
+        virt_ns = mig_u64(icb, 0) + mig_u64(ic, 0); /* shift=0: 1 ns per instruction */
+        clock_src = "icount";
+    }
+    if (!cntfrq) {
+        ffwd_seterr("CNTFRQ_EL0 is missing from the vCPU state");
+        json_decref(fs.list);
+        json_decref(virtio);
+        goto out;
+    }
+    uint64_t period_ns = 1000000000ULL / cntfrq; /* QEMU: gt_cntfrq_period_ns, integer */
+    uint64_t counter = period_ns ? virt_ns / period_ns : 0;
+    json_t *pcpu = json_array();
+    for (unsigned i = 0; i < ncpu; i++) {
+        json_t *c = json_array_get(cpus, i);
+        json_array_append_new(
+            pcpu, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "cntkctl_el1", jhex(sysreg_value(c, "CNTKCTL_EL1")),
+                            "cntv_ctl_el0", jhex(sysreg_value(c, "CNTV_CTL_EL0")), "cntv_cval_el0",
+                            jhex(sysreg_value(c, "CNTV_CVAL_EL0")), "cntp_ctl_el0",
+                            jhex(sysreg_value(c, "CNTP_CTL_EL0")), "cntp_cval_el0",
+                            jhex(sysreg_value(c, "CNTP_CVAL_EL0")), "cntps_ctl_el1",
+                            jhex(sysreg_value(c, "CNTPS_CTL_EL1")), "cntps_cval_el1",
+                            jhex(sysreg_value(c, "CNTPS_CVAL_EL1"))));
+    }
+    json_t *timer = json_pack("{s:I,s:I,s:s,s:I,s:o,s:i,s:i,s:i,s:o}", "cntfrq", (json_int_t)cntfrq, "virtual_ns",
+                              (json_int_t)virt_ns, "virtual_clock_source", clock_src, "counter",
+                              (json_int_t)counter, "cntvoff", jhex(0), "ppi_virt", VIRT_PPI_VIRT_TIMER, "ppi_phys",
+                              VIRT_PPI_PHYS_TIMER, "ppi_sec_phys", VIRT_PPI_SEC_PHYS_TIMER, "per_cpu", pcpu);
+    json_t *gic;
+    if (prof.gic_version == 3)
+        gic = gicv3_json(&ms, ncpu);
+    else {
+        const struct mig_device *g2 = mig_device(&ms, "arm_gic", 0);
+        gic = g2 ? gic_generic_json(g2, 2) : NULL;
+        if (!gic)
+            ffwd_seterr("the migration stream has no arm_gic state");
+    }
+    if (!gic || put_json(&fs, "gic.json", gic) < 0 || put_json(&fs, "timer.json", timer) < 0) {
+        json_decref(gic);
+        json_decref(timer);
+        json_decref(fs.list);
+        json_decref(virtio);
+        goto out;
+    }
+    json_decref(gic);
+    json_decref(timer);
+    json_t *devs = json_pack("{s:o,s:o,s:[]}", "pl011", pl011_json(&ms), "pl031", pl031_json(&ms, virt_ns),
+                             "virtio_mmio");
+    if (virtio)
+        json_array_append_new(json_object_get(devs, "virtio_mmio"), virtio);
+    json_object_set_new(devs, "qemu_raw", raw_devices_json(&ms));
+    int dr = put_json(&fs, "devices.json", devs);
+    json_decref(devs);
+    if (dr < 0) {
+        json_decref(fs.list);
+        goto out;
+    }
+
+    /* 3. RAM */
+    uint64_t nz = 0;
+    const uint8_t *map2 = NULL;
+    if (save_ram(ram_path, prof.mem_bytes, &fs, "ram0.bin", &nz, &map2) < 0) {
+        json_decref(fs.list);
+        goto out;
+    }
+    munmap((void *)map2, prof.mem_bytes);
+    res->ram_bytes = prof.mem_bytes;
+    res->ram_nonzero_pages = nz;
+
+    /* 4. disk delta */
+    json_t *disk = NULL;
+    uint64_t nsect = 0;
+    if (save_disk_delta(o->run_dir, &fs, "disk0.delta", &nsect, &disk) < 0) {
+        json_decref(fs.list);
+        goto out;
+    }
+    res->disk_sectors = nsect;
+
+    /* 5. manifest, written last */
+    char *qv = NULL;
+    {
+        int a, b, c;
+        qmp_version(q, &a, &b, &c);
+        qv = xasprintf("%d.%d.%d", a, b, c);
+    }
+    time_t now = time(NULL);
+    char ts[32];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    json_t *icount = json_object();
+    json_object_set_new(icount, "total", o->icount_total >= 0 ? json_integer(o->icount_total) : json_null());
+    json_t *iv = json_array();
+    for (unsigned i = 0; o->icount_vcpu && i < o->icount_nvcpu; i++)
+        json_array_append_new(iv, json_integer((json_int_t)o->icount_vcpu[i]));
+    json_object_set_new(icount, "per_vcpu", iv);
+    manifest = json_pack("{s:s,s:i,s:s,s:s,s:{s:s,s:s},s:O,s:i,s:{s:s,s:s?}}", "format", FFWD_CAPTURE_FORMAT,
+                         "version", FFWD_CAPTURE_VERSION, "created_utc", ts, "ffwd_version", FFWD_VERSION, "qemu",
+                         "version", qv, "machine", ms.machine ? ms.machine : "", "profile", prof_j, "vcpus", ncpu,
+                         "trigger", "kind", o->trigger ? o->trigger : "on-demand", "detail", o->trigger_detail);
+    free(qv);
+    json_object_set_new(manifest, "instructions", icount);
+    json_object_set_new(manifest, "ram",
+                        json_pack("[{s:s,s:o,s:I,s:s,s:i,s:I}]", "name", "ram0", "base", jhex(VIRT_RAM_BASE), "size",
+                                  (json_int_t)prof.mem_bytes, "file", "ram0.bin", "page_size", PAGE,
+                                  "nonzero_pages", (json_int_t)nz));
+    json_object_set_new(manifest, "disks", disk ? json_pack("[o]", disk) : json_array());
+    json_object_set_new(manifest, "cpu_files", json_array());
+    for (unsigned i = 0; i < ncpu; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "cpu%u.json", i);
+        json_array_append_new(json_object_get(manifest, "cpu_files"), json_string(nm));
+    }
+    res->seconds = now_sec() - t_stop;
+    json_object_set_new(manifest, "stopped_seconds", json_real(res->seconds));
+    json_object_set_new(manifest, "files", fs.list);
+    char *mp = xasprintf("%s/manifest.json", tmp);
+    char *js = json_dumps(manifest, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    int wr = write_file_atomic(mp, js, strlen(js), 0644);
+    free(js);
+    free(mp);
+    if (wr < 0)
+        goto out;
+    if (rename(tmp, final) < 0) {
+        ffwd_seterr_errno("cannot rename %s to %s", tmp, final);
+        goto out;
+    }
+    free(tmp);
+    tmp = NULL;
+    snprintf(res->path, sizeof res->path, "%s", final);
+    rc = 0;
+out:
+    if (ram)
+        munmap((void *)ram, prof.mem_bytes);
+    if (tmp) {
+        rm_rf(tmp);
+        free(tmp);
+    }
+    if (stopped && was_running && o->resume) {
+        /* keep the capture's error: resuming must not overwrite it */
+        char saved[2048];
+        snprintf(saved, sizeof saved, "%s", ffwd_errmsg());
+        if (qmp_cmd(q, "cont", NULL, NULL, timeout) < 0 && rc == 0)
+            rc = ffwd_preerr("capture written, but the guest could not be resumed");
+        else if (rc < 0)
+            ffwd_seterr("%s", saved);
+    }
+    mig_free(&ms);
+    json_decref(cpus);
+    json_decref(manifest);
+    json_decref(prof_j);
+    free(final);
+    free(ram_path);
+    if (own_qmp)
+        qmp_close(q);
+    return rc;
+}
+
+json_t *ffwd_capture_open(const char *dir)
+{
+    char *mp = xasprintf("%s/manifest.json", dir);
+    json_error_t je;
+    json_t *m = json_load_file(mp, 0, &je);
+    if (!m) {
+        if (!path_exists(mp))
+            ffwd_seterr("%s is not a capture: no manifest.json (an unfinished capture has none)", dir);
+        else
+            ffwd_seterr("%s: malformed JSON at line %d: %s", mp, je.line, je.text);
+        free(mp);
+        return NULL;
+    }
+    const char *fmt = json_string_value(json_object_get(m, "format"));
+    json_t *ver = json_object_get(m, "version");
+    if (!fmt || strcmp(fmt, FFWD_CAPTURE_FORMAT)) {
+        ffwd_seterr("%s: field 'format' must be \"%s\"", mp, FFWD_CAPTURE_FORMAT);
+        goto bad;
+    }
+    if (!json_is_integer(ver) || json_integer_value(ver) != FFWD_CAPTURE_VERSION) {
+        ffwd_seterr("%s: field 'version' is not %d (this ffwd reads version %d)", mp, FFWD_CAPTURE_VERSION,
+                    FFWD_CAPTURE_VERSION);
+        goto bad;
+    }
+    json_t *files = json_object_get(m, "files");
+    if (!json_is_object(files) || !json_object_size(files)) {
+        ffwd_seterr("%s: field 'files' is missing or empty", mp);
+        goto bad;
+    }
+    const char *name;
+    json_t *f;
+    json_object_foreach(files, name, f)
+    {
+        char *p = xasprintf("%s/%s", dir, name);
+        json_t *sz = json_object_get(f, "size");
+        const char *crc_s = json_string_value(json_object_get(f, "crc32"));
+        int64_t have = file_size(p);
+        if (have < 0 || !json_is_integer(sz) || have != json_integer_value(sz) || !crc_s) {
+            ffwd_seterr("%s: file %s is missing or has the wrong size (manifest field files.%s)", dir, name, name);
+            free(p);
+            goto bad;
+        }
+        uint32_t crc = 0;
+        if (crc32_file(p, (uint64_t)have, &crc) < 0) {
+            free(p);
+            goto bad;
+        }
+        free(p);
+        if (crc != (uint32_t)strtoul(crc_s, NULL, 16)) {
+            ffwd_seterr("%s: file %s does not match its CRC-32 in the manifest (corrupt capture)", dir, name);
+            goto bad;
+        }
+    }
+    free(mp);
+    return m;
+bad:
+    free(mp);
+    json_decref(m);
+    return NULL;
+}

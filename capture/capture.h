@@ -1,0 +1,65 @@
+/*
+ * capture.h -- freeze a running ffwd-launched QEMU and save its complete,
+ * consistent machine state in ffwd's neutral capture format
+ * (docs/capture-format.md).
+ *
+ * Sources (and why):
+ *   CPU, GIC, timer, PL011, PL031  QEMU's own migration stream (QMP migrate to a
+ *                                  file, x-ignore-shared so RAM is not copied):
+ *                                  the only source with ICC_*, banked SP/ELR/SPSR,
+ *                                  all system registers, GIC redistributors and
+ *                                  the frozen virtual clock, all from one instant.
+ *   RAM                            the shared RAM backend file, read directly while
+ *                                  the VM is stopped; zero pages become holes.
+ *   virtio-mmio transport + queue  QMP x-query-virtio-queue-status and HMP xp of
+ *                                  the transport registers, ring indices read
+ *                                  from guest RAM.
+ *   disk delta                     the qcow2 overlay's allocated clusters
+ *                                  (qemu-img map), compared sector by sector with
+ *                                  the base image.
+ * The VM is stopped (QMP stop: vCPUs paused, block I/O drained and flushed)
+ * for the whole capture and resumed afterwards when it was running, so one
+ * run can produce many captures. Output goes to a temporary directory that
+ * is renamed into place only when complete; an existing capture is never
+ * overwritten.
+ */
+#ifndef FFWD_CAPTURE_H
+#define FFWD_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../qemu/qmp.h"
+
+#define FFWD_CAPTURE_FORMAT "ffwd-capture"
+#define FFWD_CAPTURE_VERSION 1
+
+struct ffwd_capture_opts {
+    const char *run_dir;      /* the run directory of the QEMU to capture */
+    const char *out_dir;      /* where the capture directory is created */
+    const char *name;         /* capture directory name; NULL: capture-<UTC time>-<n> */
+    bool resume;              /* continue the guest afterwards (if it was running) */
+    struct qmp *qmp;          /* a connected QMP client; NULL: connect to qmp-ctl.sock */
+    const char *trigger;      /* "on-demand", "marker", "checkpoint", "icount" */
+    const char *trigger_detail;
+    int64_t icount_total;     /* instructions retired at the stop; -1: unknown */
+    const uint64_t *icount_vcpu;
+    unsigned icount_nvcpu;
+    double timeout_s;         /* for each QMP step; 0: 60 */
+};
+
+struct ffwd_capture_result {
+    char path[4096];
+    double seconds;           /* VM stopped -> capture complete */
+    uint64_t ram_bytes, ram_nonzero_pages;
+    uint64_t disk_sectors;
+};
+
+int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *res);
+
+/* Check a capture directory: manifest version, every file present with the
+ * recorded size and CRC-32. Returns the parsed manifest (new reference). */
+struct json_t;
+struct json_t *ffwd_capture_open(const char *dir);
+
+#endif
