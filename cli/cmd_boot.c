@@ -30,6 +30,12 @@ static void help(FILE *f)
             "                       power off; needs ffwd's initramfs (ffwd guest path initrd)\n"
             "  --expect-marker TEXT fail unless the guest runs `ffwd-guest marker TEXT`\n"
             "\n"
+            "Captures (docs/capture-format.md):\n"
+            "  --capture-dir DIR    capture the machine whenever the guest runs `ffwd-guest checkpoint NAME`\n"
+            "                       (the guest waits while it is captured, then continues)\n"
+            "  --capture-at-marker TEXT  also capture (shortly after) `ffwd-guest marker TEXT`\n"
+            "  While the guest runs, `ffwd capture RUN_DIR` captures it on demand.\n"
+            "\n"
             "Run:\n"
             "  --run-dir DIR        run directory (sockets, console.log, disk overlay); default: new\n"
             "                       folder under $TMPDIR/ffwd-UID\n"
@@ -58,6 +64,8 @@ int cmd_boot(int argc, char **argv)
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"qemu", required_argument, 0, OPT_QEMU},
                                        {"plugin", required_argument, 0, OPT_PLUGIN},
+                                       {"capture-dir", required_argument, 0, OPT_CAPTURE_DIR},
+                                       {"capture-at-marker", required_argument, 0, OPT_CAPTURE_MARKER},
                                        {"print-profile", no_argument, 0, OPT_PRINT_PROFILE},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
@@ -85,6 +93,8 @@ int cmd_boot(int argc, char **argv)
         case OPT_CONSOLE: cfg.echo_console = true; break;
         case OPT_QEMU: cfg.qemu = optarg; break;
         case OPT_PLUGIN: cfg.plugin = optarg; break;
+        case OPT_CAPTURE_DIR: ro.capture_dir = optarg; break;
+        case OPT_CAPTURE_MARKER: ro.capture_marker = optarg; break;
         case OPT_PRINT_PROFILE: print_profile = true; break;
         case OPT_JSON: json = true; break;
         case OPT_TIMEOUT: {
@@ -135,6 +145,11 @@ int cmd_boot(int argc, char **argv)
         if (!cfg.disk)
             cfg.disk = gi.demo_disk;
     }
+    if (ro.capture_marker && !ro.capture_dir) {
+        ffwd_seterr("--capture-at-marker needs --capture-dir DIR");
+        guest_image_free(&gi);
+        return cli_fail();
+    }
     if (cfg.cmd && !cfg.initrd) {
         ffwd_seterr("--cmd needs ffwd's init hook: pass --initrd \"$(ffwd guest path initrd)\" (it carries the "
                     "modules of the Debian arm64 kernel), or run the command from your own init");
@@ -150,6 +165,8 @@ int cmd_boot(int argc, char **argv)
         ffwd_error("the guest command exited with status %d (console: %s)", res.cmd_status, res.console_log);
         return 1;
     }
+    for (unsigned i = 0; i < res.ncaptures; i++)
+        printf("%s\n", res.captures[i]);
     ffwd_info("guest finished in %.1f s; console log: %s", res.t_exit, res.console_log);
     return 0;
 }

@@ -15,13 +15,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+#include <time.h>
+
 #include "guest.h"
+#include "m5.h"
 #include "protocol.h"
 
 #ifndef FFWD_VERSION
@@ -68,6 +74,77 @@ void guest_poweroff(void)
         pause();
 }
 
+/* Physical address of a locked page of ours (needs root: /proc/self/pagemap). */
+static uint64_t phys_addr(const void *va)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    uint64_t e = 0;
+    off_t off = (off_t)((uintptr_t)va / (uintptr_t)ps) * 8;
+    ssize_t n = pread(fd, &e, 8, off);
+    close(fd);
+    if (n != 8 || !(e >> 63 & 1))
+        return 0;
+    uint64_t pfn = e & ((1ULL << 55) - 1);
+    return pfn ? pfn * (uint64_t)ps + ((uintptr_t)va % (uintptr_t)ps) : 0;
+}
+
+static int cmd_checkpoint(const char *name)
+{
+    if (m5_present())
+        return 0; /* already running in gem5: nothing to capture */
+    long ps = sysconf(_SC_PAGESIZE);
+    volatile uint64_t *w = mmap(NULL, (size_t)ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (w == MAP_FAILED) {
+        perror("ffwd-guest checkpoint: mmap");
+        return 1;
+    }
+    w[0] = 0;
+    mlock((void *)w, (size_t)ps);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    uint64_t nonce = ((uint64_t)t.tv_nsec << 20 ^ (uint64_t)t.tv_sec ^ (uint64_t)getpid() << 40) | 1;
+    uint64_t pa = phys_addr((const void *)w);
+    if (!pa) {
+        fprintf(stderr, "ffwd-guest checkpoint: cannot find the physical address of the handshake page "
+                        "(/proc/self/pagemap needs root)\n");
+        return 1;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    guest_event(FFWD_PROTO_CHECKPOINT, "%s 0x%llx 0x%llx", name, (unsigned long long)pa, (unsigned long long)nonce);
+    /* Wait for the host's release (QEMU) or for gem5 (restored from the capture). */
+    for (long i = 0; i < FFWD_CHECKPOINT_WAIT_S * 1000L; i++) {
+        if (w[0] == nonce)
+            return 0;
+        if (m5_present())
+            return 0;
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+    fprintf(stderr, "ffwd-guest checkpoint: no answer from the host within %d s\n", FFWD_CHECKPOINT_WAIT_S);
+    return 1;
+}
+
+static int cmd_readfile(void)
+{
+    if (!m5_present())
+        return 0; /* under QEMU no file is handed in: empty output */
+    static char buf[1 << 16];
+    uint64_t off = 0;
+    for (;;) {
+        uint64_t n = m5_read_file(buf, sizeof buf, off);
+        if (n == 0 || n > sizeof buf)
+            break;
+        if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+            return 1;
+        off += n;
+    }
+    return fflush(stdout) ? 1 : 0;
+}
+
 static int usage(FILE *f)
 {
     fprintf(f, "usage: ffwd-guest COMMAND [ARGS]\n"
@@ -75,6 +152,14 @@ static int usage(FILE *f)
                "commands:\n"
                "  marker TEXT   print the host-recognised line \"" FFWD_PROTO_PREFIX "marker TEXT\"\n"
                "  poweroff      sync and power the machine off\n"
+               "  checkpoint [NAME]  let the host capture the machine here; returns when the host\n"
+               "                is done (QEMU) or at once when restored in gem5\n"
+               "  roi-begin, roi-end  mark the region of interest (gem5: work-begin/end 0)\n"
+               "  exit [CODE]   gem5: m5 exit; QEMU: announce and power off\n"
+               "  readfile      gem5: print the file given to gem5 (--script); QEMU: prints nothing\n"
+               "  resetstats, dumpstats  gem5: reset/dump statistics; QEMU: announce only\n"
+               "  work-begin ID, work-end ID  gem5 work items; QEMU: announce only\n"
+               "  where         print \"gem5\" or \"qemu\"\n"
                "  init          run as the ffwd initramfs init (PID 1)\n"
                "  version       print the version\n");
     return f == stderr ? 2 : 0;
@@ -108,6 +193,44 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "init"))
         return guest_init_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "checkpoint"))
+        return cmd_checkpoint(argc > 2 ? argv[2] : "checkpoint");
+    if (!strcmp(cmd, "where")) {
+        puts(m5_present() ? "gem5" : "qemu");
+        return 0;
+    }
+    if (!strcmp(cmd, "readfile"))
+        return cmd_readfile();
+    bool gem5 = m5_present();
+    uint64_t id = argc > 2 ? strtoull(argv[2], NULL, 0) : 0;
+    if (!strcmp(cmd, "exit")) {
+        int code = argc > 2 ? atoi(argv[2]) : 0;
+        fflush(stdout);
+        if (gem5) {
+            m5_exit(0);
+            return code;
+        }
+        guest_event(FFWD_PROTO_EXIT, "%d", code);
+        guest_poweroff();
+    }
+    if (!strcmp(cmd, "roi-begin") || !strcmp(cmd, "roi-end") || !strcmp(cmd, "work-begin") ||
+        !strcmp(cmd, "work-end") || !strcmp(cmd, "resetstats") || !strcmp(cmd, "dumpstats")) {
+        fflush(stdout);
+        if (gem5) {
+            if (!strcmp(cmd, "roi-begin") || !strcmp(cmd, "work-begin"))
+                m5_work_begin(id, 0);
+            else if (!strcmp(cmd, "roi-end") || !strcmp(cmd, "work-end"))
+                m5_work_end(id, 0);
+            else if (!strcmp(cmd, "resetstats"))
+                m5_reset_stats(0, 0);
+            else
+                m5_dump_stats(0, 0);
+        } else if (!strncmp(cmd, "work-", 5))
+            guest_event(cmd, "%llu", (unsigned long long)id);
+        else
+            guest_event(cmd, NULL);
+        return 0;
+    }
     if (!strcmp(cmd, "version")) {
         printf("ffwd-guest %s\n", FFWD_VERSION);
         return 0;

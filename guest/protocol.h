@@ -19,6 +19,16 @@
  *   cmd-exit STATUS      the user command ended with exit status STATUS
  *   error TEXT           the init failed (TEXT says why); it powers off next
  *   poweroff             the guest is about to power off
+ *   checkpoint NAME PADDR NONCE
+ *                        `ffwd-guest checkpoint NAME`: the guest now waits until
+ *                        the 8-byte word at guest physical address PADDR equals
+ *                        NONCE (the host writes it after capturing the stopped
+ *                        machine) -- or until it finds itself running in gem5
+ *                        (restored from that capture), or 60 s pass
+ *   roi-begin / roi-end  region of interest markers (`ffwd-guest roi-begin`)
+ *   exit CODE            `ffwd-guest exit CODE` under QEMU (powers off next)
+ *   resetstats, dumpstats, work-begin ID, work-end ID
+ *                        gem5 statistics operations run under QEMU: announced only
  *
  * Kernel command line keys read by the ffwd init (all optional):
  *   ffwd.cmd=HEX         command for /bin/sh -c, hex-encoded (no quoting issues)
@@ -38,6 +48,13 @@
 #define FFWD_PROTO_CMD_EXIT "cmd-exit"
 #define FFWD_PROTO_ERROR "error"
 #define FFWD_PROTO_POWEROFF "poweroff"
+#define FFWD_PROTO_CHECKPOINT "checkpoint"
+#define FFWD_PROTO_ROI_BEGIN "roi-begin"
+#define FFWD_PROTO_ROI_END "roi-end"
+#define FFWD_PROTO_EXIT "exit"
+
+/* How long `ffwd-guest checkpoint` waits for the host before giving up. */
+#define FFWD_CHECKPOINT_WAIT_S 60
 
 #define FFWD_CMDLINE_CMD "ffwd.cmd="
 #define FFWD_CMDLINE_ROOT "ffwd.root="

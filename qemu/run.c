@@ -1,11 +1,15 @@
 /* run.c -- see run.h. */
 #include "run.h"
 
+#include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../capture/capture.h"
 #include "../common/log.h"
 #include "../guest/protocol.h"
 
@@ -20,6 +24,68 @@ static void prog(const struct ffwd_run_opts *o, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     ffwd_progress("%s", buf);
+}
+
+/* Capture the stopped machine into o->capture_dir under a unique name. */
+static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
+                      const char *base, const char *kind)
+{
+    char name[200];
+    for (int n = 0;; n++) {
+        if (n == 0)
+            snprintf(name, sizeof name, "%s", base);
+        else
+            snprintf(name, sizeof name, "%s-%d", base, n);
+        char *p = xasprintf("%s/%s", o->capture_dir, name);
+        bool exists = path_exists(p);
+        free(p);
+        if (!exists)
+            break;
+    }
+    struct ffwd_capture_opts co = {.run_dir = vm->run_dir, .out_dir = o->capture_dir, .name = name, .resume = false,
+                                   .qmp = vm->qmp, .trigger = kind, .trigger_detail = base, .icount_total = -1};
+    struct ffwd_capture_result cr;
+    if (ffwd_capture(&co, &cr) < 0)
+        return -1;
+    if (res->ncaptures < 16)
+        snprintf(res->captures[res->ncaptures++], sizeof res->captures[0], "%s", cr.path);
+    prog(o, "captured %s (%s, VM stopped %.2f s)", cr.path, kind, cr.seconds);
+    return 0;
+}
+
+/* "@ffwd: checkpoint NAME PADDR NONCE": capture, then write NONCE at PADDR
+ * (guest RAM is the shared file) so the guest's wait loop ends. */
+static int on_checkpoint(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
+                         const char *text)
+{
+    char name[128];
+    unsigned long long pa, nonce;
+    if (sscanf(text, "%127s %llx %llx", name, &pa, &nonce) != 3)
+        return ffwd_seterr("malformed checkpoint line from the guest: '%s'", text);
+    for (char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
+            *c = '_';
+    if (name[0] == '.')
+        name[0] = '_';
+    if (qmp_cmd(vm->qmp, "stop", NULL, NULL, 30) < 0)
+        return -1;
+    if (o->capture_dir) {
+        if (do_capture(vm, o, res, name, "checkpoint") < 0)
+            return -1;
+    } else
+        prog(o, "checkpoint %s: not captured (no capture directory given)", name);
+    uint64_t ram_size = vm->ram_size;
+    if (pa < VIRT_RAM_BASE || pa + 8 > VIRT_RAM_BASE + ram_size)
+        return ffwd_seterr("checkpoint %s: handshake address 0x%llx is outside guest RAM", name, pa);
+    int fd = open(vm->ram_path, O_WRONLY | O_CLOEXEC);
+    uint64_t v = nonce;
+    if (fd < 0 || pwrite(fd, &v, 8, (off_t)(pa - VIRT_RAM_BASE)) != 8) {
+        if (fd >= 0)
+            close(fd);
+        return ffwd_seterr_errno("cannot release the guest's checkpoint wait (%s)", vm->ram_path);
+    }
+    close(fd);
+    return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
 }
 
 int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts *o, struct ffwd_run_result *res)
@@ -87,6 +153,24 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
             if (o->expect_marker && !strcmp(ev.text, o->expect_marker))
                 saw_expected = true;
             prog(o, "marker seen: %s", ev.text);
+            if (o->capture_marker && o->capture_dir && !strcmp(ev.text, o->capture_marker)) {
+                char base[140];
+                snprintf(base, sizeof base, "marker-%.120s", ev.text);
+                for (char *c = base; *c; c++)
+                    if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
+                        *c = '_';
+                if (qmp_cmd(vm->qmp, "stop", NULL, NULL, 30) < 0 || do_capture(vm, o, res, base, "marker") < 0 ||
+                    qmp_cmd(vm->qmp, "cont", NULL, NULL, 30) < 0) {
+                    rc = ffwd_preerr("capture at marker %s", ev.text);
+                    break;
+                }
+            }
+        } else if (!strcmp(ev.name, FFWD_PROTO_CHECKPOINT)) {
+            prog(o, "checkpoint requested: %s", ev.text);
+            if (on_checkpoint(vm, o, res, ev.text) < 0) {
+                rc = -1;
+                break;
+            }
         } else if (!strcmp(ev.name, FFWD_PROTO_CMD_EXIT)) {
             res->t_cmd_exit = t;
             res->cmd_status = atoi(ev.text);

@@ -13,6 +13,8 @@ struct ffwd_run_opts {
     double timeout_s;           /* whole run; 0: 600 */
     const char *expect_marker;  /* error unless "@ffwd: marker <this>" is seen */
     bool progress;              /* print progress lines to stderr */
+    const char *capture_dir;    /* capture at `ffwd-guest checkpoint` (and capture_marker) into this folder */
+    const char *capture_marker; /* also capture when the guest prints this marker */
 };
 
 struct ffwd_run_result {
@@ -22,6 +24,8 @@ struct ffwd_run_result {
     unsigned nmarkers;
     char markers[FFWD_MAX_MARKERS][128];
     double marker_t[FFWD_MAX_MARKERS];
+    unsigned ncaptures;
+    char captures[16][1200];
     char run_dir[1024];
     char console_log[1100];
 };

@@ -447,6 +447,7 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
     else
         vm->ram_path = xasprintf("%s/ram.mem", vm->run_dir);
     unlink(vm->ram_path);
+    vm->ram_size = cfg->prof.mem_bytes;
     {
         char *rp = xasprintf("%s/ram.path", vm->run_dir);
         char *txt = xasprintf("%s\n", vm->ram_path);

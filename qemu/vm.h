@@ -69,6 +69,7 @@ struct ffwd_vm {
     int exit_status;
     double t_start;
     char *ram_path;       /* shared RAM backing file, removed when QEMU ends */
+    uint64_t ram_size;
 };
 
 /* Validate the inputs, prepare the run directory and start QEMU. */
