@@ -673,7 +673,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     bool own_qmp = false;
     if (!q) {
         char *qp = xasprintf("%s/qmp-ctl.sock", o->run_dir);
-        q = qmp_connect(qp, 5);
+        q = qmp_connect(qp, timeout < 5 ? timeout : 5);
         free(qp);
         if (!q) {
             json_decref(prof_j);
@@ -688,12 +688,6 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     struct mig_stream ms = {0};
     const uint8_t *ram = NULL;
     bool was_running = false, stopped = false;
-    json_t *st = NULL;
-    if (qmp_cmd(q, "query-status", NULL, &st, timeout) < 0)
-        goto out;
-    was_running = json_is_true(json_object_get(st, "running"));
-    json_decref(st);
-
     /* name and temporary directory (same file system as the result) */
     if (mkdir_p(o->out_dir, 0755) < 0)
         goto out;
@@ -720,6 +714,18 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         ffwd_seterr("capture %s already exists; ffwd never overwrites a capture", final ? final : o->out_dir);
         goto out;
     }
+    json_t *st = NULL;
+    if (qmp_cmd(q, "query-status", NULL, &st, timeout) < 0)
+        goto out;
+    was_running = json_is_true(json_object_get(st, "running"));
+    if (!strcmp(json_string_value(json_object_get(st, "status")) ?: "", "postmigrate")) {
+        json_decref(st);
+        ffwd_seterr("the VM is paused after an earlier capture (QEMU state 'postmigrate'); resume it (QMP cont) "
+                    "before capturing again");
+        goto out;
+    }
+    json_decref(st);
+
     if (!(tmp = make_temp_dir(o->out_dir, ".capture-tmp-")))
         goto out;
 

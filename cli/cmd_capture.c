@@ -1,6 +1,7 @@
 /* cmd_capture.c -- `ffwd capture` and `ffwd inspect`. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../capture/capture.h"
@@ -21,7 +22,8 @@ static void capture_help(FILE *f)
                "  --out DIR        where the capture goes (default RUN_DIR/captures)\n"
                "  --name NAME      capture directory name (default capture-<UTC time>-<n>);\n"
                "                   an existing capture is never overwritten\n"
-               "  --stay-stopped   leave the guest paused afterwards\n");
+               "  --stay-stopped   leave the guest paused afterwards\n"
+               "  --timeout SEC    limit for each step talking to QEMU (default 60)\n");
 }
 
 int cmd_capture(int argc, char **argv)
@@ -29,10 +31,12 @@ int cmd_capture(int argc, char **argv)
     static const struct option lo[] = {{"out", required_argument, 0, OPT_OUT},
                                        {"name", required_argument, 0, OPT_NAME},
                                        {"stay-stopped", no_argument, 0, OPT_STAY},
+                                       {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *out = NULL, *name = NULL;
     bool resume = true;
+    double timeout = 60;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -40,6 +44,13 @@ int cmd_capture(int argc, char **argv)
         case OPT_OUT: out = optarg; break;
         case OPT_NAME: name = optarg; break;
         case OPT_STAY: resume = false; break;
+        case OPT_TIMEOUT:
+            timeout = atof(optarg);
+            if (timeout <= 0) {
+                ffwd_seterr("--timeout: '%s' is not a positive number of seconds", optarg);
+                return cli_fail();
+            }
+            break;
         case 'h': capture_help(stdout); return 0;
         default: capture_help(stderr); return 2;
         }
@@ -51,7 +62,7 @@ int cmd_capture(int argc, char **argv)
     const char *run = argv[optind];
     char *def = out ? NULL : xasprintf("%s/captures", run);
     struct ffwd_capture_opts o = {.run_dir = run, .out_dir = out ? out : def, .name = name, .resume = resume,
-                                  .trigger = "on-demand", .icount_total = -1};
+                                  .trigger = "on-demand", .icount_total = -1, .timeout_s = timeout};
     struct ffwd_capture_result r;
     int rc = ffwd_capture(&o, &r);
     free(def);

@@ -16,71 +16,7 @@
 #include "common/util.h"
 #include "image/guest_image.h"
 #include "tests/test.h"
-
-/* Run ffwd with the given arguments; stdout+stderr in *out; returns the exit status. */
-static int ffwd(struct sbuf *out, const char *const *args)
-{
-    char *argv[64] = {FFWD_BIN};
-    int n = 1;
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    out->len = 0;
-    int st = run_cmd(argv, &(struct run_opts){.out = out, .merge_stderr = true});
-    if (!out->s)
-        sbuf_add(out, "", 0);
-    return st;
-}
-
-static char *guest_path(const char *what)
-{
-    struct sbuf o = {0};
-    const char *a[] = {"guest", "path", what, NULL};
-    if (ffwd(&o, a) != 0) {
-        fprintf(stderr, "ffwd guest path %s failed: %s\n", what, o.s);
-        exit(1);
-    }
-    char *nl = strrchr(o.s, '\n');
-    if (nl)
-        *nl = 0;
-    char *last = strrchr(o.s, '\n');
-    char *r = xstrdup(last ? last + 1 : o.s);
-    sbuf_free(&o);
-    return r;
-}
-
-/* Reference: run the host build of a workload, return its checksum line. */
-static char *host_checksum(const char *wl, const char *size)
-{
-    char *bin = xasprintf("%s/host_%s", HOST_BIN_DIR, wl);
-    char *argv[] = {bin, (char *)size, NULL};
-    struct sbuf o = {0};
-    int st = run_cmd(argv, &(struct run_opts){.out = &o});
-    free(bin);
-    CHECK(st == 0);
-    char *c = o.s ? strstr(o.s, "checksum") : NULL;
-    char *r = c ? xasprintf("%.*s", (int)strcspn(c, "\n"), c) : xstrdup("(none)");
-    sbuf_free(&o);
-    return r;
-}
-
-static char *file_text(const char *p)
-{
-    char *s = read_file(p, NULL);
-    return s ? s : xstrdup("");
-}
-
-static bool pid_alive_in(const char *run_dir)
-{
-    char *pp = xasprintf("%s/qemu.pid", run_dir);
-    char *s = read_file(pp, NULL);
-    free(pp);
-    if (!s)
-        return false;
-    pid_t pid = (pid_t)atol(s);
-    free(s);
-    return pid > 0 && kill(pid, 0) == 0;
-}
+#include "tests/integration/helpers.h"
 
 static void t_guest_build(void)
 {
