@@ -34,6 +34,10 @@ static void help(FILE *f)
             "  --capture-dir DIR    capture the machine whenever the guest runs `ffwd-guest checkpoint NAME`\n"
             "                       (the guest waits while it is captured, then continues)\n"
             "  --capture-at-marker TEXT  also capture (shortly after) `ffwd-guest marker TEXT`\n"
+            "  --capture-at-insn N[,N...]  stop (and capture, with --capture-dir) when N instructions have\n"
+            "                       retired, counted exactly by ffwd's TCG plugin; the stop lands at\n"
+            "                       most one translation block past N and the exact count is reported\n"
+            "  --insn-scope all|vcpuK  count all vCPUs together (default) or one vCPU\n"
             "  While the guest runs, `ffwd capture RUN_DIR` captures it on demand.\n"
             "\n"
             "Run:\n"
@@ -66,6 +70,8 @@ int cmd_boot(int argc, char **argv)
                                        {"plugin", required_argument, 0, OPT_PLUGIN},
                                        {"capture-dir", required_argument, 0, OPT_CAPTURE_DIR},
                                        {"capture-at-marker", required_argument, 0, OPT_CAPTURE_MARKER},
+                                       {"capture-at-insn", required_argument, 0, OPT_CAPTURE_INSN},
+                                       {"insn-scope", required_argument, 0, OPT_INSN_SCOPE},
                                        {"print-profile", no_argument, 0, OPT_PRINT_PROFILE},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
@@ -74,6 +80,9 @@ int cmd_boot(int argc, char **argv)
     ffwd_profile_default(&cfg.prof);
     struct ffwd_run_opts ro = {.timeout_s = 600, .progress = true};
     bool print_profile = false, json = false;
+    static uint64_t insn[4096];
+    unsigned ninsn = 0;
+    cfg.insn_scope = -1;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -95,6 +104,30 @@ int cmd_boot(int argc, char **argv)
         case OPT_PLUGIN: cfg.plugin = optarg; break;
         case OPT_CAPTURE_DIR: ro.capture_dir = optarg; break;
         case OPT_CAPTURE_MARKER: ro.capture_marker = optarg; break;
+        case OPT_CAPTURE_INSN: {
+            char *copy = xstrdup(optarg);
+            for (char *save = NULL, *t = strtok_r(copy, ",:", &save); t; t = strtok_r(NULL, ",:", &save)) {
+                uint64_t v;
+                if (parse_u64(t, &v) < 0 || v == 0 || ninsn >= 4096) {
+                    ffwd_seterr("--capture-at-insn: '%s' is not a positive instruction count", t);
+                    free(copy);
+                    return cli_fail();
+                }
+                insn[ninsn++] = v;
+            }
+            free(copy);
+            break;
+        }
+        case OPT_INSN_SCOPE:
+            if (!strcmp(optarg, "all"))
+                cfg.insn_scope = -1;
+            else if (!strncmp(optarg, "vcpu", 4) && optarg[4] >= '0' && optarg[4] <= '9')
+                cfg.insn_scope = atoi(optarg + 4);
+            else {
+                ffwd_seterr("--insn-scope: must be all or vcpuK (got '%s')", optarg);
+                return cli_fail();
+            }
+            break;
         case OPT_PRINT_PROFILE: print_profile = true; break;
         case OPT_JSON: json = true; break;
         case OPT_TIMEOUT: {
@@ -145,6 +178,19 @@ int cmd_boot(int argc, char **argv)
         if (!cfg.disk)
             cfg.disk = gi.demo_disk;
     }
+    cfg.insn_targets = insn;
+    cfg.ninsn_targets = ninsn;
+    ro.insn_scope = cfg.insn_scope;
+    if (cfg.insn_scope >= (int)cfg.prof.smp) {
+        ffwd_seterr("--insn-scope: vcpu%d does not exist with --smp %u", cfg.insn_scope, cfg.prof.smp);
+        guest_image_free(&gi);
+        return cli_fail();
+    }
+    if (ninsn && strcmp(cfg.prof.accel, "tcg")) {
+        ffwd_seterr("--capture-at-insn needs --accel tcg (instructions are counted by a TCG plugin)");
+        guest_image_free(&gi);
+        return cli_fail();
+    }
     if (ro.capture_marker && !ro.capture_dir) {
         ffwd_seterr("--capture-at-marker needs --capture-dir DIR");
         guest_image_free(&gi);
@@ -165,6 +211,10 @@ int cmd_boot(int argc, char **argv)
         ffwd_error("the guest command exited with status %d (console: %s)", res.cmd_status, res.console_log);
         return 1;
     }
+    for (unsigned i = 0; i < res.nstops; i++)
+        ffwd_info("instruction count %llu: stopped at %llu (overshoot %lld instructions)",
+                  (unsigned long long)res.stops[i].target, (unsigned long long)res.stops[i].reached,
+                  (long long)res.stops[i].overshoot);
     for (unsigned i = 0; i < res.ncaptures; i++)
         printf("%s\n", res.captures[i]);
     ffwd_info("guest finished in %.1f s; console log: %s", res.t_exit, res.console_log);

@@ -31,6 +31,8 @@ enum {
     OPT_STAY,
     OPT_CAPTURE_MARKER,
     OPT_CAPTURE_DIR,
+    OPT_CAPTURE_INSN,
+    OPT_INSN_SCOPE,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \

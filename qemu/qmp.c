@@ -197,10 +197,8 @@ void qmp_close(struct qmp *q)
     free(q);
 }
 
-int qmp_cmd(struct qmp *q, const char *cmd, json_t *args, json_t **ret, double timeout_s)
+int qmp_send(struct qmp *q, const char *cmd, json_t *args, unsigned *idp)
 {
-    if (ret)
-        *ret = NULL;
     if (q->dead) {
         json_decref(args);
         return ffwd_seterr("QMP %s: connection is closed (command %s)", q->peer, cmd);
@@ -211,8 +209,14 @@ int qmp_cmd(struct qmp *q, const char *cmd, json_t *args, json_t **ret, double t
         json_object_set_new(msg, "arguments", args);
     int r = send_msg(q, msg);
     json_decref(msg);
-    if (r < 0)
-        return -1;
+    *idp = id;
+    return r;
+}
+
+int qmp_wait_reply(struct qmp *q, const char *cmd, unsigned id, json_t **ret, double timeout_s)
+{
+    if (ret)
+        *ret = NULL;
     double deadline = now_sec() + timeout_s;
     for (;;) {
         json_t *m = read_msg(q, deadline);
@@ -243,6 +247,16 @@ int qmp_cmd(struct qmp *q, const char *cmd, json_t *args, json_t **ret, double t
         json_decref(m);
         return 0;
     }
+}
+
+int qmp_cmd(struct qmp *q, const char *cmd, json_t *args, json_t **ret, double timeout_s)
+{
+    unsigned id;
+    if (ret)
+        *ret = NULL;
+    if (qmp_send(q, cmd, args, &id) < 0)
+        return -1;
+    return qmp_wait_reply(q, cmd, id, ret, timeout_s);
 }
 
 json_t *qmp_next_event(struct qmp *q, double timeout_s)

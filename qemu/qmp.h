@@ -26,6 +26,10 @@ void qmp_close(struct qmp *q);
  * On success *ret gets the "return" value (new reference; may be NULL if ret is NULL).
  * A QMP error reply becomes an ffwd error "QMP <cmd>: <class>: <desc>". */
 int qmp_cmd(struct qmp *q, const char *cmd, json_t *args, json_t **ret, double timeout_s);
+/* The two halves of qmp_cmd, for a command whose reply may only come after
+ * something else happened (e.g. `stop` while a vCPU is held by a plugin). */
+int qmp_send(struct qmp *q, const char *cmd, json_t *args, unsigned *id);
+int qmp_wait_reply(struct qmp *q, const char *cmd, unsigned id, json_t **ret, double timeout_s);
 /* Next queued or arriving event (new reference), waiting up to timeout_s;
  * returns NULL with an error on timeout / disconnect. */
 json_t *qmp_next_event(struct qmp *q, double timeout_s);

@@ -27,8 +27,9 @@ static void prog(const struct ffwd_run_opts *o, const char *fmt, ...)
 }
 
 /* Capture the stopped machine into o->capture_dir under a unique name. */
-static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
-                      const char *base, const char *kind)
+static int do_capture_ic(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
+                         const char *base, const char *kind, const char *detail, int64_t total,
+                         const uint64_t *per_vcpu, unsigned nv)
 {
     char name[200];
     for (int n = 0;; n++) {
@@ -42,8 +43,16 @@ static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         if (!exists)
             break;
     }
-    struct ffwd_capture_opts co = {.run_dir = vm->run_dir, .out_dir = o->capture_dir, .name = name, .resume = false,
-                                   .qmp = vm->qmp, .trigger = kind, .trigger_detail = base, .icount_total = -1};
+    struct ffwd_capture_opts co = {.run_dir = vm->run_dir,
+                                   .out_dir = o->capture_dir,
+                                   .name = name,
+                                   .resume = false,
+                                   .qmp = vm->qmp,
+                                   .trigger = kind,
+                                   .trigger_detail = detail ? detail : base,
+                                   .icount_total = total,
+                                   .icount_vcpu = per_vcpu,
+                                   .icount_nvcpu = nv};
     struct ffwd_capture_result cr;
     if (ffwd_capture(&co, &cr) < 0)
         return -1;
@@ -51,6 +60,53 @@ static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         snprintf(res->captures[res->ncaptures++], sizeof res->captures[0], "%s", cr.path);
     prog(o, "captured %s (%s, VM stopped %.2f s)", cr.path, kind, cr.seconds);
     return 0;
+}
+
+static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
+                      const char *base, const char *kind)
+{
+    return do_capture_ic(vm, o, res, base, kind, NULL, -1, NULL, 0);
+}
+
+/* The trigger plugin holds a vCPU at the block that reaches target N: ask
+ * QEMU to stop, release the vCPU (it finishes that block and stops), read
+ * the exact count, capture, continue. */
+static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
+                      const char *text)
+{
+    unsigned long long n, c, tb;
+    unsigned v;
+    if (sscanf(text, "reached %llu count=%llu vcpu=%u tb=%llu", &n, &c, &v, &tb) != 4)
+        return ffwd_seterr("malformed message from the trigger plugin: '%s'", text);
+    unsigned id;
+    if (qmp_send(vm->qmp, "stop", NULL, &id) < 0)
+        return -1;
+    usleep(10000); /* QEMU handles `stop` at once: the vCPU's exit request is set by now */
+    if (ffwd_vm_trigger_go(vm) < 0 || qmp_wait_reply(vm->qmp, "stop", id, NULL, 30) < 0)
+        return -1;
+    uint64_t total, per[64];
+    unsigned nv;
+    if (ffwd_vm_trigger_counts(vm, &total, per, 64, &nv) < 0)
+        return -1;
+    uint64_t reached = o->insn_scope >= 0 && (unsigned)o->insn_scope < nv ? per[o->insn_scope] : total;
+    int64_t over = (int64_t)(reached - n);
+    if (res->nstops < 64) {
+        res->stops[res->nstops].target = n;
+        res->stops[res->nstops].reached = reached;
+        res->stops[res->nstops].tb_len = tb;
+        res->stops[res->nstops++].overshoot = over;
+    }
+    prog(o, "instruction count %llu: stopped at %llu (overshoot %lld; the block was %llu instructions)", n,
+         (unsigned long long)reached, (long long)over, tb);
+    if (o->capture_dir) {
+        char base[64], detail[128];
+        snprintf(base, sizeof base, "insn-%llu", n);
+        snprintf(detail, sizeof detail, "target %llu, stopped at %llu (overshoot %lld)", n,
+                 (unsigned long long)reached, (long long)over);
+        if (do_capture_ic(vm, o, res, base, "icount", detail, (int64_t)total, per, nv) < 0)
+            return -1;
+    }
+    return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
 }
 
 /* "@ffwd: checkpoint NAME PADDR NONCE": capture, then write NONCE at PADDR
@@ -126,6 +182,13 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
             res->qemu_status = ev.exit_status;
             prog(o, "QEMU exited%s", ev.exit_status ? " with an error" : "");
             break;
+        }
+        if (ev.kind == VM_EV_TRIGGER) {
+            if (on_trigger(vm, o, res, ev.text) < 0) {
+                rc = ffwd_preerr("instruction-count trigger");
+                break;
+            }
+            continue;
         }
         if (ev.kind == VM_EV_KERNEL) {
             res->t_kernel = t;

@@ -15,6 +15,7 @@ struct ffwd_run_opts {
     bool progress;              /* print progress lines to stderr */
     const char *capture_dir;    /* capture at `ffwd-guest checkpoint` (and capture_marker) into this folder */
     const char *capture_marker; /* also capture when the guest prints this marker */
+    int insn_scope;             /* as ffwd_vm_config.insn_scope (for reporting) */
 };
 
 struct ffwd_run_result {
@@ -24,6 +25,11 @@ struct ffwd_run_result {
     unsigned nmarkers;
     char markers[FFWD_MAX_MARKERS][128];
     double marker_t[FFWD_MAX_MARKERS];
+    unsigned nstops;            /* instruction-count stops */
+    struct {
+        uint64_t target, reached, tb_len;
+        int64_t overshoot;
+    } stops[64];
     unsigned ncaptures;
     char captures[16][1200];
     char run_dir[1024];

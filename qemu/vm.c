@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,6 +20,17 @@
 #include "../common/log.h"
 #include "../guest/protocol.h"
 #include "dtb.h"
+
+char *ffwd_plugin_path(const char *name)
+{
+    const char *d = getenv("FFWD_PLUGIN_DIR");
+    if (d && *d)
+        return xasprintf("%s/libffwd-%s.so", d, name);
+    char exe[4096];
+    if (self_exe_dir(exe, sizeof exe) < 0)
+        return xasprintf("libffwd-%s.so", name);
+    return xasprintf("%s/plugins/libffwd-%s.so", exe, name);
+}
 
 const char *ffwd_qemu_binary(const char *override)
 {
@@ -216,6 +228,17 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     }
     if (cfg->plugin)
         av2(&a, "-plugin", xstrdup(cfg->plugin));
+    if (cfg->ninsn_targets) {
+        struct sbuf t = {0};
+        char *pp = ffwd_plugin_path("trigger");
+        sbuf_addf(&t, "%s,sock=%s/trigger.sock,at=", pp, run_dir);
+        free(pp);
+        for (unsigned i = 0; i < cfg->ninsn_targets; i++)
+            sbuf_addf(&t, "%s%llu", i ? ":" : "", (unsigned long long)cfg->insn_targets[i]);
+        if (cfg->insn_scope >= 0)
+            sbuf_addf(&t, ",scope=vcpu%d", cfg->insn_scope);
+        av2(&a, "-plugin", t.s);
+    }
     return a.v;
 }
 
@@ -375,6 +398,7 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
 
     struct ffwd_vm *vm = xcalloc(1, sizeof *vm);
     vm->console_fd = -1;
+    vm->trig_fd = -1;
     vm->pid = -1;
     vm->echo = cfg->echo_console;
     if (cfg->run_dir) {
@@ -463,6 +487,35 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
             free(bp);
         }
     }
+    int trig_listen = -1;
+    if (cfg->ninsn_targets) {
+        char *pp = ffwd_plugin_path("trigger");
+        bool ok = access(pp, R_OK) == 0;
+        if (!ok)
+            ffwd_seterr("the instruction-count trigger plugin %s is missing (build ffwd, or set FFWD_PLUGIN_DIR)",
+                        pp);
+        free(pp);
+        char *tp = xasprintf("%s/trigger.sock", vm->run_dir);
+        struct sockaddr_un tsa = {.sun_family = AF_UNIX};
+        snprintf(tsa.sun_path, sizeof tsa.sun_path, "%s", tp);
+        unlink(tp);
+        free(tp);
+        if (ok) {
+            trig_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (trig_listen < 0 || bind(trig_listen, (struct sockaddr *)&tsa, sizeof tsa) < 0 ||
+                listen(trig_listen, 1) < 0) {
+                ffwd_seterr_errno("cannot listen on %s", tsa.sun_path);
+                ok = false;
+            }
+        }
+        if (!ok) {
+            if (trig_listen >= 0)
+                close(trig_listen);
+            free(overlay);
+            free(dtb);
+            goto fail;
+        }
+    }
     char **argv = ffwd_qemu_argv(cfg, vm->run_dir, overlay, dtb, vm->ram_path);
     free(overlay);
     free(dtb);
@@ -549,6 +602,27 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
             goto fail;
         }
         usleep(10000);
+    }
+    if (trig_listen >= 0) {
+        /* the plugin connected while QEMU loaded it (before the guest runs) */
+        struct pollfd tp = {trig_listen, POLLIN, 0};
+        if (poll(&tp, 1, 30000) <= 0) {
+            close(trig_listen);
+            char *t = tail_of_file(logp, 400);
+            ffwd_seterr("the trigger plugin did not connect (QEMU says: %s)", t);
+            free(t);
+            free(logp);
+            goto fail;
+        }
+        vm->trig_fd = accept4(trig_listen, NULL, NULL, SOCK_CLOEXEC);
+        close(trig_listen);
+        char hello[64];
+        ssize_t hn = vm->trig_fd >= 0 ? read(vm->trig_fd, hello, sizeof hello - 1) : -1;
+        if (hn <= 0 || strncmp(hello, "hello", 5)) {
+            ffwd_seterr("the trigger plugin did not say hello");
+            free(logp);
+            goto fail;
+        }
     }
     free(logp);
     char *qp = xasprintf("%s/qmp.sock", vm->run_dir);
@@ -655,14 +729,35 @@ int ffwd_vm_next_event(struct ffwd_vm *vm, double timeout_s, struct ffwd_vm_even
             ev->kind = VM_EV_TIMEOUT;
             return 0;
         }
-        struct pollfd pfd = {vm->console_fd, POLLIN, 0};
-        int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+        /* a complete line from the trigger plugin? */
+        char *tnl = vm->trig_line.s ? memchr(vm->trig_line.s, '\n', vm->trig_line.len) : NULL;
+        if (tnl) {
+            size_t n = (size_t)(tnl - vm->trig_line.s);
+            ev->kind = VM_EV_TRIGGER;
+            snprintf(ev->text, sizeof ev->text, "%.*s", (int)n, vm->trig_line.s);
+            memmove(vm->trig_line.s, tnl + 1, vm->trig_line.len - n - 1);
+            vm->trig_line.len -= n + 1;
+            return 0;
+        }
+        struct pollfd pfd[2] = {{vm->console_fd, POLLIN, 0}, {vm->trig_fd, POLLIN, 0}};
+        int r = poll(pfd, vm->trig_fd >= 0 ? 2 : 1, (int)(left * 1000) + 1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return ffwd_seterr_errno("poll on the guest console");
         if (r == 0)
             continue;
+        if (vm->trig_fd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP))) {
+            char tb[512];
+            ssize_t tn = read(vm->trig_fd, tb, sizeof tb);
+            if (tn <= 0) {
+                close(vm->trig_fd);
+                vm->trig_fd = -1;
+            } else
+                sbuf_add(&vm->trig_line, tb, (size_t)tn);
+            if (!(pfd[0].revents & (POLLIN | POLLHUP)))
+                continue;
+        }
         char buf[16384];
         ssize_t n = read(vm->console_fd, buf, sizeof buf);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -725,6 +820,9 @@ void ffwd_vm_free(struct ffwd_vm *vm)
         ffwd_vm_kill(vm);
     if (vm->console_fd >= 0)
         close(vm->console_fd);
+    if (vm->trig_fd >= 0)
+        close(vm->trig_fd);
+    sbuf_free(&vm->trig_line);
     qmp_close(vm->qmp);
     sbuf_free(&vm->line);
     if (vm->ram_path)
@@ -732,4 +830,52 @@ void ffwd_vm_free(struct ffwd_vm *vm)
     free(vm->ram_path);
     free(vm->run_dir);
     free(vm);
+}
+
+int ffwd_vm_trigger_go(struct ffwd_vm *vm)
+{
+    if (vm->trig_fd < 0)
+        return ffwd_seterr("the trigger plugin is not connected");
+    if (send(vm->trig_fd, "go\n", 3, MSG_NOSIGNAL) != 3)
+        return ffwd_seterr_errno("cannot talk to the trigger plugin");
+    return 0;
+}
+
+int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vcpu, unsigned max, unsigned *n)
+{
+    if (vm->trig_fd < 0)
+        return ffwd_seterr("the trigger plugin is not connected");
+    if (send(vm->trig_fd, "query\n", 6, MSG_NOSIGNAL) != 6)
+        return ffwd_seterr_errno("cannot talk to the trigger plugin");
+    double deadline = now_sec() + 10;
+    for (;;) {
+        char *nl = vm->trig_line.s ? memchr(vm->trig_line.s, '\n', vm->trig_line.len) : NULL;
+        if (nl && !strncmp(vm->trig_line.s, "counts ", 7)) {
+            *nl = 0;
+            char *p = vm->trig_line.s + 7, *end;
+            *total = strtoull(p, &end, 10);
+            *n = 0;
+            for (p = end; *p && *n < max; p = end) {
+                uint64_t v = strtoull(p, &end, 10);
+                if (end == p)
+                    break;
+                per_vcpu[(*n)++] = v;
+            }
+            size_t used = (size_t)(nl - vm->trig_line.s) + 1;
+            memmove(vm->trig_line.s, nl + 1, vm->trig_line.len - used);
+            vm->trig_line.len -= used;
+            return 0;
+        }
+        if (nl)
+            break; /* some other line first: the protocol is out of step */
+        struct pollfd p = {vm->trig_fd, POLLIN, 0};
+        if (now_sec() > deadline || poll(&p, 1, 1000) < 0)
+            return ffwd_seterr("the trigger plugin did not report its counts");
+        char b[512];
+        ssize_t r = read(vm->trig_fd, b, sizeof b);
+        if (r <= 0)
+            return ffwd_seterr("the trigger plugin went away");
+        sbuf_add(&vm->trig_line, b, (size_t)r);
+    }
+    return ffwd_seterr("unexpected message from the trigger plugin");
 }

@@ -21,6 +21,7 @@
 #define FFWD_VM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "profile.h"
@@ -39,6 +40,9 @@ struct ffwd_vm_config {
     const char *run_dir;     /* NULL: a fresh directory under $TMPDIR/ffwd-UID */
     bool echo_console;       /* copy guest output to our stdout */
     const char *plugin;      /* optional TCG plugin (.so) with its args "file,k=v,..." */
+    const uint64_t *insn_targets; /* stop at these retired-instruction counts (trigger plugin) */
+    unsigned ninsn_targets;
+    int insn_scope;          /* -1: all vCPUs together; k: vCPU k only */
 };
 
 enum ffwd_vm_event_kind {
@@ -47,6 +51,7 @@ enum ffwd_vm_event_kind {
     VM_EV_PANIC,    /* the guest kernel panicked */
     VM_EV_EXIT,     /* QEMU exited */
     VM_EV_TIMEOUT,  /* nothing within the timeout */
+    VM_EV_TRIGGER,  /* the trigger plugin says: "reached N count=C vcpu=I tb=T" (in text) */
 };
 
 struct ffwd_vm_event {
@@ -69,6 +74,8 @@ struct ffwd_vm {
     int exit_status;
     double t_start;
     char *ram_path;       /* shared RAM backing file, removed when QEMU ends */
+    int trig_fd;          /* connection from the trigger plugin, or -1 */
+    struct sbuf trig_line;
     uint64_t ram_size;
 };
 
@@ -93,6 +100,12 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
 void ffwd_argv_free(char **argv);
 /* The -machine option value for a profile (optionally with dumpdtb=PATH). */
 char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb, bool ram_backend);
+/* Path of one of ffwd's QEMU plugins ("trigger", "icount"): $FFWD_PLUGIN_DIR or
+ * the plugins/ folder next to the ffwd binary. */
+char *ffwd_plugin_path(const char *name);
+/* After a trigger: release the held vCPU and read exact counts ("counts TOTAL C0 C1..."). */
+int ffwd_vm_trigger_go(struct ffwd_vm *vm);
+int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vcpu, unsigned max, unsigned *n);
 /* The default QEMU binary name ($FFWD_QEMU or qemu-system-aarch64). */
 const char *ffwd_qemu_binary(const char *override);
 

@@ -1,0 +1,232 @@
+/*
+ * trigger.c -- ffwd's instruction-count trigger (QEMU TCG plugin, API v4).
+ *
+ *   -plugin libffwd-trigger.so,sock=PATH,at=N1:N2:...[,scope=all|vcpuK]
+ *
+ * Counts retired instructions exactly (an inline add per instruction, per
+ * vCPU) and, when a translation block is about to run that would reach the
+ * next target N (all vCPUs together, or one vCPU with scope=vcpuK), blocks
+ * that vCPU at the block's start and tells ffwd over the unix socket PATH:
+ *
+ *   plugin -> ffwd   "hello vcpus=V\n"               once, at start
+ *   plugin -> ffwd   "reached N count=C vcpu=I tb=T\n" C retired so far, T = block length
+ *   ffwd -> plugin   "go\n"                          after ffwd has asked QEMU to stop
+ *   ffwd -> plugin   "query\n"   -> "counts TOTAL C0 C1 ...\n"
+ *
+ * After "go" the block runs to its end and the vCPU stops at the next block
+ * boundary (QEMU checks for a stop request there), so the machine stops at
+ * most one translation block past N; ffwd reads the exact count with
+ * "query" and reports the overshoot. A cheap conditional callback filters
+ * blocks: the helper runs only when the target is near.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "qemu-plugin-api.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
+
+#define MAX_TARGETS 4096
+
+static struct qemu_plugin_scoreboard *score;
+static qemu_plugin_u64 insns;  /* exact retired instructions per vCPU */
+static qemu_plugin_u64 left;   /* instructions until the next target (filter only) */
+static uint64_t targets[MAX_TARGETS];
+static unsigned ntargets, next_target;
+static int scope_vcpu = -1;    /* -1: all vCPUs together */
+static int sock = -1;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static unsigned go_tokens;
+
+static void send_line(const char *s)
+{
+    size_t n = strlen(s), off = 0;
+    while (off < n) {
+        ssize_t w = send(sock, s + off, n - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
+static uint64_t current(unsigned vcpu)
+{
+    return scope_vcpu < 0 ? qemu_plugin_u64_sum(insns) : qemu_plugin_u64_get(insns, vcpu);
+}
+
+/* Give every vCPU's filter the distance to the next target. With all vCPUs
+ * counting together each may run only its share before the sum gets there. */
+static void rearm_all(uint64_t distance)
+{
+    int n = qemu_plugin_num_vcpus();
+    uint64_t share = scope_vcpu < 0 && n > 1 ? distance / (uint64_t)n : distance;
+    for (int i = 0; i < n; i++)
+        qemu_plugin_u64_set(left, (unsigned)i, share);
+}
+
+/* Runs at the start of a block when the filter says the target is near. */
+static void near_target(unsigned vcpu, void *udata)
+{
+    uint64_t tb_len = (uint64_t)(uintptr_t)udata;
+    if (scope_vcpu >= 0 && (int)vcpu != scope_vcpu) {
+        qemu_plugin_u64_set(left, vcpu, UINT64_MAX / 2);
+        return;
+    }
+    pthread_mutex_lock(&mu);
+    if (next_target >= ntargets) {
+        rearm_all(UINT64_MAX / 2);
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    uint64_t n = targets[next_target], c = current(vcpu);
+    if (c + tb_len < n) { /* not yet: the filter fired early (it counts whole blocks) */
+        int nv = qemu_plugin_num_vcpus();
+        qemu_plugin_u64_set(left, vcpu, scope_vcpu < 0 && nv > 1 ? (n - c) / (uint64_t)nv : n - c);
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    char line[160];
+    snprintf(line, sizeof line, "reached %llu count=%llu vcpu=%u tb=%llu\n", (unsigned long long)n,
+             (unsigned long long)c, vcpu, (unsigned long long)tb_len);
+    next_target++;
+    send_line(line);
+    /* hold this vCPU until ffwd has asked QEMU to stop */
+    while (go_tokens == 0 && sock >= 0)
+        pthread_cond_wait(&cv, &mu);
+    if (go_tokens)
+        go_tokens--;
+    uint64_t after = c + tb_len;
+    uint64_t d = next_target >= ntargets ? UINT64_MAX / 2
+                 : targets[next_target] > after ? targets[next_target] - after
+                                                : 0;
+    rearm_all(d);
+    pthread_mutex_unlock(&mu);
+}
+
+static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    (void)id;
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    /* filter: left <= 2n (order-independent of the block's own decrement) */
+    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_LE, left,
+                                             2 * n, (void *)(uintptr_t)n);
+    qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left, (uint64_t)-(int64_t)n);
+    for (size_t i = 0; i < n; i++)
+        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
+                                                            QEMU_PLUGIN_INLINE_ADD_U64, insns, 1);
+}
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    char buf[256];
+    size_t have = 0;
+    for (;;) {
+        ssize_t r = recv(sock, buf + have, sizeof buf - 1 - have, 0);
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = 0;
+        char *nl;
+        while ((nl = strchr(buf, '\n'))) {
+            *nl = 0;
+            if (!strcmp(buf, "go")) {
+                pthread_mutex_lock(&mu);
+                go_tokens++;
+                pthread_cond_broadcast(&cv);
+                pthread_mutex_unlock(&mu);
+            } else if (!strcmp(buf, "query")) {
+                char out[4096];
+                int n = qemu_plugin_num_vcpus(), o;
+                o = snprintf(out, sizeof out, "counts %llu", (unsigned long long)qemu_plugin_u64_sum(insns));
+                for (int i = 0; i < n && o < (int)sizeof out - 24; i++)
+                    o += snprintf(out + o, sizeof out - (size_t)o, " %llu",
+                                  (unsigned long long)qemu_plugin_u64_get(insns, (unsigned)i));
+                snprintf(out + o, sizeof out - (size_t)o, "\n");
+                send_line(out);
+            }
+            size_t used = (size_t)(nl - buf) + 1;
+            memmove(buf, nl + 1, have - used + 1);
+            have -= used;
+        }
+        if (have == sizeof buf - 1)
+            have = 0; /* garbage: drop */
+    }
+    /* ffwd went away: never block the guest again */
+    pthread_mutex_lock(&mu);
+    close(sock);
+    sock = -1;
+    ntargets = next_target;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
+{
+    if (info->version.cur < FFWD_QEMU_PLUGIN_API_VERSION) {
+        fprintf(stderr, "ffwd-trigger: QEMU offers plugin API %d, need %d\n", info->version.cur,
+                FFWD_QEMU_PLUGIN_API_VERSION);
+        return -1;
+    }
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strncmp(argv[i], "sock=", 5))
+            path = argv[i] + 5;
+        else if (!strncmp(argv[i], "at=", 3)) {
+            for (char *p = argv[i] + 3; *p && ntargets < MAX_TARGETS;) {
+                char *end;
+                targets[ntargets++] = strtoull(p, &end, 10);
+                if (end == p || (*end && *end != ':')) {
+                    fprintf(stderr, "ffwd-trigger: bad at= list '%s'\n", argv[i] + 3);
+                    return -1;
+                }
+                p = *end ? end + 1 : end;
+            }
+        } else if (!strcmp(argv[i], "scope=all"))
+            scope_vcpu = -1;
+        else if (!strncmp(argv[i], "scope=vcpu", 10))
+            scope_vcpu = atoi(argv[i] + 10);
+        else {
+            fprintf(stderr, "ffwd-trigger: unknown option '%s' (sock=PATH, at=N1:N2, scope=all|vcpuK)\n", argv[i]);
+            return -1;
+        }
+    }
+    if (!path || !ntargets) {
+        fprintf(stderr, "ffwd-trigger: needs sock=PATH and at=N1[:N2...]\n");
+        return -1;
+    }
+    qsort(targets, ntargets, sizeof *targets, cmp_u64);
+    sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "ffwd-trigger: cannot connect to %s\n", path);
+        return -1;
+    }
+    score = qemu_plugin_scoreboard_new(2 * sizeof(uint64_t));
+    insns = (qemu_plugin_u64){score, 0};
+    left = (qemu_plugin_u64){score, sizeof(uint64_t)};
+    int nv = info->system_emulation ? info->system.max_vcpus : 1;
+    char hello[64];
+    snprintf(hello, sizeof hello, "hello vcpus=%d\n", nv);
+    send_line(hello);
+    pthread_t th;
+    pthread_create(&th, NULL, reader, NULL);
+    pthread_detach(th);
+    qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+    return 0;
+}
+
