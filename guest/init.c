@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,11 +211,14 @@ int guest_init_main(int argc, char **argv)
     cmdline_get(FFWD_CMDLINE_ROOT, root, sizeof root);
     cmdline_get(FFWD_CMDLINE_FSTYPE, fstype, sizeof fstype);
     cmdline_get(FFWD_CMDLINE_ROOTWAIT, waits, sizeof waits);
-    wait_for(root, atoi(waits) > 0 ? atoi(waits) : 10);
-    mkdir("/newroot", 0755);
-    if (mount(root, "/newroot", fstype, 0, NULL) < 0)
-        fail("cannot mount the root disk %s: %s", root);
-    guest_event(FFWD_PROTO_ROOT, "%s", root);
+    bool in_initramfs = !strcmp(root, "none");
+    if (!in_initramfs) {
+        wait_for(root, atoi(waits) > 0 ? atoi(waits) : 10);
+        mkdir("/newroot", 0755);
+        if (mount(root, "/newroot", fstype, 0, NULL) < 0)
+            fail("cannot mount the root disk %s: %s", root);
+        guest_event(FFWD_PROTO_ROOT, "%s", root);
+    }
 
     static char hex[4096], cmd[2048];
     int have_cmd = cmdline_get(FFWD_CMDLINE_CMD, hex, sizeof hex);
@@ -235,6 +239,17 @@ int guest_init_main(int argc, char **argv)
         cmd[n / 2] = 0;
     }
 
+    if (in_initramfs) {
+        /* ffwd.root=none: everything runs from the initramfs (no disk I/O at all:
+         * what deterministic runs need) */
+        if (!have_cmd) {
+            errno = EINVAL;
+            fail("ffwd.root=none needs a command (ffwd.cmd=)%s: %s", "");
+        }
+        int status = run_command(cmd);
+        guest_event(FFWD_PROTO_CMD_EXIT, "%d", status);
+        guest_poweroff();
+    }
     if (have_cmd && access("/newroot/bin/ffwd-guest", X_OK) < 0 && access("/newroot/usr/bin/ffwd-guest", X_OK) < 0)
         provide_self();
     move_mount_to("/dev", "/newroot/dev");

@@ -32,7 +32,9 @@
  *
  * Kernel command line keys read by the ffwd init (all optional):
  *   ffwd.cmd=HEX         command for /bin/sh -c, hex-encoded (no quoting issues)
- *   ffwd.root=DEV        root disk (default /dev/vda)
+ *   ffwd.root=DEV        root disk (default /dev/vda); "none": run ffwd.cmd inside the
+ *                        initramfs (busybox, ffwd-guest and the workloads are there too)
+ *                        without touching a disk -- deterministic runs need that
  *   ffwd.fstype=TYPE     its file system (default ext4)
  *   ffwd.rootwait=SEC    how long to wait for DEV to appear (default 10)
  */

@@ -17,7 +17,7 @@
 #include "cpio.h"
 #include "modinfo.h"
 
-#define IMAGE_FORMAT "ffwd-guest-image 1"
+#define IMAGE_FORMAT "ffwd-guest-image 2"
 #define DEMO_DISK_SIZE "96M"
 #define ROOTFS_DISK_SIZE "64M"
 
@@ -480,6 +480,30 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG], const c
         }
         if (cr == 0)
             cr = cpio_file(c, "lib/modules/ffwd/order", 0644, ord.s ? ord.s : "", ord.len);
+        /* a shell and the workloads, for ffwd.root=none (runs without a disk) */
+        if (cr == 0) {
+            char *bb = xasprintf("%s/bbs", tmp);
+            cr = extract(deb[PKG_BUSYBOX_STATIC], bb);
+            char *bbbin = xasprintf("%s/bin/busybox", bb);
+            cr = cr ? cr : cpio_dir(c, "bin", 0755) | cpio_file_from(c, "bin/busybox", 0755, bbbin) |
+                               cpio_dir(c, "tmp", 01777);
+            for (const char *const *a = busybox_applets; *a && cr == 0; a++) {
+                if (!strcmp(*a, "init"))
+                    continue;
+                char *nm = xasprintf("bin/%s", *a);
+                cr = cpio_symlink(c, nm, "busybox");
+                free(nm);
+            }
+            for (const char *const *g = guest_programs; *g && cr == 0; g++) {
+                char *src = xasprintf("%s/%s", bindir, *g), *nm = xasprintf("bin/%s", *g);
+                cr = cpio_file_from(c, nm, 0755, src);
+                free(src);
+                free(nm);
+            }
+            free(bbbin);
+            rm_rf(bb);
+            free(bb);
+        }
         sbuf_free(&ord);
         for (size_t i = 0; i < order.n; i++)
             free(order.v[i]);

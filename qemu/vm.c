@@ -179,8 +179,11 @@ static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, 
     av2(a, "-smp", xasprintf("%u", p->smp));
     av2(a, "-m", xasprintf("%lluM", (unsigned long long)(p->mem_bytes >> 20)));
     av2(a, "-accel", xstrdup(p->accel));
-    if (p->icount)
+    if (p->icount) {
         av2(a, "-icount", xstrdup("shift=0,sleep=off,align=off"));
+        /* the RTC follows the virtual clock from a fixed date: no host time leaks in */
+        av2(a, "-rtc", xstrdup("base=2026-01-01T00:00:00,clock=vm"));
+    }
 }
 
 char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, const char *disk_overlay,
