@@ -9,6 +9,8 @@
 # Variables: BUILD (build dir), ASAN_BUILD, JOBS.
 
 BUILD      ?= build
+BENCH_SIZES    ?= 256M,1G,4G
+BENCH_PERCENTS ?= 10,90
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
@@ -41,6 +43,7 @@ test: test-plain test-asan
 
 bench: build
 	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
+	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS)
 
 gem5-check:
 	@if [ -z "$(GEM5)" ]; then \

@@ -62,7 +62,7 @@ int ffwd_inspect(const char *dir, bool as_json, struct sbuf *out)
     }
     if (!(gic = load(dir, "gic.json")) || !(timer = load(dir, "timer.json")) || !(devs = load(dir, "devices.json")))
         goto out;
-    json_object_set(sum, "capture", json_string(dir));
+    json_object_set_new(sum, "capture", json_string(dir));
     json_object_set(sum, "created_utc", json_object_get(m, "created_utc"));
     json_object_set(sum, "trigger", json_object_get(m, "trigger"));
     json_object_set(sum, "instructions", json_object_get(m, "instructions"));

@@ -17,8 +17,9 @@ static void help(FILE *f)
                "\n"
                "The end-to-end demo: build the demo guest if needed (Debian arm64 kernel,\n"
                "busybox, ffwd's workloads, Debian's xz), boot it in QEMU under ffwd's\n"
-               "gem5-compatible profile, run one workload between two markers, power off\n"
-               "and print a summary (timings, markers, checksum).\n"
+               "gem5-compatible profile, capture the machine right before the workload\n"
+               "(`ffwd-guest checkpoint`, into DIR/captures), run the workload between two\n"
+               "markers, power off and print a summary (timings, markers, checksum, capture).\n"
                "\n"
                "  --out DIR          where the run directory and summary.json go (default ./ffwd-demo)\n"
                "  --workload NAME    ptrchase, sort, matmul (default) or xz\n"
@@ -128,19 +129,24 @@ int cmd_demo(int argc, char **argv)
     cfg.run_dir = run_dir;
     char *cmd;
     if (workloads[w].bin)
-        cmd = xasprintf("ffwd-guest marker workload-start && %s %llu; st=$?; ffwd-guest marker workload-done; exit $st",
-                        workloads[w].bin, size);
+        cmd = xasprintf("ffwd-guest checkpoint before-%s && ffwd-guest marker workload-start && %s %llu; st=$?; "
+                        "ffwd-guest marker workload-done; exit $st",
+                        wl, workloads[w].bin, size);
     else
-        cmd = xstrdup("ffwd-guest marker workload-start && /usr/bin/xz -6 -T1 -c /data/input.txt > /tmp/out.xz; st=$?; "
+        cmd = xstrdup("ffwd-guest checkpoint before-xz && ffwd-guest marker workload-start && "
+                      "/usr/bin/xz -6 -T1 -c /data/input.txt > /tmp/out.xz; st=$?; "
                       "ffwd-guest marker workload-done; echo \"xz: $(md5sum < /tmp/out.xz)\"; exit $st");
     cfg.cmd = cmd;
-    struct ffwd_run_opts ro = {.timeout_s = timeout, .progress = true, .expect_marker = "workload-done"};
+    char *caps = xasprintf("%s/captures", out);
+    struct ffwd_run_opts ro = {
+        .timeout_s = timeout, .progress = true, .expect_marker = "workload-done", .capture_dir = caps};
     struct ffwd_run_result res;
     int r = ffwd_run_guest(&cfg, &ro, &res);
     free(cmd);
     guest_image_free(&gi);
     if (r < 0) {
         free(run_dir);
+        free(caps);
         return cli_fail();
     }
     char *needle = xasprintf("%s: ", wl);
@@ -162,14 +168,17 @@ int cmd_demo(int argc, char **argv)
            "  first marker     %.2f s\n"
            "  workload time    %.2f s (between the markers)\n"
            "  power-off        %.2f s\n"
+           "  capture          %s (ffwd inspect shows it)\n"
            "  console log      %s\n",
            cfg.prof.cpu, cfg.prof.smp, (unsigned long long)(cfg.prof.mem_bytes >> 20), cfg.prof.gic_version,
            cfg.prof.accel, wl, workloads[w].bin ? size : 0, sumline ? sumline : "(no result line)", res.cmd_status,
-           res.t_kernel, res.nmarkers ? res.marker_t[0] : -1.0, t_done - t_start, res.t_exit, res.console_log);
-    json_t *j = json_pack("{s:s,s:I,s:s?,s:i,s:f,s:f,s:f,s:f,s:s}", "workload", wl, "size", (json_int_t)size,
+           res.t_kernel, res.nmarkers ? res.marker_t[0] : -1.0, t_done - t_start, res.t_exit,
+           res.ncaptures ? res.captures[0] : "(none)", res.console_log);
+    json_t *j = json_pack("{s:s,s:I,s:s?,s:i,s:f,s:f,s:f,s:f,s:s,s:s?}", "workload", wl, "size", (json_int_t)size,
                           "result", sumline, "command_status", res.cmd_status, "t_kernel", res.t_kernel,
                           "t_first_marker", res.nmarkers ? res.marker_t[0] : -1.0, "t_workload", t_done - t_start,
-                          "t_poweroff", res.t_exit, "console_log", res.console_log);
+                          "t_poweroff", res.t_exit, "console_log", res.console_log, "capture",
+                          res.ncaptures ? res.captures[0] : NULL);
     char *js = json_dumps(j, JSON_INDENT(2));
     char *sp = xasprintf("%s/summary.json", out);
     int wr = write_file_atomic(sp, js, strlen(js), 0644);
@@ -178,6 +187,7 @@ int cmd_demo(int argc, char **argv)
     json_decref(j);
     free(sumline);
     free(run_dir);
+    free(caps);
     if (wr < 0)
         return cli_fail();
     if (res.cmd_status != 0) {

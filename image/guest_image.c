@@ -29,7 +29,8 @@ const char *const guest_image_packages[] = {"linux-image-arm64", "busybox-static
 /* Modules the profile's devices need when the kernel has them as modules. */
 static const char *const module_roots[] = {"virtio_mmio", "virtio_blk", "ext4", "crc32c_generic", NULL};
 
-static const char *const guest_programs[] = {"ffwd-guest", "ffwd-ptrchase", "ffwd-sort", "ffwd-matmul", NULL};
+static const char *const guest_programs[] = {"ffwd-guest", "ffwd-ptrchase", "ffwd-sort", "ffwd-matmul",
+                                             "ffwd-memtouch", NULL};
 
 static const char *const busybox_applets[] = {
     "sh",    "ash",   "cat",    "echo",  "ls",    "mkdir", "mount", "umount", "poweroff", "reboot", "sync",

@@ -132,6 +132,16 @@ static void t_demo(void)
     CHECK(j && json_string_value(json_object_get(j, "result")) &&
           strstr(json_string_value(json_object_get(j, "result")), ref));
     CHECK(j && json_integer_value(json_object_get(j, "command_status")) == 0);
+    /* the demo captured the machine before the workload: a verified capture */
+    const char *cap = j ? json_string_value(json_object_get(j, "capture")) : NULL;
+    CHECK(cap != NULL);
+    if (cap) {
+        const char *in[] = {"inspect", cap, NULL};
+        struct sbuf io = {0};
+        CHECK_MSG(ffwd(&io, in) == 0, "%s", io.s);
+        CHECK_STR_HAS(io.s, "checkpoint before-sort");
+        sbuf_free(&io);
+    }
     printf("demo: %s\n", o.s);
     json_decref(j);
     free(ref);
