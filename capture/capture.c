@@ -225,8 +225,95 @@ static json_t *gicv3_json(const struct mig_stream *m, unsigned ncpu)
                      "distributor", d, "redistributors", rd, "cpu_interfaces", ci);
 }
 
-/* GICv2 (QEMU arm_gic): kept field by field under QEMU's names; see docs. */
-static json_t *gic_generic_json(const struct mig_device *g, int version)
+/* GICv2 from QEMU's arm_gic state (hw/intc/arm_gic_common.c): irq_state[]
+ * holds per-IRQ bytes whose bits are CPUs (for SGIs/PPIs the banked copy of
+ * each CPU; for SPIs all bits equal), priority1[32][8] the banked SGI/PPI
+ * priorities, sgi_pending[16][8] the source CPUs per SGI and target CPU. */
+static json_t *gicv2_json(const struct mig_device *g, unsigned ncpu)
+{
+    const unsigned nirq = VIRT_GIC_IT_LINES;
+    const struct mig_field *pr1 = mig_field(g, "priority1", 0), *pr2 = mig_field(g, "priority2", 0),
+                           *tgt = mig_field(g, "irq_target", 0), *sgi = mig_field(g, "sgi_pending", 0);
+    if (!mig_field(g, "enabled", nirq - 1) || !pr1 || !pr2 || !tgt || !sgi) {
+        ffwd_seterr("arm_gic state lacks fields this ffwd knows (QEMU version not supported?)");
+        return NULL;
+    }
+#define IRQ(f, i) ((unsigned)mig_u64(mig_field(g, f, i), 0))
+    json_t *d = json_object();
+    json_object_set_new(d, "ctlr", jhex(mig_u64(mig_field(g, "ctlr", 0), 0)));
+    /* SPI words (word 0 = INTID 0..31 is banked, see cpus[]) */
+    static const char *const bm[][2] = {{"enabled", "isenabler"}, {"pending", "ispendr"}, {"active", "isactiver"},
+                                        {"group", "igroupr"},     {"level", "level"}};
+    for (size_t b = 0; b < sizeof bm / sizeof *bm; b++) {
+        json_t *a = json_array();
+        for (unsigned w = 0; w < nirq / 32; w++) {
+            uint32_t v = 0;
+            for (unsigned k = 0; w > 0 && k < 32; k++)
+                if (IRQ(bm[b][0], w * 32 + k) & 1)
+                    v |= 1u << k;
+            json_array_append_new(a, jhex(v));
+        }
+        json_object_set_new(d, bm[b][1], a);
+    }
+    json_t *cfg = json_array(), *prio = json_array(), *targ = json_array();
+    for (unsigned w = 0; w < nirq / 16; w++) {
+        uint32_t v = 0;
+        for (unsigned k = 0; k < 16; k++)
+            if (IRQ("edge_trigger", w * 16 + k))
+                v |= 2u << (2 * k);
+        json_array_append_new(cfg, jhex(v)); /* GICD_ICFGRn: bit 2k+1 = edge */
+    }
+    for (unsigned i = 32; i < nirq; i++) {
+        json_array_append_new(prio, json_integer((json_int_t)mig_u64(pr2, i - 32)));
+        json_array_append_new(targ, json_integer((json_int_t)mig_u64(tgt, i)));
+    }
+    json_object_set_new(d, "icfgr", cfg);
+    json_object_set_new(d, "ipriority_spi", prio);  /* INTID 32.. */
+    json_object_set_new(d, "itargets_spi", targ);   /* INTID 32.. (CPU bitmask) */
+    json_t *cpus = json_array(), *ci = json_array();
+    for (unsigned c = 0; c < ncpu; c++) {
+        uint32_t en = 0, pe = 0, ac = 0, gr = 0, lv = 0;
+        json_t *p = json_array(), *sp = json_array();
+        for (unsigned i = 0; i < 32; i++) {
+            en |= (IRQ("enabled", i) >> c & 1u) << i;
+            pe |= (IRQ("pending", i) >> c & 1u) << i;
+            ac |= (IRQ("active", i) >> c & 1u) << i;
+            gr |= (IRQ("group", i) >> c & 1u) << i;
+            lv |= (IRQ("level", i) >> c & 1u) << i;
+            json_array_append_new(p, json_integer((json_int_t)mig_u64(pr1, i * 8 + c)));
+        }
+        for (unsigned i = 0; i < 16; i++)
+            json_array_append_new(sp, jhex(mig_u64(sgi, i * 8 + c)));
+        uint32_t cfg0 = 0, cfg1 = 0;
+        for (unsigned k = 0; k < 16; k++) {
+            if (IRQ("edge_trigger", k))
+                cfg0 |= 2u << (2 * k);
+            if (IRQ("edge_trigger", 16 + k))
+                cfg1 |= 2u << (2 * k);
+        }
+        json_array_append_new(cpus, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "isenabler0", jhex(en),
+                                              "ispendr0", jhex(pe), "isactiver0", jhex(ac), "igroupr0", jhex(gr),
+                                              "level0", jhex(lv), "icfgr0", jhex(cfg0), "icfgr1", jhex(cfg1),
+                                              "ipriority0_31", p, "sgi_pending_sources", sp));
+        json_t *apr = json_array(), *nsapr = json_array();
+        for (unsigned k = 0; k < 4; k++) {
+            json_array_append_new(apr, jhex(mig_u64(mig_field(g, "apr", 0), k * 8 + c)));
+            json_array_append_new(nsapr, jhex(mig_u64(mig_field(g, "nsapr", 0), k * 8 + c)));
+        }
+#define PC(f) jhex(mig_u64(mig_field(g, f, 0), c))
+        json_array_append_new(ci, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "ctlr", PC("cpu_ctlr"), "pmr",
+                                            PC("priority_mask"), "bpr", PC("bpr"), "abpr", PC("abpr"), "rpr",
+                                            PC("running_priority"), "hppir", PC("current_pending"), "apr", apr,
+                                            "nsapr", nsapr));
+#undef PC
+    }
+#undef IRQ
+    return json_pack("{s:i,s:i,s:i,s:o,s:o,s:o}", "version", 2, "it_lines", nirq, "num_cpu", ncpu, "distributor", d,
+                     "cpus", cpus, "cpu_interfaces", ci);
+}
+
+/* Fallback: QEMU's fields under their own names. */
+static __attribute__((unused)) json_t *gic_generic_json(const struct mig_device *g, int version)
 {
     json_t *f = json_object();
     for (size_t i = 0; i < g->nfields; i++) {
@@ -872,8 +959,8 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         gic = gicv3_json(&ms, ncpu);
     else {
         const struct mig_device *g2 = mig_device(&ms, "arm_gic", 0);
-        gic = g2 ? gic_generic_json(g2, 2) : NULL;
-        if (!gic)
+        gic = g2 ? gicv2_json(g2, ncpu) : NULL;
+        if (!g2)
             ffwd_seterr("the migration stream has no arm_gic state");
     }
     if (!gic || put_json(&fs, "gic.json", gic) < 0 || put_json(&fs, "timer.json", timer) < 0) {

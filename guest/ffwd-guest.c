@@ -160,6 +160,7 @@ static int usage(FILE *f)
                "  resetstats, dumpstats  gem5: reset/dump statistics; QEMU: announce only\n"
                "  work-begin ID, work-end ID  gem5 work items; QEMU: announce only\n"
                "  where         print \"gem5\" or \"qemu\"\n"
+               "  counter       print the virtual counter (CNTVCT_EL0) and its frequency\n"
                "  init          run as the ffwd initramfs init (PID 1)\n"
                "  version       print the version\n");
     return f == stderr ? 2 : 0;
@@ -195,6 +196,17 @@ int main(int argc, char **argv)
         return guest_init_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "checkpoint"))
         return cmd_checkpoint(argc > 2 ? argv[2] : "checkpoint");
+    if (!strcmp(cmd, "counter")) {
+#if defined(__aarch64__)
+        uint64_t vct, frq;
+        __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(vct));
+        __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frq));
+        printf("cntvct=%llu cntfrq=%llu\n", (unsigned long long)vct, (unsigned long long)frq);
+        return 0;
+#else
+        return 1;
+#endif
+    }
     if (!strcmp(cmd, "where")) {
         puts(m5_present() ? "gem5" : "qemu");
         return 0;

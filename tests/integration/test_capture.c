@@ -82,7 +82,8 @@ static void t_checkpoint(void)
     char *run = xasprintf("%s/run", dir), *caps = xasprintf("%s/caps", dir);
     struct sbuf o = {0};
     const char *a[] = {"boot", "--run-dir", run, "--capture-dir", caps, "--cmd",
-                       "ffwd-guest checkpoint before-matmul && ffwd-matmul 128 && ffwd-guest marker after",
+                       "ffwd-guest counter; ffwd-guest checkpoint before-matmul && ffwd-guest counter && "
+                       "ffwd-matmul 128 && ffwd-guest marker after",
                        "--expect-marker", "after", "--timeout", "200", NULL};
     CHECK_MSG(ffwd(&o, a) == 0, "%s", o.s);
     char *cap = xasprintf("%s/before-matmul", caps);
@@ -104,6 +105,23 @@ static void t_checkpoint(void)
     CHECK(ci && hexv(ci, "pmr_el1") != 0);
     json_t *t = load(cap, "timer.json");
     CHECK(t && json_integer_value(json_object_get(t, "counter")) > 0);
+    /* second source for the counter: the guest read CNTVCT_EL0 just before
+     * asking for the checkpoint and right after it returned */
+    {
+        char *lp0 = xasprintf("%s/console.log", run);
+        char *log0 = file_text(lp0);
+        unsigned long long v1 = 0, v2 = 0, f1 = 0;
+        char *p1 = strstr(log0, "cntvct="), *p2 = p1 ? strstr(p1 + 1, "cntvct=") : NULL;
+        if (p1 && p2 && sscanf(p1, "cntvct=%llu cntfrq=%llu", &v1, &f1) == 2 && sscanf(p2, "cntvct=%llu", &v2) == 1) {
+            long long cnt = t ? json_integer_value(json_object_get(t, "counter")) : 0;
+            CHECK_MSG((unsigned long long)cnt > v1 && (unsigned long long)cnt < v2,
+                      "captured counter %lld not between the guest's reads %llu and %llu", cnt, v1, v2);
+            CHECK(t && f1 == (unsigned long long)json_integer_value(json_object_get(t, "cntfrq")));
+        } else
+            CHECK(!"the guest did not print its counter twice");
+        free(log0);
+        free(lp0);
+    }
     json_t *d = load(cap, "devices.json");
     json_t *v = json_array_get(json_object_get(d, "virtio_mmio"), 0);
     CHECK(v && json_integer_value(json_object_get(v, "version")) == 1 &&
@@ -565,6 +583,53 @@ static void t_determinism(void)
     free(i);
 }
 
+static void t_smp(void)
+{
+    for (int gic = 2; gic <= 3; gic++) {
+        char *dir = make_temp_dir("/tmp", "ffwd-it-smp-");
+        char *run = xasprintf("%s/run", dir), *caps = xasprintf("%s/caps", dir);
+        struct sbuf o = {0};
+        const char *gs = gic == 2 ? "2" : "3";
+        const char *a[] = {"boot", "--smp", "2", "--gic", gs, "--run-dir", run, "--capture-dir", caps, "--cmd",
+                           "ffwd-guest checkpoint two && ffwd-matmul 64", "--timeout", "200", NULL};
+        CHECK_MSG(ffwd(&o, a) == 0, "%s", o.s);
+        char *cap = xasprintf("%s/two", caps);
+        json_t *m = load(cap, "manifest.json");
+        CHECK(m && json_integer_value(json_object_get(m, "vcpus")) == 2);
+        for (int c = 0; c < 2; c++) {
+            char nm[16];
+            snprintf(nm, sizeof nm, "cpu%d.json", c);
+            json_t *cj = load(cap, nm);
+            if (cj) {
+                check_cpu_sane(cj);
+                CHECK(hexv(cj, "mpidr") == 0x80000000ULL + (unsigned)c);
+            }
+            json_decref(cj);
+        }
+        json_t *g = load(cap, "gic.json");
+        CHECK(g && json_integer_value(json_object_get(g, "version")) == gic);
+        if (g && gic == 3)
+            CHECK(json_array_size(json_object_get(g, "redistributors")) == 2 &&
+                  json_array_size(json_object_get(g, "cpu_interfaces")) == 2);
+        if (g && gic == 2) {
+            json_t *d = json_object_get(g, "distributor");
+            CHECK(json_array_size(json_object_get(g, "cpus")) == 2);
+            /* the disk's interrupt (INTID 79) and the UART's (33) are enabled */
+            CHECK((strtoull(json_string_value(json_array_get(json_object_get(d, "isenabler"), 2)), NULL, 16) >> 15) & 1);
+            CHECK((strtoull(json_string_value(json_array_get(json_object_get(d, "isenabler"), 1)), NULL, 16) >> 1) & 1);
+            CHECK(json_array_size(json_object_get(d, "ipriority_spi")) == 256);
+        }
+        json_decref(g);
+        json_decref(m);
+        free(cap);
+        sbuf_free(&o);
+        rm_rf(dir);
+        free(dir);
+        free(run);
+        free(caps);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -576,6 +641,8 @@ int main(int argc, char **argv)
         t_ondemand();
     else if (!strcmp(argv[1], "faults"))
         t_faults();
+    else if (!strcmp(argv[1], "smp"))
+        t_smp();
     else if (!strcmp(argv[1], "insn"))
         t_insn();
     else if (!strcmp(argv[1], "determinism"))
