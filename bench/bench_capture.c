@@ -87,9 +87,12 @@ static int one(const char *size_s, int pct, const char *work)
     char *cargv[] = {(char *)ffwd_bin, "capture", run, "--out", caps, "--name", "c", NULL};
     double t0 = now_sec();
     int st = run_cmd(cargv, &(struct run_opts){.out = &o, .merge_stderr = true});
-    double t_ffwd = now_sec() - t0;
+    double t_ffwd = now_sec() - t0, t_stopped = -1;
     if (st != 0)
         fprintf(stderr, "bench_capture: ffwd capture failed: %s\n", o.s);
+    const char *gs = o.s ? strstr(o.s, "guest stopped ") : NULL;
+    if (gs)
+        t_stopped = atof(gs + 14);
     /* (b) the QPoints way on the same guest */
     char *qs = xasprintf("%s/qmp-ctl.sock", run);
     struct qmp *q = qmp_connect(qs, 10);
@@ -129,9 +132,10 @@ static int one(const char *size_s, int pct, const char *work)
     /* (c) sequential write bandwidth for the touched bytes */
     double t_bw = write_bw_seconds(work, touch << 20);
     double mbs = (double)touch / t_ffwd;
-    printf("%6s %3d%%  %7llu MiB  ffwd %7.2f s (%6.0f MiB/s)  qpoints-way %7.2f s  speedup %5.1fx  "
-           "seq-write %6.2f s  ffwd/seq-write %4.2fx\n",
-           size_s, pct, (unsigned long long)touch, t_ffwd, mbs, t_qp, t_qp / t_ffwd, t_bw, t_ffwd / t_bw);
+    printf("%6s %3d%%  %6llu MiB  ffwd %6.2f s (%5.0f MiB/s, guest stopped %5.2f s)  qpoints-way %6.2f s  "
+           "speedup %5.1fx (stopped: %5.1fx)  seq-write %6.2f s  ffwd/seq-write %4.2fx\n",
+           size_s, pct, (unsigned long long)touch, t_ffwd, mbs, t_stopped, t_qp, t_qp / t_ffwd, t_qp / t_stopped, t_bw,
+           t_ffwd / t_bw);
     fflush(stdout);
     rm_rf(run);
     free(run);

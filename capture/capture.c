@@ -452,8 +452,7 @@ static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const
     }
     if (r == 0 && ftruncate(out, (off_t)size) < 0)
         r = ffwd_seterr_errno("cannot size %s", p);
-    if (r == 0 && fsync(out) < 0)
-        r = ffwd_seterr_errno("cannot write %s", p);
+    /* fsync comes later, after the guest was resumed (ffwd_capture) */
     if (close(out) < 0 && r == 0)
         r = ffwd_seterr_errno("cannot write %s", p);
     if (r == 0)
@@ -564,22 +563,25 @@ static int save_disk_delta(const char *run_dir, struct files *fs, const char *na
             sbuf_add(&f, out.s, out.len);
         r = put_file(fs, name, f.s, f.len);
         sbuf_free(&f);
-        char bsum[65] = "";
-        if (r == 0 && base_raw) {
+        char bsum[16] = "";
+        if (r == 0) {
             /* the base's checksum is computed once per run directory */
-            char *cp = xasprintf("%s/disk.base.sha256", run_dir);
+            char *cp = xasprintf("%s/disk.base.crc32", run_dir);
             char *c = read_file(cp, NULL);
-            if (c && strlen(c) >= 64) {
-                memcpy(bsum, c, 64);
-                bsum[64] = 0;
-            } else if (sha256_file(base, bsum) == 0)
-                write_file_atomic(cp, bsum, 64, 0644);
+            uint32_t crc;
+            if (c && strlen(c) >= 10)
+                snprintf(bsum, sizeof bsum, "%.10s", c);
+            else if (crc32_file(base, (uint64_t)bst.st_size, &crc) == 0) {
+                snprintf(bsum, sizeof bsum, "0x%08x", crc);
+                write_file_atomic(cp, bsum, strlen(bsum), 0644);
+            }
             free(c);
             free(cp);
         }
-        *info = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "file", name, "base_image", base, "base_format",
-                          base_raw ? "raw" : "qcow2", "base_sha256", bsum, "disk_size", (json_int_t)disk_size,
-                          "sector_size", (json_int_t)512, "sectors", (json_int_t)*nsect);
+        *info = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I}", "file", name, "base_image", base, "base_format",
+                          base_raw ? "raw" : "qcow2", "base_crc32", bsum, "base_size", (json_int_t)bst.st_size,
+                          "disk_size", (json_int_t)disk_size, "sector_size", (json_int_t)512, "sectors",
+                          (json_int_t)*nsect);
     }
     sbuf_free(&out);
     free(base);
@@ -1004,7 +1006,35 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     }
     res->disk_sectors = nsect;
 
-    /* 5. manifest, written last */
+    /* 5. everything is copied: the guest may run again while the data reaches
+     * the disk; the manifest that makes the capture valid comes after fsync */
+    double t_copied = now_sec();
+    if (stopped && was_running && o->resume) {
+        if (qmp_cmd(q, "cont", NULL, NULL, timeout) < 0) {
+            json_decref(fs.list);
+            json_decref(disk);
+            stopped = false; /* do not try again in the error path */
+            goto out;
+        }
+        stopped = false;
+    }
+    {
+        char *rp = xasprintf("%s/ram0.bin", tmp);
+        int fd = open(rp, O_RDONLY | O_CLOEXEC);
+        int fr = fd >= 0 ? fsync(fd) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (fr < 0) {
+            ffwd_seterr_errno("cannot write %s", rp);
+            free(rp);
+            json_decref(fs.list);
+            json_decref(disk);
+            goto out;
+        }
+        free(rp);
+    }
+
+    /* 6. manifest, written last */
     char *qv = NULL;
     {
         int a, b, c;
@@ -1037,7 +1067,8 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         snprintf(nm, sizeof nm, "cpu%u.json", i);
         json_array_append_new(json_object_get(manifest, "cpu_files"), json_string(nm));
     }
-    res->seconds = now_sec() - t_stop;
+    res->seconds = t_copied - t_stop;
+    res->total_seconds = now_sec() - t_stop;
     json_object_set_new(manifest, "stopped_seconds", json_real(res->seconds));
     json_object_set_new(manifest, "files", fs.list);
     char *mp = xasprintf("%s/manifest.json", tmp);

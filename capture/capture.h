@@ -50,7 +50,8 @@ struct ffwd_capture_opts {
 
 struct ffwd_capture_result {
     char path[4096];
-    double seconds;           /* VM stopped -> capture complete */
+    double seconds;           /* how long the VM was stopped */
+    double total_seconds;     /* stop -> capture complete on disk */
     uint64_t ram_bytes, ram_nonzero_pages;
     uint64_t disk_sectors;
 };

@@ -69,7 +69,9 @@ int cmd_capture(int argc, char **argv)
     if (rc < 0)
         return cli_fail();
     printf("%s\n", r.path);
-    ffwd_info("captured in %.2f s: %llu MiB RAM (%llu non-zero pages), %llu disk sectors changed", r.seconds,
+    ffwd_info("captured in %.2f s (guest stopped %.2f s): %llu MiB RAM (%llu non-zero pages), %llu disk sectors "
+              "changed",
+              r.total_seconds, r.seconds,
               (unsigned long long)(r.ram_bytes >> 20), (unsigned long long)r.ram_nonzero_pages,
               (unsigned long long)r.disk_sectors);
     return 0;
