@@ -63,6 +63,10 @@ static const struct {
     {"ACTLR_EL2", 3, 4, 1, 0, 1}, {"ACTLR_EL3", 3, 6, 1, 0, 1}, {"MAIR_EL3", 3, 6, 10, 2, 0},
     {"MDCR_EL3", 3, 6, 1, 3, 1}, {"CNTPS_TVAL_EL1", 3, 7, 14, 2, 0}, {"CNTPS_CTL_EL1", 3, 7, 14, 2, 1},
     {"CNTPS_CVAL_EL1", 3, 7, 14, 2, 2},
+    /* Cortex-A57 implementation defined (QEMU's model has them) */
+    {"L2CTLR_EL1", 3, 1, 11, 0, 2}, {"L2ECTLR_EL1", 3, 1, 11, 0, 3}, {"L2ACTLR_EL1", 3, 1, 15, 0, 0},
+    {"CPUACTLR_EL1", 3, 1, 15, 2, 0}, {"CPUECTLR_EL1", 3, 1, 15, 2, 1}, {"CPUMERRSR_EL1", 3, 1, 15, 2, 2},
+    {"L2MERRSR_EL1", 3, 1, 15, 2, 3}, {"CBAR_EL1", 3, 1, 15, 3, 0},
     /* debug */
     {"OSDTRRX_EL1", 2, 0, 0, 0, 2}, {"MDCCINT_EL1", 2, 0, 0, 2, 0}, {"MDSCR_EL1", 2, 0, 0, 2, 2},
     {"OSDTRTX_EL1", 2, 0, 0, 3, 2}, {"OSECCR_EL1", 2, 0, 0, 6, 2}, {"MDRAR_EL1", 2, 0, 1, 0, 0},
@@ -88,6 +92,12 @@ uint64_t sysreg_kvm_id(struct sysreg_enc e)
 
 const char *sysreg_name(struct sysreg_enc e, char *buf, unsigned bufsz)
 {
+    /* PMU event counters and types: n in CRm[1:0]:op2 */
+    if (e.op0 == 3 && e.op1 == 3 && e.crn == 14 && e.crm >= 8 && !(e.crm == 15 && e.op2 == 7)) {
+        unsigned n = (e.crm & 3) * 8 + e.op2;
+        snprintf(buf, bufsz, "%s%u_EL0", e.crm < 12 ? "PMEVCNTR" : "PMEVTYPER", n);
+        return buf;
+    }
     /* debug breakpoint/watchpoint registers: n in CRm */
     if (e.op0 == 2 && e.op1 == 0 && e.crn == 0 && e.op2 >= 4) {
         static const char *const k[] = {"DBGBVR", "DBGBCR", "DBGWVR", "DBGWCR"};

@@ -20,6 +20,8 @@ static const struct {
     {"boot", cmd_boot, "boot a guest (the demo guest or your own) under the gem5-compatible profile"},
     {"capture", cmd_capture, "freeze a running guest and save its machine state (a capture)"},
     {"inspect", cmd_inspect, "verify a capture and summarise it"},
+    {"convert", cmd_convert, "turn a capture into a checkpoint that stock gem5 v24.0 restores"},
+    {"gem5-table", cmd_gem5_table, "print gem5's misc-register table derived from a gem5 source tree"},
     {"guest", cmd_guest, "build the demo guest, or print where its files are"},
 };
 

@@ -33,6 +33,10 @@ enum {
     OPT_CAPTURE_DIR,
     OPT_CAPTURE_INSN,
     OPT_INSN_SCOPE,
+    OPT_GEM5_SRC,
+    OPT_TEMPLATE,
+    OPT_THREADS,
+    OPT_LEVEL,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \

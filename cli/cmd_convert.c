@@ -1,0 +1,98 @@
+/* cmd_convert.c -- `ffwd convert` (capture -> gem5 checkpoint) and `ffwd gem5-table`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../gem5/gem5src.h"
+#include "../gem5/writer.h"
+#include "cli.h"
+#include "opts.h"
+
+static void help(FILE *f)
+{
+    fprintf(f, "usage: ffwd convert CAPTURE --out CKPT [--gem5-src DIR] [--template CPT] [--threads N] [--level L]\n"
+               "\n"
+               "Write a checkpoint directory that stock gem5 v24.0 restores with the config\n"
+               "script gem5/ffwd_restore.py: m5.cpt (every section and key gem5 reads for the\n"
+               "ffwd platform), the RAM as gzip members (compressed in parallel, zero chunks\n"
+               "free), the disk delta as a gem5 COW file over the untouched base image, and\n"
+               "ffwd-checkpoint.json (source, platform, register mapping report, how to run).\n"
+               "\n"
+               "  --out CKPT        the checkpoint directory (must not exist; no '%%' in the path)\n"
+               "  --gem5-src DIR    take gem5's misc-register numbering from this gem5 tree\n"
+               "                    (src/arch/arm/regs/misc.hh, misc.cc); default: built-in v24.0 table\n"
+               "  --template CPT    a checkpoint your gem5 wrote of the same platform (directory or\n"
+               "                    m5.cpt): every key ffwd does not set keeps its value; default:\n"
+               "                    built-in gem5 v24.0 templates\n"
+               "  --threads N       compression threads (default: all CPUs)\n"
+               "  --level L         compression level 1..12 (default 6)\n"
+               "\n"
+               "Run it: gem5.opt gem5/ffwd_restore.py --checkpoint CKPT (see docs/gem5-mapping.md).\n");
+}
+
+int cmd_convert(int argc, char **argv)
+{
+    static const struct option lo[] = {{"out", required_argument, 0, OPT_OUT},
+                                       {"gem5-src", required_argument, 0, OPT_GEM5_SRC},
+                                       {"template", required_argument, 0, OPT_TEMPLATE},
+                                       {"threads", required_argument, 0, OPT_THREADS},
+                                       {"level", required_argument, 0, OPT_LEVEL},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    struct gem5_convert_opts o = {0};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case OPT_OUT: o.out = optarg; break;
+        case OPT_GEM5_SRC: o.gem5_src = optarg; break;
+        case OPT_TEMPLATE: o.template_cpt = optarg; break;
+        case OPT_THREADS:
+            o.threads = atoi(optarg);
+            if (o.threads < 1 || o.threads > 64) {
+                ffwd_seterr("--threads: must be 1..64 (got '%s')", optarg);
+                return cli_fail();
+            }
+            break;
+        case OPT_LEVEL:
+            o.level = atoi(optarg);
+            if (o.level < 1 || o.level > 12) {
+                ffwd_seterr("--level: must be 1..12 (got '%s')", optarg);
+                return cli_fail();
+            }
+            break;
+        case 'h': help(stdout); return 0;
+        default: help(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1 || !o.out) {
+        help(stderr);
+        return 2;
+    }
+    o.capture = argv[optind];
+    struct gem5_convert_result r;
+    if (gem5_convert(&o, &r) < 0)
+        return cli_fail();
+    printf("%s\n", r.path);
+    ffwd_info("converted in %.2f s: %llu MiB RAM -> %.1f MiB pmem, %llu COW sectors; %u registers written, %u kept "
+              "at gem5's values, %u without a gem5 slot",
+              r.seconds, (unsigned long long)(r.ram_bytes >> 20), (double)r.pmem_bytes / 1048576.0,
+              (unsigned long long)r.cow_sectors, r.regs_written, r.regs_kept_gem5, r.regs_unmapped);
+    return 0;
+}
+
+int cmd_gem5_table(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--gem5-src")) {
+        fprintf(stderr, "usage: ffwd gem5-table --gem5-src DIR   (prints the C source of ffwd's built-in table)\n");
+        return argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? 0 : 2;
+    }
+    struct gem5_miscregs m;
+    if (gem5_miscregs_parse(argv[2], &m) < 0)
+        return cli_fail();
+    gem5_miscregs_emit_c(&m, stdout);
+    gem5_miscregs_free(&m);
+    return 0;
+}

@@ -1,0 +1,209 @@
+/* ini.c -- see ini.h. */
+#include "ini.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *trim_spaces(char *s, size_t n)
+{
+    while (n && *s == ' ')
+        s++, n--;
+    while (n && s[n - 1] == ' ')
+        n--;
+    return xasprintf("%.*s", (int)n, s);
+}
+
+static struct ini_sec *add_at(struct ini *f, size_t pos, const char *name)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 64;
+        f->s = xrealloc(f->s, f->cap * sizeof *f->s);
+    }
+    memmove(f->s + pos + 1, f->s + pos, (f->n - pos) * sizeof *f->s);
+    f->n++;
+    memset(&f->s[pos], 0, sizeof f->s[pos]);
+    f->s[pos].name = xstrdup(name);
+    return &f->s[pos];
+}
+
+struct ini_sec *ini_find(const struct ini *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->s[i].name, name))
+            return &f->s[i];
+    return NULL;
+}
+
+static void kv_put(struct ini_sec *s, char *key, char *val) /* takes ownership */
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->kv[i].key, key)) {
+            free(s->kv[i].val);
+            s->kv[i].val = val;
+            free(key);
+            return;
+        }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->kv = xrealloc(s->kv, s->cap * sizeof *s->kv);
+    }
+    s->kv[s->n].key = key;
+    s->kv[s->n++].val = val;
+}
+
+int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
+{
+    memset(out, 0, sizeof *out);
+    struct ini_sec *cur = NULL;
+    size_t lineno = 0;
+    for (size_t pos = 0; pos < len;) {
+        const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - l) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        lineno++;
+        while (n && (*l == ' ' || *l == '\t'))
+            l++, n--;
+        if (!n)
+            continue;
+        if (*l == '[') {
+            const char *rb = memchr(l, ']', n);
+            if (!rb) {
+                ini_free(out);
+                return ffwd_seterr("%s:%zu: section header without ']'", what, lineno);
+            }
+            char *name = xasprintf("%.*s", (int)(rb - l - 1), l + 1);
+            cur = ini_find(out, name);
+            if (!cur)
+                cur = add_at(out, out->n, name);
+            free(name);
+            continue;
+        }
+        if (!cur)
+            continue; /* before the first section: ignored, as gem5 does */
+        const char *eq = memchr(l, '=', n);
+        if (!eq) {
+            ini_free(out);
+            return ffwd_seterr("%s:%zu: line in section [%s] has no '=' (gem5 refuses such a checkpoint)", what,
+                               lineno, cur->name);
+        }
+        kv_put(cur, trim_spaces((char *)l, (size_t)(eq - l)), trim_spaces((char *)eq + 1, n - (size_t)(eq - l) - 1));
+    }
+    return 0;
+}
+
+void ini_free(struct ini *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        for (size_t k = 0; k < f->s[i].n; k++) {
+            free(f->s[i].kv[k].key);
+            free(f->s[i].kv[k].val);
+        }
+        free(f->s[i].kv);
+        free(f->s[i].name);
+    }
+    free(f->s);
+    memset(f, 0, sizeof *f);
+}
+
+struct ini_sec *ini_add(struct ini *f, const char *name, const char *after)
+{
+    struct ini_sec *s = ini_find(f, name);
+    if (s)
+        return s;
+    size_t pos = f->n;
+    if (after) {
+        struct ini_sec *a = ini_find(f, after);
+        if (a)
+            pos = (size_t)(a - f->s) + 1;
+    }
+    return add_at(f, pos, name);
+}
+
+const char *ini_get(const struct ini_sec *s, const char *key)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (!strcmp(s->kv[i].key, key))
+            return s->kv[i].val;
+    return NULL;
+}
+
+void ini_set(struct ini_sec *s, const char *key, const char *val) { kv_put(s, xstrdup(key), xstrdup(val)); }
+
+void ini_setf(struct ini_sec *s, const char *key, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *v = xmalloc((size_t)n + 1);
+    vsnprintf(v, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    kv_put(s, xstrdup(key), v);
+}
+
+void ini_set_u64(struct ini_sec *s, const char *key, uint64_t v) { ini_setf(s, key, "%" PRIu64, v); }
+void ini_set_bool(struct ini_sec *s, const char *key, int v) { ini_set(s, key, v ? "true" : "false"); }
+
+static int in_tree(const char *name, const char *root)
+{
+    size_t l = strlen(root);
+    return !strncmp(name, root, l) && (name[l] == 0 || name[l] == '.');
+}
+
+void ini_remove_tree(struct ini *f, const char *name)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (in_tree(f->s[i].name, name)) {
+            for (size_t k = 0; k < f->s[i].n; k++) {
+                free(f->s[i].kv[k].key);
+                free(f->s[i].kv[k].val);
+            }
+            free(f->s[i].kv);
+            free(f->s[i].name);
+        } else
+            f->s[w++] = f->s[i];
+    }
+    f->n = w;
+}
+
+void ini_clone_tree(struct ini *f, const char *from, const char *to)
+{
+    size_t last = 0, count = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (in_tree(f->s[i].name, from))
+            last = i, count++;
+    if (!count)
+        return;
+    size_t at = last + 1, nfrom = strlen(from);
+    for (size_t i = 0; i <= last; i++) {
+        if (!in_tree(f->s[i].name, from))
+            continue;
+        char *nn = xasprintf("%s%s", to, f->s[i].name + nfrom);
+        struct ini_sec *d = add_at(f, at++, nn); /* may move f->s: index again */
+        free(nn);
+        struct ini_sec *src = &f->s[i];
+        for (size_t k = 0; k < src->n; k++)
+            kv_put(d, xstrdup(src->kv[k].key), xstrdup(src->kv[k].val));
+    }
+}
+
+void ini_write(const struct ini *f, const char *header, struct sbuf *out)
+{
+    if (header)
+        sbuf_addf(out, "%s\n\n", header);
+    for (size_t i = 0; i < f->n; i++) {
+        sbuf_addf(out, "[%s]\n", f->s[i].name);
+        for (size_t k = 0; k < f->s[i].n; k++) {
+            sbuf_add(out, f->s[i].kv[k].key, strlen(f->s[i].kv[k].key));
+            sbuf_addc(out, '=');
+            sbuf_add(out, f->s[i].kv[k].val, strlen(f->s[i].kv[k].val));
+            sbuf_addc(out, '\n');
+        }
+        sbuf_addc(out, '\n');
+    }
+}
