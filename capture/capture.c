@@ -1056,6 +1056,17 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
                          "trigger", "kind", o->trigger ? o->trigger : "on-demand", "detail", o->trigger_detail);
     free(qv);
     json_object_set_new(manifest, "instructions", icount);
+    {
+        /* where the guest's console stood at the capture: output after this point is
+         * what a restored run must reproduce (ffwd verify) */
+        char *lp = xasprintf("%s/console.log", o->run_dir);
+        char *alp = realpath(lp, NULL);
+        int64_t off = file_size(lp);
+        json_object_set_new(manifest, "console",
+                            json_pack("{s:s,s:I}", "log", alp ? alp : lp, "offset", (json_int_t)(off > 0 ? off : 0)));
+        free(alp);
+        free(lp);
+    }
     json_object_set_new(manifest, "ram",
                         json_pack("[{s:s,s:o,s:I,s:s,s:i,s:I}]", "name", "ram0", "base", jhex(VIRT_RAM_BASE), "size",
                                   (json_int_t)prof.mem_bytes, "file", "ram0.bin", "page_size", PAGE,

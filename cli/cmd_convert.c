@@ -6,6 +6,7 @@
 
 #include "../common/log.h"
 #include "../gem5/gem5src.h"
+#include "../gem5/verify.h"
 #include "../gem5/writer.h"
 #include "cli.h"
 #include "opts.h"
@@ -94,5 +95,74 @@ int cmd_gem5_table(int argc, char **argv)
         return cli_fail();
     gem5_miscregs_emit_c(&m, stdout);
     gem5_miscregs_free(&m);
+    return 0;
+}
+
+static void verify_help(FILE *f)
+{
+    fprintf(f, "usage: ffwd verify CKPT --gem5 PATH [--cpu atomic|timing|o3] [--switch-after N]\n"
+               "                   [--max-seconds S] [--timeout S] [--keep DIR]\n"
+               "\n"
+               "Run the checkpoint in real gem5 (an ARM build of stock v24.0) with\n"
+               "gem5/ffwd_restore.py and compare the guest's console output after the\n"
+               "checkpoint with what the same guest printed under QEMU from the same point.\n"
+               "Exit status 0 when they match; 1 with the first difference otherwise.\n"
+               "\n"
+               "  --gem5 PATH       gem5.opt or gem5.fast (also $GEM5)\n"
+               "  --cpu TYPE        continue on this CPU model (default atomic)\n"
+               "  --switch-after N  instructions on AtomicSimpleCPU before switching (default 0)\n"
+               "  --max-seconds S   simulated-time limit (default 5)\n"
+               "  --timeout S       wall-clock limit for gem5 (default 3600)\n"
+               "  --keep DIR        keep gem5's output (m5out, gem5.log) in DIR\n");
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    static const struct option lo[] = {{"gem5", required_argument, 0, OPT_GEM5},
+                                       {"cpu", required_argument, 0, OPT_CPU},
+                                       {"switch-after", required_argument, 0, OPT_SWITCH},
+                                       {"max-seconds", required_argument, 0, OPT_MAXSEC},
+                                       {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                       {"keep", required_argument, 0, OPT_KEEP},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    struct gem5_verify_opts o = {.gem5 = getenv("GEM5"), .cpu = "atomic"};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case OPT_GEM5: o.gem5 = optarg; break;
+        case OPT_CPU:
+            if (strcmp(optarg, "atomic") && strcmp(optarg, "timing") && strcmp(optarg, "o3")) {
+                ffwd_seterr("--cpu: atomic, timing or o3 (got '%s')", optarg);
+                return cli_fail();
+            }
+            o.cpu = optarg;
+            break;
+        case OPT_SWITCH: o.switch_after = atoll(optarg); break;
+        case OPT_MAXSEC: o.max_seconds = atof(optarg); break;
+        case OPT_TIMEOUT: o.timeout = atof(optarg); break;
+        case OPT_KEEP: o.workdir = optarg; break;
+        case 'h': verify_help(stdout); return 0;
+        default: verify_help(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        verify_help(stderr);
+        return 2;
+    }
+    if (!o.gem5 || !*o.gem5) {
+        ffwd_seterr("no gem5 given: --gem5 PATH or GEM5=PATH (an ARM build of stock gem5 v24.0)");
+        return cli_fail();
+    }
+    o.checkpoint = argv[optind];
+    struct gem5_verify_result r;
+    int rc = gem5_verify(&o, &r);
+    if (rc < 0)
+        return cli_fail();
+    printf("verified: %u lines of guest output after the checkpoint match between QEMU and gem5 (%s, %.0f s)\n",
+           r.lines_compared, o.cpu, r.seconds);
+    if (r.gem5_exit[0])
+        printf("%s\n", r.gem5_exit);
     return 0;
 }

@@ -21,6 +21,7 @@ static const struct {
     {"capture", cmd_capture, "freeze a running guest and save its machine state (a capture)"},
     {"inspect", cmd_inspect, "verify a capture and summarise it"},
     {"convert", cmd_convert, "turn a capture into a checkpoint that stock gem5 v24.0 restores"},
+    {"verify", cmd_verify, "run a checkpoint in real gem5 and compare the guest output with QEMU's"},
     {"gem5-table", cmd_gem5_table, "print gem5's misc-register table derived from a gem5 source tree"},
     {"guest", cmd_guest, "build the demo guest, or print where its files are"},
 };
@@ -34,7 +35,7 @@ static void usage(FILE *f)
                "\n"
                "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "Options:\n"
                "  -v, --verbose   more detail (debug messages)\n"

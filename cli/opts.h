@@ -37,6 +37,11 @@ enum {
     OPT_TEMPLATE,
     OPT_THREADS,
     OPT_LEVEL,
+    OPT_GEM5,
+    OPT_CPU,
+    OPT_SWITCH,
+    OPT_MAXSEC,
+    OPT_KEEP,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \

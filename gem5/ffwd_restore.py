@@ -1,0 +1,190 @@
+# ffwd_restore.py -- restore an ffwd checkpoint in STOCK gem5 v24.0 (ARM build).
+#
+#   gem5.opt gem5/ffwd_restore.py --checkpoint CKPT [--cpu atomic|timing|o3]
+#            [--switch-after N] [--max-insts N] [--max-seconds S] [--script FILE]
+#
+# Builds the platform ffwd's QEMU profile describes (QEMU -M virt: RAM at
+# 0x40000000, GICv3 or GICv2, PL011, PL031, generic timer, one legacy
+# virtio-mmio block device) entirely in this script -- no gem5 source change,
+# no DTB, no boot loader: the guest keeps the device tree QEMU gave it. The
+# platform parameters come from CKPT/ffwd-checkpoint.json (written by
+# `ffwd convert`). The disk is a copy-on-write layer over the untouched base
+# image; the guest's writes since boot come from the checkpoint's COW file.
+#
+# The restore runs on AtomicSimpleCPU; with --cpu timing|o3 the CPUs switch
+# to TimingSimpleCPU or O3 (with L1/L2 caches) after --switch-after
+# instructions (0 = at once). The run ends at the guest's m5 exit
+# (`ffwd-guest exit`), after --max-insts instructions on the final CPU, or
+# after --max-seconds of simulated time; the script says where and why.
+import argparse
+import json
+import os
+import sys
+
+import m5
+from m5.objects import *
+
+ap = argparse.ArgumentParser(description="restore an ffwd checkpoint in stock gem5")
+ap.add_argument("--checkpoint", required=True, help="checkpoint directory written by ffwd convert")
+ap.add_argument("--cpu", choices=["atomic", "timing", "o3"], default="atomic")
+ap.add_argument("--switch-after", type=int, default=0, help="instructions on AtomicSimpleCPU before switching")
+ap.add_argument("--max-insts", type=int, default=0, help="stop after this many instructions on the final CPU")
+ap.add_argument("--max-seconds", type=float, default=0.0, help="stop after this much simulated time")
+ap.add_argument("--script", default="", help="file the guest reads with `ffwd-guest readfile`")
+ap.add_argument("--disk", default="", help="base disk image (default: the one recorded in the checkpoint)")
+a = ap.parse_args()
+
+ckpt = os.path.abspath(a.checkpoint)
+with open(os.path.join(ckpt, "ffwd-checkpoint.json")) as f:
+    info = json.load(f)
+if info.get("format") != "ffwd-gem5-checkpoint" or info.get("version") != 1:
+    sys.exit("ffwd_restore: %s is not an ffwd gem5 checkpoint (version 1)" % ckpt)
+plat = info["platform"]
+F = int(plat["cntfrq"])
+ncpu = int(plat["cpus"])
+vio = plat.get("virtio")
+
+if 1000000000000 % F:
+    print("ffwd_restore: warning: CNTFRQ %d Hz is not a whole number of gem5 ticks" % F)
+
+
+class QemuVirt(RealView):
+    """QEMU -M virt as ffwd's profile configures it (no type: reuses C++ RealView)."""
+
+    uart = Pl011(pio_addr=0x09000000, interrupt=ArmSPI(num=33))
+    rtc = PL031(pio_addr=0x09010000, interrupt=ArmSPI(num=34))
+    sys_counter = SystemCounter(freqs=[F])
+    generic_timer = GenericTimer(
+        cntfrq=F,
+        int_el3_phys=ArmPPI(num=29), int_el1_phys=ArmPPI(num=30),
+        int_el1_virt=ArmPPI(num=27), int_el2_ns_phys=ArmPPI(num=26),
+        int_el2_ns_virt=ArmPPI(num=28), int_el2_s_phys=ArmPPI(num=20),
+        int_el2_s_virt=ArmPPI(num=19))
+
+    def attach(self, bus):
+        devs = [self.gic, self.uart, self.rtc]
+        if hasattr(self, "vio"):
+            devs.append(self.vio)
+        for d in devs:
+            d.pio = bus.mem_side_ports
+
+
+system = ArmSystem()
+# QEMU's cortex-a57 without EL2/EL3: a release without SECURITY/VIRTUALIZATION
+system.release = ArmRelease(extensions=["LPAE", "FEAT_AES", "FEAT_PMULL",
+                                        "FEAT_SHA1", "FEAT_SHA256", "FEAT_CRC32"])
+system.have_large_asid_64 = True
+system.phys_addr_range_64 = 40
+system.workload = ArmFsWorkload(object_file="")
+system.clk_domain = SrcClockDomain(clock="1GHz", voltage_domain=VoltageDomain())
+system.mem_mode = "atomic"
+system.mem_ranges = [AddrRange(int(plat["ram_base"]), size=int(plat["mem_bytes"]))]
+system.membus = SystemXBar()
+system.membus.badaddr_responder = BadAddr()
+system.membus.default = system.membus.badaddr_responder.pio
+system.system_port = system.membus.cpu_side_ports
+if a.script:
+    system.readfile = os.path.abspath(a.script)
+
+rv = QemuVirt()
+if int(plat["gic_version"]) == 3:
+    rv.gic = Gicv3(dist_addr=0x08000000, redist_addr=0x080A0000, gicv4=False,
+                   it_lines=288, maint_int=ArmPPI(num=25), its=NULL)
+else:
+    rv.gic = GicV2(dist_addr=0x08000000, cpu_addr=0x08010000, it_lines=288)
+system.realview = rv
+rv.terminal = Terminal()
+rv.uart.device = rv.terminal
+if vio:
+    base = a.disk or info["disk"]["base_image"]
+    if not os.path.exists(base):
+        sys.exit("ffwd_restore: base disk image %s not found (use --disk)" % base)
+    intid = int(vio["intid"])
+    rv.vio = MmioVirtIO(pio_addr=int(vio["base"], 16), pio_size=0x200,
+                        interrupt=ArmSPI(num=intid))
+    rv.vio.vio = VirtIOBlock(queueSize=int(vio["queue_size"]), image=CowDiskImage(
+        child=RawDiskImage(read_only=True, image_file=base), image_file=""))
+rv.attach(system.membus)
+
+system.mem = SimpleMemory(range=system.mem_ranges[0])
+system.mem.port = system.membus.mem_side_ports
+
+system.cpu = [ArmAtomicSimpleCPU(cpu_id=i) for i in range(ncpu)]
+if a.cpu != "atomic":
+    # Caches sit between the CPUs' ports and memory from the start: the
+    # detailed CPUs take over the atomic CPUs' ports when they switch in.
+    system.l2bus = L2XBar()
+    system.l2 = Cache(size="1MiB", assoc=16, tag_latency=12, data_latency=12,
+                      response_latency=12, mshrs=32, tgts_per_mshr=12)
+    system.l2.cpu_side = system.l2bus.mem_side_ports
+    system.l2.mem_side = system.membus.cpu_side_ports
+for c in system.cpu:
+    c.createThreads()
+    c.createInterruptController()
+    if a.cpu == "atomic":
+        c.icache_port = system.membus.cpu_side_ports
+        c.dcache_port = system.membus.cpu_side_ports
+        c.mmu.connectWalkerPorts(system.membus.cpu_side_ports, system.membus.cpu_side_ports)
+    else:
+        c.icache = Cache(size="48KiB", assoc=3, tag_latency=1, data_latency=1,
+                         response_latency=1, mshrs=4, tgts_per_mshr=20)
+        c.dcache = Cache(size="32KiB", assoc=2, tag_latency=2, data_latency=2,
+                         response_latency=2, mshrs=16, tgts_per_mshr=16)
+        c.icache_port = c.icache.cpu_side
+        c.dcache_port = c.dcache.cpu_side
+        c.icache.mem_side = system.l2bus.cpu_side_ports
+        c.dcache.mem_side = system.l2bus.cpu_side_ports
+        c.mmu.connectWalkerPorts(system.l2bus.cpu_side_ports, system.l2bus.cpu_side_ports)
+
+switch = None
+if a.cpu != "atomic":
+    cls = ArmTimingSimpleCPU if a.cpu == "timing" else ArmO3CPU
+    switch = [cls(switched_out=True, cpu_id=i) for i in range(ncpu)]
+    for i, s in enumerate(switch):
+        old = system.cpu[i]
+        s.clk_domain = old.clk_domain
+        s.isa = old.isa  # one ISA object: its misc registers stay at system.cpu*.isa
+        s.createThreads()
+        if a.max_insts:
+            s.max_insts_any_thread = a.max_insts
+    system.switch_cpus = switch
+    if a.switch_after:
+        for c in system.cpu:
+            c.max_insts_any_thread = a.switch_after
+elif a.max_insts:
+    for c in system.cpu:
+        c.max_insts_any_thread = a.max_insts
+
+root = Root(full_system=True, system=system)
+m5.instantiate(ckpt)
+start_tick = m5.curTick()
+print("ffwd_restore: restored %s at tick %d (%d CPU%s, GICv%s, %s)"
+      % (ckpt, start_tick, ncpu, "s" if ncpu > 1 else "", plat["gic_version"], a.cpu))
+
+limit = int(a.max_seconds * 1e12) if a.max_seconds else m5.MaxTick - start_tick - 1
+
+
+def run(ticks):
+    return m5.simulate(ticks)
+
+
+if switch is not None:
+    if a.switch_after:
+        ev = run(limit)
+        if ev.getCause() != "a thread reached the max instruction count":
+            print("ffwd_restore: exit at tick %d before the switch: %s (code %d)"
+                  % (m5.curTick(), ev.getCause(), ev.getCode()))
+            sys.exit(ev.getCode())
+        for c in system.cpu:
+            c.max_insts_any_thread = 0
+    m5.switchCpus(system, list(zip(system.cpu, switch)))
+    print("ffwd_restore: switched to %s at tick %d" % (a.cpu, m5.curTick()))
+    left = limit - (m5.curTick() - start_tick) if a.max_seconds else limit
+    ev = run(max(left, 1))
+else:
+    ev = run(limit)
+
+cpus = switch if switch is not None else system.cpu
+print("ffwd_restore: exit at tick %d (%.6f s simulated after the restore): %s (code %d)"
+      % (m5.curTick(), (m5.curTick() - start_tick) / 1e12, ev.getCause(), ev.getCode()))
+sys.exit(ev.getCode() if ev.getCause() == "m5_exit instruction encountered" else 0)
