@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "../common/log.h"
+#include "../gem5/verify.h"
+#include "../gem5/writer.h"
 #include "../image/guest_image.h"
 #include "../qemu/run.h"
 #include "cli.h"
@@ -130,12 +132,12 @@ int cmd_demo(int argc, char **argv)
     char *cmd;
     if (workloads[w].bin)
         cmd = xasprintf("ffwd-guest checkpoint before-%s && ffwd-guest marker workload-start && %s %llu; st=$?; "
-                        "ffwd-guest marker workload-done; exit $st",
+                        "ffwd-guest marker workload-done; ffwd-guest exit $st",
                         wl, workloads[w].bin, size);
     else
         cmd = xstrdup("ffwd-guest checkpoint before-xz && ffwd-guest marker workload-start && "
                       "/usr/bin/xz -6 -T1 -c /data/input.txt > /tmp/out.xz; st=$?; "
-                      "ffwd-guest marker workload-done; echo \"xz: $(md5sum < /tmp/out.xz)\"; exit $st");
+                      "ffwd-guest marker workload-done; echo \"xz: $(md5sum < /tmp/out.xz)\"; ffwd-guest exit $st");
     cfg.cmd = cmd;
     char *caps = xasprintf("%s/captures", out);
     struct ffwd_run_opts ro = {
@@ -148,6 +150,27 @@ int cmd_demo(int argc, char **argv)
         free(run_dir);
         free(caps);
         return cli_fail();
+    }
+    /* the capture becomes a gem5 checkpoint; with GEM5 set it is run and compared */
+    char *ckpt = xasprintf("%s/gem5-checkpoint", out);
+    bool converted = false, verified = false;
+    const char *gem5 = getenv("GEM5");
+    if (res.ncaptures) {
+        rm_rf(ckpt);
+        ffwd_progress("converting the capture into a gem5 checkpoint");
+        struct gem5_convert_opts co = {.capture = res.captures[0], .out = ckpt};
+        struct gem5_convert_result cr;
+        converted = gem5_convert(&co, &cr) == 0;
+        if (!converted)
+            ffwd_warn("%s", ffwd_errmsg());
+        if (converted && gem5 && *gem5) {
+            ffwd_progress("restoring it in gem5 (%s) and comparing the guest output with QEMU's", gem5);
+            struct gem5_verify_opts vo = {.checkpoint = ckpt, .gem5 = gem5, .cpu = "atomic", .max_seconds = 30};
+            struct gem5_verify_result vr;
+            verified = gem5_verify(&vo, &vr) == 0;
+            if (!verified)
+                ffwd_warn("%s", ffwd_errmsg());
+        }
     }
     char *needle = xasprintf("%s: ", wl);
     char *sumline = find_line(res.console_log, workloads[w].bin ? "checksum" : "xz: ");
@@ -169,11 +192,17 @@ int cmd_demo(int argc, char **argv)
            "  workload time    %.2f s (between the markers)\n"
            "  power-off        %.2f s\n"
            "  capture          %s (ffwd inspect shows it)\n"
+           "  gem5 checkpoint  %s\n"
+           "  gem5 restore     %s\n"
            "  console log      %s\n",
            cfg.prof.cpu, cfg.prof.smp, (unsigned long long)(cfg.prof.mem_bytes >> 20), cfg.prof.gic_version,
            cfg.prof.accel, wl, workloads[w].bin ? size : 0, sumline ? sumline : "(no result line)", res.cmd_status,
            res.t_kernel, res.nmarkers ? res.marker_t[0] : -1.0, t_done - t_start, res.t_exit,
-           res.ncaptures ? res.captures[0] : "(none)", res.console_log);
+           res.ncaptures ? res.captures[0] : "(none)", converted ? ckpt : "(not written)",
+           !(gem5 && *gem5) ? "not run (set GEM5=/path/to/gem5.opt to restore it and compare outputs)"
+           : verified       ? "output after the checkpoint matches QEMU's"
+                            : "FAILED (see the warning above)",
+           res.console_log);
     json_t *j = json_pack("{s:s,s:I,s:s?,s:i,s:f,s:f,s:f,s:f,s:s,s:s?}", "workload", wl, "size", (json_int_t)size,
                           "result", sumline, "command_status", res.cmd_status, "t_kernel", res.t_kernel,
                           "t_first_marker", res.nmarkers ? res.marker_t[0] : -1.0, "t_workload", t_done - t_start,
@@ -188,11 +217,14 @@ int cmd_demo(int argc, char **argv)
     free(sumline);
     free(run_dir);
     free(caps);
+    free(ckpt);
     if (wr < 0)
         return cli_fail();
     if (res.cmd_status != 0) {
         ffwd_error("the workload exited with status %d", res.cmd_status);
         return 1;
     }
+    if (gem5 && *gem5 && !verified)
+        return 1;
     return 0;
 }

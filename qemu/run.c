@@ -234,7 +234,8 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
                 rc = -1;
                 break;
             }
-        } else if (!strcmp(ev.name, FFWD_PROTO_CMD_EXIT)) {
+        } else if (!strcmp(ev.name, FFWD_PROTO_CMD_EXIT) || !strcmp(ev.name, FFWD_PROTO_EXIT)) {
+            /* `ffwd-guest exit N` ends the run like the command's own exit */
             res->t_cmd_exit = t;
             res->cmd_status = atoi(ev.text);
             prog(o, "done: command exit status %s", ev.text);
