@@ -120,7 +120,11 @@ int main(void)
     CHECK(sysreg_lookup("SCTLR_EL1", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "SCTLR_EL1"));
     CHECK(sysreg_kvm_id(e) == 0x603000000013c080ULL); /* QEMU's id, as in qemu-facts */
     CHECK(sysreg_lookup("ttbr1_el1", &e) && sysreg_kvm_id(e) == 0x603000000013c101ULL);
-    CHECK(sysreg_lookup("S3_1_C15_C2_0", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "S3_1_C15_C2_0"));
+    CHECK(sysreg_lookup("S3_2_C15_C15_7", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "S3_2_C15_C15_7"));
+    CHECK(sysreg_lookup("S3_1_C15_C2_0", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "CPUACTLR_EL1"));
+    CHECK(sysreg_lookup("S3_3_C14_C8_5", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "PMEVCNTR5_EL0"));
+    CHECK(sysreg_lookup("S3_3_C14_C13_2", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "PMEVTYPER10_EL0"));
+    CHECK(sysreg_lookup("S3_3_C14_C15_7", &e) && !strcmp(sysreg_name(e, nm, sizeof nm), "PMCCFILTR_EL0"));
     CHECK(sysreg_lookup("DBGBVR5_EL1", &e) && e.crm == 5 && e.op2 == 4 &&
           !strcmp(sysreg_name(e, nm, sizeof nm), "DBGBVR5_EL1"));
     CHECK(!sysreg_lookup("NOT_A_REGISTER", &e));
