@@ -44,6 +44,7 @@ test: test-plain test-asan
 bench: build
 	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
 	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS)
+	@./$(BUILD)/bench_convert ./$(BUILD)/ffwd 1G,4G 50
 
 gem5-check: build
 	@if [ -z "$(GEM5)" ]; then \

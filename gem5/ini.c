@@ -85,9 +85,10 @@ int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
             continue; /* before the first section: ignored, as gem5 does */
         const char *eq = memchr(l, '=', n);
         if (!eq) {
+            ffwd_seterr("%s:%zu: line in section [%s] has no '=' (gem5 refuses such a checkpoint)", what, lineno,
+                        cur->name);
             ini_free(out);
-            return ffwd_seterr("%s:%zu: line in section [%s] has no '=' (gem5 refuses such a checkpoint)", what,
-                               lineno, cur->name);
+            return -1;
         }
         kv_put(cur, trim_spaces((char *)l, (size_t)(eq - l)), trim_spaces((char *)eq + 1, n - (size_t)(eq - l) - 1));
     }

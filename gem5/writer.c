@@ -957,7 +957,7 @@ int gem5_convert(const struct gem5_convert_opts *o, struct gem5_convert_result *
                      "version", 1, "ffwd_version", FFWD_VERSION, "source_capture", abs_cap ? abs_cap : o->capture,
                      "gem5", "v24.0 (stock)", "misc_registers_from", mr->version, "platform", "gic_version", gicv,
                      "cpus", (int)ncpu, "mem_bytes", (json_int_t)ram_size, "cntfrq", (json_int_t)c.cntfrq,
-                     "ram_base", (json_int_t)VIRT_RAM_BASE, "virtio", vio ? json_incref(vio) : json_null(),
+                     "ram_base", (json_int_t)VIRT_RAM_BASE, "virtio", vio ? vio : json_null(),
                      "disk", disk ? json_deep_copy(disk) : json_null(), "cur_tick", (json_int_t)c.cur_tick,
                      "counter", (json_int_t)c.counter);
     free(abs_cap);
