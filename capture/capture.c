@@ -18,6 +18,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../qemu/profile.h"
+#include "cjson.h"
 #include "migstream.h"
 #include "sysreg.h"
 
@@ -153,18 +154,6 @@ static json_t *cpu_json(const struct mig_stream *m, unsigned idx, const struct f
                         json_pack("{s:o,s:o}", "phys", jhex(mig_u64(mig_field(c, "gt_timer[GTIMER_PHYS]", 0), 0)),
                                   "virt", jhex(mig_u64(mig_field(c, "gt_timer[GTIMER_VIRT]", 0), 0))));
     return o;
-}
-
-static uint64_t sysreg_value(json_t *cpu, const char *name)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(cpu, "sysregs"), i, r)
-    {
-        if (!strcmp(json_string_value(json_object_get(r, "name")), name))
-            return strtoull(json_string_value(json_object_get(r, "value")), NULL, 16);
-    }
-    return 0;
 }
 
 /* ---- GIC ---- */
@@ -944,13 +933,13 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     for (unsigned i = 0; i < ncpu; i++) {
         json_t *c = json_array_get(cpus, i);
         json_array_append_new(
-            pcpu, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "cntkctl_el1", jhex(sysreg_value(c, "CNTKCTL_EL1")),
-                            "cntv_ctl_el0", jhex(sysreg_value(c, "CNTV_CTL_EL0")), "cntv_cval_el0",
-                            jhex(sysreg_value(c, "CNTV_CVAL_EL0")), "cntp_ctl_el0",
-                            jhex(sysreg_value(c, "CNTP_CTL_EL0")), "cntp_cval_el0",
-                            jhex(sysreg_value(c, "CNTP_CVAL_EL0")), "cntps_ctl_el1",
-                            jhex(sysreg_value(c, "CNTPS_CTL_EL1")), "cntps_cval_el1",
-                            jhex(sysreg_value(c, "CNTPS_CVAL_EL1"))));
+            pcpu, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "cntkctl_el1", jhex(cj_sysreg(c, "CNTKCTL_EL1", NULL)),
+                            "cntv_ctl_el0", jhex(cj_sysreg(c, "CNTV_CTL_EL0", NULL)), "cntv_cval_el0",
+                            jhex(cj_sysreg(c, "CNTV_CVAL_EL0", NULL)), "cntp_ctl_el0",
+                            jhex(cj_sysreg(c, "CNTP_CTL_EL0", NULL)), "cntp_cval_el0",
+                            jhex(cj_sysreg(c, "CNTP_CVAL_EL0", NULL)), "cntps_ctl_el1",
+                            jhex(cj_sysreg(c, "CNTPS_CTL_EL1", NULL)), "cntps_cval_el1",
+                            jhex(cj_sysreg(c, "CNTPS_CVAL_EL1", NULL))));
     }
     json_t *timer = json_pack("{s:I,s:I,s:s,s:I,s:o,s:i,s:i,s:i,s:o}", "cntfrq", (json_int_t)cntfrq, "virtual_ns",
                               (json_int_t)virt_ns, "virtual_clock_source", clock_src, "counter",

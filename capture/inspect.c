@@ -6,35 +6,7 @@
 #include <string.h>
 
 #include "capture.h"
-
-static uint64_t hx(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? strtoull(s, NULL, 16) : 0;
-}
-
-static json_t *load(const char *dir, const char *name)
-{
-    char *p = xasprintf("%s/%s", dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    if (!j)
-        ffwd_seterr("%s: %s", p, je.text);
-    free(p);
-    return j;
-}
-
-static uint64_t sysreg(json_t *cpu, const char *name)
-{
-    size_t i;
-    json_t *r;
-    json_array_foreach(json_object_get(cpu, "sysregs"), i, r)
-    {
-        if (!strcmp(json_string_value(json_object_get(r, "name")), name))
-            return hx(r, "value");
-    }
-    return 0;
-}
+#include "cjson.h"
 
 int ffwd_inspect(const char *dir, bool as_json, struct sbuf *out)
 {
@@ -48,10 +20,10 @@ int ffwd_inspect(const char *dir, bool as_json, struct sbuf *out)
     json_t *cf;
     json_array_foreach(json_object_get(m, "cpu_files"), i, cf)
     {
-        json_t *c = load(dir, json_string_value(cf));
+        json_t *c = cj_load(dir, json_string_value(cf));
         if (!c)
             goto out;
-        uint64_t sctlr = sysreg(c, "SCTLR_EL1");
+        uint64_t sctlr = cj_sysreg(c, "SCTLR_EL1", NULL);
         json_array_append_new(cpus, json_pack("{s:I,s:I,s:O,s:O,s:O,s:b,s:b,s:O}", "index", (json_int_t)i, "el",
                                               json_integer_value(json_object_get(c, "el")), "pc",
                                               json_object_get(c, "pc"), "sp", json_object_get(c, "sp"), "pstate",
@@ -60,7 +32,7 @@ int ffwd_inspect(const char *dir, bool as_json, struct sbuf *out)
                                               json_object_get(c, "mpidr")));
         json_decref(c);
     }
-    if (!(gic = load(dir, "gic.json")) || !(timer = load(dir, "timer.json")) || !(devs = load(dir, "devices.json")))
+    if (!(gic = cj_load(dir, "gic.json")) || !(timer = cj_load(dir, "timer.json")) || !(devs = cj_load(dir, "devices.json")))
         goto out;
     json_object_set_new(sum, "capture", json_string(dir));
     json_object_set(sum, "created_utc", json_object_get(m, "created_utc"));

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "../capture/capture.h"
+#include "../capture/cjson.h"
 #include "../capture/sysreg.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -47,29 +48,6 @@ static bool is_keep_gem5(const char *n)
         if (!strcmp(*k, n))
             return true;
     return false;
-}
-
-static uint64_t hx(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? strtoull(s, NULL, 16) : 0;
-}
-
-static uint64_t hxa(json_t *a, size_t i)
-{
-    const char *s = json_string_value(json_array_get(a, i));
-    return s ? strtoull(s, NULL, 16) : 0;
-}
-
-static json_t *load(const char *dir, const char *name)
-{
-    char *p = xasprintf("%s/%s", dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    if (!j)
-        ffwd_seterr("%s: %s", p, je.text);
-    free(p);
-    return j;
 }
 
 /* "a b c" byte list of little-endian values */
@@ -195,7 +173,7 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
         return ffwd_seterr("template lacks the sections of %s", P);
     if (!json_is_true(json_object_get(cpu, "aarch64")))
         return ffwd_seterr("vCPU %u is in AArch32 state: not supported", idx);
-    uint64_t pstate = hx(cpu, "pstate"), pc = hx(cpu, "pc"), sp = hx(cpu, "sp");
+    uint64_t pstate = cj_hex(cpu, "pstate"), pc = cj_hex(cpu, "pc"), sp = cj_hex(cpu, "sp");
     unsigned el = (unsigned)(pstate >> 2 & 3), spsel = (unsigned)(pstate & 1);
     if (el > 1)
         return ffwd_seterr("vCPU %u is at EL%u; the ffwd gem5 platform has no EL2/EL3", idx, el);
@@ -204,10 +182,10 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
     uint64_t ir[INT_REGS] = {0};
     json_t *xs = json_object_get(cpu, "x");
     for (int n = 0; n < 31; n++)
-        ir[xslot[n]] = hxa(xs, (size_t)n);
+        ir[xslot[n]] = cj_hex_at(xs, (size_t)n);
     json_t *spel = json_object_get(cpu, "sp_el");
-    ir[38] = hxa(spel, 0); /* SP_EL0 */
-    ir[39] = hxa(spel, 1); /* SP_EL1 */
+    ir[38] = cj_hex_at(spel, 0); /* SP_EL0 */
+    ir[39] = cj_hex_at(spel, 1); /* SP_EL1 */
     /* the live SP goes where PSTATE points (QEMU's banked copy of it is stale) */
     if (el == 0 || spsel == 0)
         ir[38] = sp;
@@ -281,7 +259,7 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
 
     /* misc registers */
     ini_set_u64(misc, "cpsr", pstate & 0xffffffffULL);
-    ini_set_u64(misc, "fpscr", (hx(cpu, "fpcr") | hx(cpu, "fpsr")) & 0xffffffffULL);
+    ini_set_u64(misc, "fpscr", (cj_hex(cpu, "fpcr") | cj_hex(cpu, "fpsr")) & 0xffffffffULL);
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(cpu, "sysregs"), i, r)
@@ -294,7 +272,7 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
                                  (unsigned)json_integer_value(json_object_get(r, "op2"))};
         char nbuf[48];
         const char *name = sysreg_name(enc, nbuf, sizeof nbuf);
-        uint64_t val = hx(r, "value");
+        uint64_t val = cj_hex(r, "value");
         if (!strcmp(name, "SP_EL0") || !strcmp(name, "SP_EL1") || !strcmp(name, "FPCR") || !strcmp(name, "FPSR") ||
             !strcmp(name, "NZCV") || !strcmp(name, "DAIF"))
             continue; /* integer file / fpscr / cpsr */
@@ -318,25 +296,25 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
             return ffwd_seterr("gic.json has no CPU interface for vCPU %u", idx);
         json_t *apr = json_object_get(ci, "apr"), *bpr = json_object_get(ci, "bpr"),
                *en = json_object_get(ci, "igrpen"), *ctlr = json_object_get(ci, "ctlr_el1");
-        set_misc(c, misc, "ICC_PMR_EL1", hx(ci, "pmr_el1"));
-        set_misc(c, misc, "ICC_IGRPEN0_EL1", hxa(en, 0));
-        set_misc(c, misc, "ICC_IGRPEN1_EL1", hxa(en, 2)); /* the Non-secure group 1 enable */
-        set_misc(c, misc, "ICC_BPR0_EL1", hxa(bpr, 0));
-        set_misc(c, misc, "ICC_BPR1_EL1", hxa(bpr, 2));
-        set_misc(c, misc, "ICC_CTLR_EL1", hxa(ctlr, 1));
-        set_misc(c, misc, "ICC_SRE_EL1", hx(ci, "sre_el1"));
+        set_misc(c, misc, "ICC_PMR_EL1", cj_hex(ci, "pmr_el1"));
+        set_misc(c, misc, "ICC_IGRPEN0_EL1", cj_hex_at(en, 0));
+        set_misc(c, misc, "ICC_IGRPEN1_EL1", cj_hex_at(en, 2)); /* the Non-secure group 1 enable */
+        set_misc(c, misc, "ICC_BPR0_EL1", cj_hex_at(bpr, 0));
+        set_misc(c, misc, "ICC_BPR1_EL1", cj_hex_at(bpr, 2));
+        set_misc(c, misc, "ICC_CTLR_EL1", cj_hex_at(ctlr, 1));
+        set_misc(c, misc, "ICC_SRE_EL1", cj_hex(ci, "sre_el1"));
         static const char *const ap0[] = {"ICC_AP0R0_EL1", "ICC_AP0R1_EL1", "ICC_AP0R2_EL1", "ICC_AP0R3_EL1"};
         static const char *const ap1[] = {"ICC_AP1R0_EL1", "ICC_AP1R1_EL1", "ICC_AP1R2_EL1", "ICC_AP1R3_EL1"};
         for (int k = 0; k < 4; k++) {
-            set_misc(c, misc, ap0[k], hxa(apr, (size_t)k));
-            set_misc(c, misc, ap1[k], hxa(apr, (size_t)(8 + k)));
+            set_misc(c, misc, ap0[k], cj_hex_at(apr, (size_t)k));
+            set_misc(c, misc, ap1[k], cj_hex_at(apr, (size_t)(8 + k)));
         }
     }
     return 0;
 }
 
 /* ---- GICv3 ---- */
-static int bit(json_t *words, unsigned i) { return (int)(hxa(words, i / 32) >> (i % 32) & 1); }
+static int bit(json_t *words, unsigned i) { return (int)(cj_hex_at(words, i / 32) >> (i % 32) & 1); }
 
 static void list_bits(struct ini_sec *s, const char *key, json_t *words, unsigned n, bool as_bool, uint32_t extra,
                       uint32_t mask_extra)
@@ -360,12 +338,12 @@ static struct hppi gicv3_hppi(json_t *gic, unsigned c, unsigned ncpu)
     struct hppi h = {1023, 255};
     json_t *d = json_object_get(gic, "distributor");
     json_t *rd = json_array_get(json_object_get(gic, "redistributors"), c);
-    uint64_t gicd_ctlr = hx(d, "ctlr");
+    uint64_t gicd_ctlr = cj_hex(d, "ctlr");
     for (unsigned i = 0; i < 32; i++) {
-        uint32_t pend = (uint32_t)(hx(rd, "ispendr0") | (hx(rd, "level") & ~hx(rd, "edge_trigger")));
-        if (!(pend >> i & 1) || !(hx(rd, "isenabler0") >> i & 1) || (hx(rd, "isactiver0") >> i & 1))
+        uint32_t pend = (uint32_t)(cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~cj_hex(rd, "edge_trigger")));
+        if (!(pend >> i & 1) || !(cj_hex(rd, "isenabler0") >> i & 1) || (cj_hex(rd, "isactiver0") >> i & 1))
             continue;
-        unsigned p = (unsigned)hxa(json_object_get(rd, "ipriorityr"), i);
+        unsigned p = (unsigned)cj_hex_at(json_object_get(rd, "ipriorityr"), i);
         if (p < h.prio)
             h = (struct hppi){i, p};
     }
@@ -375,13 +353,13 @@ static struct hppi gicv3_hppi(json_t *gic, unsigned c, unsigned ncpu)
                        (bit(json_object_get(d, "level"), i) && !bit(json_object_get(d, "edge_trigger"), i));
             if (!pend || !bit(json_object_get(d, "isenabler"), i) || bit(json_object_get(d, "isactiver"), i))
                 continue;
-            uint64_t route = hxa(json_object_get(d, "irouter"), i);
+            uint64_t route = cj_hex_at(json_object_get(d, "irouter"), i);
             unsigned target = (unsigned)(route & 0xff) + 16 * (unsigned)(route >> 8 & 0xff);
             if (!(route >> 31 & 1) && target != c)
                 continue;
             if ((route >> 31 & 1) && c != 0)
                 continue; /* 1-of-N: QEMU delivers to the first CPU */
-            unsigned p = (unsigned)hxa(json_object_get(d, "ipriority"), i);
+            unsigned p = (unsigned)cj_hex_at(json_object_get(d, "ipriority"), i);
             if (p < h.prio)
                 h = (struct hppi){i, p};
         }
@@ -395,13 +373,13 @@ static bool gicv3_irq_for_cpu(json_t *gic, unsigned c, struct hppi h)
     if (h.intid == 1023)
         return false;
     json_t *ci = json_array_get(json_object_get(gic, "cpu_interfaces"), c);
-    uint64_t pmr = hx(ci, "pmr_el1");
-    if (!(hxa(json_object_get(ci, "igrpen"), 2) & 1))
+    uint64_t pmr = cj_hex(ci, "pmr_el1");
+    if (!(cj_hex_at(json_object_get(ci, "igrpen"), 2) & 1))
         return false;
     /* running priority: the lowest set bit of the active-priority registers */
     json_t *apr = json_object_get(ci, "apr");
     for (size_t k = 0; k < 12; k++)
-        if (hxa(apr, k))
+        if (cj_hex_at(apr, k))
             return false; /* a handler is active: let gem5's CPU interface decide at its next update */
     return h.prio < pmr;
 }
@@ -412,7 +390,7 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
     struct ini_sec *s = ini_find(t, "system.realview.gic.distributor");
     if (!s)
         return ffwd_seterr("template has no [system.realview.gic.distributor]");
-    uint64_t ctlr = hx(d, "ctlr");
+    uint64_t ctlr = cj_hex(d, "ctlr");
     const unsigned n = VIRT_GIC_IT_LINES;
     ini_set(s, "ARE", "true");
     ini_set(s, "DS", "true");
@@ -430,11 +408,11 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
         sbuf_addf(&pb, "%s%s", sp, pend ? "true" : "false");
         sbuf_addf(&ip, "%sfalse", sp);
         sbuf_addf(&ab, "%s%s", sp, bit(json_object_get(d, "isactiver"), i) ? "true" : "false");
-        sbuf_addf(&pr, "%s%u", sp, (unsigned)hxa(json_object_get(d, "ipriority"), i));
+        sbuf_addf(&pr, "%s%u", sp, (unsigned)cj_hex_at(json_object_get(d, "ipriority"), i));
         sbuf_addf(&cf, "%s%d", sp, bit(json_object_get(d, "edge_trigger"), i));
         sbuf_addf(&gm, "%s%d", sp, bit(json_object_get(d, "igrpmodr"), i));
         sbuf_addf(&ns, "%s0", sp);
-        sbuf_addf(&rt, "%s%" PRIu64, sp, hxa(json_object_get(d, "irouter"), i));
+        sbuf_addf(&rt, "%s%" PRIu64, sp, cj_hex_at(json_object_get(d, "irouter"), i));
     }
     ini_set(s, "irqPending", pb.s);
     ini_set(s, "irqPendingIspendr", ip.s);
@@ -454,22 +432,22 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
         json_t *rd = json_array_get(json_object_get(gic, "redistributors"), c);
         if (!r || !ci || !rd)
             return ffwd_seterr("no redistributor state for CPU %u", c);
-        uint64_t waker = hx(rd, "waker"), rctlr = hx(rd, "ctlr");
+        uint64_t waker = cj_hex(rd, "waker"), rctlr = cj_hex(rd, "ctlr");
         ini_set_bool(r, "peInLowPowerState", (int)(waker >> 1 & 1));
         json_t *w = json_array();
         json_array_append_new(w, json_string("0x0"));
         struct sbuf g = {0}, e = {0}, p = {0}, pi = {0}, a = {0}, prio = {0}, cfg = {0}, gmod = {0}, nsa = {0};
-        uint64_t pend = hx(rd, "ispendr0") | (hx(rd, "level") & ~hx(rd, "edge_trigger"));
+        uint64_t pend = cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~cj_hex(rd, "edge_trigger"));
         for (unsigned i = 0; i < 32; i++) {
             const char *sp = i ? " " : "";
-            sbuf_addf(&g, "%s%u", sp, (unsigned)(hx(rd, "igroupr0") >> i & 1));
-            sbuf_addf(&e, "%s%s", sp, (hx(rd, "isenabler0") >> i & 1) ? "true" : "false");
+            sbuf_addf(&g, "%s%u", sp, (unsigned)(cj_hex(rd, "igroupr0") >> i & 1));
+            sbuf_addf(&e, "%s%s", sp, (cj_hex(rd, "isenabler0") >> i & 1) ? "true" : "false");
             sbuf_addf(&p, "%s%s", sp, (pend >> i & 1) ? "true" : "false");
             sbuf_addf(&pi, "%sfalse", sp);
-            sbuf_addf(&a, "%s%s", sp, (hx(rd, "isactiver0") >> i & 1) ? "true" : "false");
-            sbuf_addf(&prio, "%s%u", sp, (unsigned)hxa(json_object_get(rd, "ipriorityr"), i));
-            sbuf_addf(&cfg, "%s%u", sp, (unsigned)(hx(rd, "edge_trigger") >> i & 1));
-            sbuf_addf(&gmod, "%s%u", sp, (unsigned)(hx(rd, "igrpmodr0") >> i & 1));
+            sbuf_addf(&a, "%s%s", sp, (cj_hex(rd, "isactiver0") >> i & 1) ? "true" : "false");
+            sbuf_addf(&prio, "%s%u", sp, (unsigned)cj_hex_at(json_object_get(rd, "ipriorityr"), i));
+            sbuf_addf(&cfg, "%s%u", sp, (unsigned)(cj_hex(rd, "edge_trigger") >> i & 1));
+            sbuf_addf(&gmod, "%s%u", sp, (unsigned)(cj_hex(rd, "igrpmodr0") >> i & 1));
             sbuf_addf(&nsa, "%s0", sp);
         }
         json_decref(w);
@@ -508,7 +486,7 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
     if (!s || !d)
         return ffwd_seterr("GICv2 state or template section missing");
     const unsigned n = VIRT_GIC_IT_LINES;
-    ini_set_bool(s, "enabled", (int)(hx(d, "ctlr") & 1));
+    ini_set_bool(s, "enabled", (int)(cj_hex(d, "ctlr") & 1));
     ini_set_u64(s, "itLines", n);
     static const char *const words[][2] = {
         {"intEnabled", "isenabler"}, {"pendingInt", "ispendr"}, {"activeInt", "isactiver"}, {"intGroup", "igroupr"}};
@@ -516,12 +494,12 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
         struct sbuf b = {0};
         json_t *a = json_object_get(d, words[k][1]), *lv = json_object_get(d, "level"), *cfg = json_object_get(d, "icfgr");
         for (unsigned w = 1; w < 32; w++) {
-            uint64_t v = hxa(a, w);
+            uint64_t v = cj_hex_at(a, w);
             if (k == 1) /* pending: also level-high level-sensitive lines */
                 for (unsigned bpos = 0; bpos < 32; bpos++) {
                     unsigned irq = w * 32 + bpos;
-                    bool edge = hxa(cfg, irq / 16) >> (2 * (irq % 16) + 1) & 1;
-                    if (!edge && (hxa(lv, w) >> bpos & 1))
+                    bool edge = cj_hex_at(cfg, irq / 16) >> (2 * (irq % 16) + 1) & 1;
+                    if (!edge && (cj_hex_at(lv, w) >> bpos & 1))
                         v |= 1ULL << bpos;
                 }
             sbuf_addf(&b, "%s%" PRIu64, w > 1 ? " " : "", (uint64_t)(v & 0xffffffffULL));
@@ -537,7 +515,7 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
         sbuf_addf(&tg, "%s%lld", i ? " " : "", i < n - 32 ? (long long)json_integer_value(json_array_get(targ, i)) : 0LL);
     }
     for (unsigned w = 2; w < 64; w++)
-        sbuf_addf(&cf, "%s%" PRIu64, w > 2 ? " " : "", w < n / 16 ? hxa(icfgr, w) : 0);
+        sbuf_addf(&cf, "%s%" PRIu64, w > 2 ? " " : "", w < n / 16 ? cj_hex_at(icfgr, w) : 0);
     ini_set(s, "intPriority", pr.s);
     ini_set(s, "cpuTarget", tg.s);
     ini_set(s, "intConfig", cf.s);
@@ -547,18 +525,18 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
     for (unsigned c = 0; c < 256; c++) {
         json_t *ci = c < ncpu ? json_array_get(cis, c) : NULL, *bc = c < ncpu ? json_array_get(cpus, c) : NULL;
         const char *sp = c ? " " : "";
-        uint64_t r = ci ? hx(ci, "rpr") : 255;
+        uint64_t r = ci ? cj_hex(ci, "rpr") : 255;
         sbuf_addf(&rpr, "%s%" PRIu64, sp, r > 255 ? 255 : r);
-        sbuf_addf(&ctl, "%s%" PRIu64, sp, ci ? hx(ci, "ctlr") : 0);
-        sbuf_addf(&pmr, "%s%" PRIu64, sp, ci ? hx(ci, "pmr") : 255);
-        sbuf_addf(&bpr, "%s%" PRIu64, sp, ci ? hx(ci, "bpr") : 2);
+        sbuf_addf(&ctl, "%s%" PRIu64, sp, ci ? cj_hex(ci, "ctlr") : 0);
+        sbuf_addf(&pmr, "%s%" PRIu64, sp, ci ? cj_hex(ci, "pmr") : 255);
+        sbuf_addf(&bpr, "%s%" PRIu64, sp, ci ? cj_hex(ci, "bpr") : 2);
         sbuf_addf(&hi, "%s1023", sp); /* gem5 recomputes it when it resumes (GicV2::drainResume) */
-        sbuf_addf(&ppa, "%s%" PRIu64, sp, bc ? (uint64_t)(hx(bc, "isactiver0") & 0xffff0000ULL) : 0);
+        sbuf_addf(&ppa, "%s%" PRIu64, sp, bc ? (uint64_t)(cj_hex(bc, "isactiver0") & 0xffff0000ULL) : 0);
         uint64_t pp = 0;
         if (bc) { /* PPIs 16..31: latched pending, or a level-sensitive line that is high */
-            pp = hx(bc, "ispendr0") & 0xffff0000ULL;
+            pp = cj_hex(bc, "ispendr0") & 0xffff0000ULL;
             for (unsigned k = 0; k < 16; k++)
-                if (!(hx(bc, "icfgr1") >> (2 * k + 1) & 1) && (hx(bc, "level0") >> (16 + k) & 1))
+                if (!(cj_hex(bc, "icfgr1") >> (2 * k + 1) & 1) && (cj_hex(bc, "level0") >> (16 + k) & 1))
                     pp |= 1ULL << (16 + k);
         }
         sbuf_addf(&ppp, "%s%" PRIu64, sp, pp);
@@ -577,7 +555,7 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
     for (unsigned k = 0; k < 16; k++) {
         uint64_t v = 0;
         for (unsigned c = 0; c < ncpu; c++) {
-            uint64_t src = hxa(json_object_get(json_array_get(cpus, c), "sgi_pending_sources"), k);
+            uint64_t src = cj_hex_at(json_object_get(json_array_get(cpus, c), "sgi_pending_sources"), k);
             for (unsigned sc = 0; sc < 8; sc++)
                 if (src >> sc & 1)
                     v |= 1ULL << (8 * sc + c);
@@ -594,11 +572,11 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
         struct ini_sec *bs = ini_add(t, bn, prev);
         free(prev);
         prev = bn;
-        ini_set_u64(bs, "intEnabled", hx(bc, "isenabler0"));
-        ini_set_u64(bs, "pendingInt", hx(bc, "ispendr0") & 0xffff0000ULL);
-        ini_set_u64(bs, "activeInt", hx(bc, "isactiver0"));
-        ini_set_u64(bs, "intGroup", hx(bc, "igroupr0"));
-        ini_setf(bs, "intConfig", "%" PRIu64 " %" PRIu64, hx(bc, "icfgr0"), hx(bc, "icfgr1"));
+        ini_set_u64(bs, "intEnabled", cj_hex(bc, "isenabler0"));
+        ini_set_u64(bs, "pendingInt", cj_hex(bc, "ispendr0") & 0xffff0000ULL);
+        ini_set_u64(bs, "activeInt", cj_hex(bc, "isactiver0"));
+        ini_set_u64(bs, "intGroup", cj_hex(bc, "igroupr0"));
+        ini_setf(bs, "intConfig", "%" PRIu64 " %" PRIu64, cj_hex(bc, "icfgr0"), cj_hex(bc, "icfgr1"));
         struct sbuf p = {0};
         for (unsigned i = 0; i < 32; i++)
             sbuf_addf(&p, "%s%lld", i ? " " : "",
@@ -636,7 +614,7 @@ static int fill_timer(struct conv *c, struct ini *t, json_t *timer, unsigned ncp
         json_t *tc = json_array_get(pc, i);
         char *pe = xasprintf("system.realview.generic_timer.pe_implementation%u", i);
         struct ini_sec *s = ini_add(t, pe, prev);
-        uint64_t kctl = hx(tc, "cntkctl_el1");
+        uint64_t kctl = cj_hex(tc, "cntkctl_el1");
         ini_set_u64(s, "cntfrq", c->cntfrq);
         ini_set_u64(s, "cntkctl", kctl & 0xffffffffULL);
         ini_set(s, "cnthctl", "0");
@@ -652,8 +630,8 @@ static int fill_timer(struct conv *c, struct ini *t, json_t *timer, unsigned ncp
         static const char *const tn[] = {"phys_el3_timer",    "phys_el1_timer",    "virt_el1_timer",
                                          "phys_ns_el2_timer", "virt_ns_el2_timer", "phys_s_el2_timer",
                                          "virt_s_el2_timer"};
-        uint64_t ctl[7] = {hx(tc, "cntps_ctl_el1"), hx(tc, "cntp_ctl_el0"), hx(tc, "cntv_ctl_el0"), 0, 0, 0, 0};
-        uint64_t cval[7] = {hx(tc, "cntps_cval_el1"), hx(tc, "cntp_cval_el0"), hx(tc, "cntv_cval_el0"), 0, 0, 0, 0};
+        uint64_t ctl[7] = {cj_hex(tc, "cntps_ctl_el1"), cj_hex(tc, "cntp_ctl_el0"), cj_hex(tc, "cntv_ctl_el0"), 0, 0, 0, 0};
+        uint64_t cval[7] = {cj_hex(tc, "cntps_cval_el1"), cj_hex(tc, "cntp_cval_el0"), cj_hex(tc, "cntv_cval_el0"), 0, 0, 0, 0};
         char *last = xstrdup(pe);
         for (int k = 0; k < 7; k++) {
             char *tnm = xasprintf("%s.%s", pe, tn[k]);
@@ -682,20 +660,20 @@ static int fill_devices(struct conv *c, struct ini *t, json_t *devs, const char 
     struct ini_sec *us = ini_find(t, "system.realview.uart"), *rs = ini_find(t, "system.realview.rtc");
     if (!us || !rs)
         return ffwd_seterr("template has no UART / RTC");
-    ini_set_u64(us, "control", hx(u, "cr") & 0xffff);
-    ini_set_u64(us, "fbrd", hx(u, "fbrd") & 0xffff);
-    ini_set_u64(us, "ibrd", hx(u, "ibrd") & 0xffff);
-    ini_set_u64(us, "lcrh", hx(u, "lcr_h") & 0xffff);
-    ini_set_u64(us, "ifls", hx(u, "ifls") & 0xffff);
-    ini_set_u64(us, "imsc_serial", hx(u, "imsc") & 0xffff);
-    ini_set_u64(us, "rawInt_serial", hx(u, "ris") & 0xffff);
+    ini_set_u64(us, "control", cj_hex(u, "cr") & 0xffff);
+    ini_set_u64(us, "fbrd", cj_hex(u, "fbrd") & 0xffff);
+    ini_set_u64(us, "ibrd", cj_hex(u, "ibrd") & 0xffff);
+    ini_set_u64(us, "lcrh", cj_hex(u, "lcr_h") & 0xffff);
+    ini_set_u64(us, "ifls", cj_hex(u, "ifls") & 0xffff);
+    ini_set_u64(us, "imsc_serial", cj_hex(u, "imsc") & 0xffff);
+    ini_set_u64(us, "rawInt_serial", cj_hex(u, "ris") & 0xffff);
     ini_set_u64(rs, "timeVal", (uint64_t)json_integer_value(json_object_get(r, "seconds")) & 0xffffffffULL);
     ini_set_u64(rs, "lastWrittenTick", c->cur_tick);
-    ini_set_u64(rs, "loadVal", hx(r, "lr"));
-    ini_set_u64(rs, "matchVal", hx(r, "mr"));
-    ini_set_bool(rs, "rawInt", (int)(hx(r, "ris") & 1));
-    ini_set_bool(rs, "maskInt", (int)(hx(r, "imsc") & 1));
-    ini_set_bool(rs, "pendingInt", (int)(hx(r, "ris") & hx(r, "imsc") & 1));
+    ini_set_u64(rs, "loadVal", cj_hex(r, "lr"));
+    ini_set_u64(rs, "matchVal", cj_hex(r, "mr"));
+    ini_set_bool(rs, "rawInt", (int)(cj_hex(r, "ris") & 1));
+    ini_set_bool(rs, "maskInt", (int)(cj_hex(r, "imsc") & 1));
+    ini_set_bool(rs, "pendingInt", (int)(cj_hex(r, "ris") & cj_hex(r, "imsc") & 1));
     ini_set(rs, "is_in_event", "false");
     json_t *v = json_array_get(json_object_get(devs, "virtio_mmio"), 0);
     struct ini_sec *vs = ini_find(t, "system.realview.vio.vio"), *qs = ini_find(t, "system.realview.vio.vio._queues.0"),
@@ -741,9 +719,9 @@ static int fill_devices(struct conv *c, struct ini *t, json_t *devs, const char 
                 feat |= 1u << fb[k].bitno;
     }
     ini_set_u64(vs, "guestFeatures", feat);
-    ini_set_u64(vs, "_deviceStatus", hx(v, "status") & 0xff);
+    ini_set_u64(vs, "_deviceStatus", cj_hex(v, "status") & 0xff);
     ini_set(vs, "_queueSelect", "0");
-    ini_set_u64(qs, "_address", hx(v, "queue_pfn") * 4096);
+    ini_set_u64(qs, "_address", cj_hex(v, "queue_pfn") * 4096);
     ini_set_u64(qs, "_last_avail", (uint64_t)json_integer_value(json_object_get(q, "last_avail_idx")) & 0xffff);
     ini_set(is, "cowFilename", cow_name);
     *vio_info = json_pack("{s:O,s:O,s:O}", "base", json_object_get(v, "base"), "intid", json_object_get(v, "intid"),
@@ -821,11 +799,11 @@ int gem5_convert(const struct gem5_convert_opts *o, struct gem5_convert_result *
         ffwd_seterr("%s/manifest.json: field vcpus must be 1..16", o->capture);
         goto out;
     }
-    if (!(gic = load(o->capture, "gic.json")) || !(timer = load(o->capture, "timer.json")) ||
-        !(devs = load(o->capture, "devices.json")))
+    if (!(gic = cj_load(o->capture, "gic.json")) || !(timer = cj_load(o->capture, "timer.json")) ||
+        !(devs = cj_load(o->capture, "devices.json")))
         goto out;
     for (unsigned i = 0; i < ncpu; i++) {
-        json_t *cpu = load(o->capture, json_string_value(json_array_get(json_object_get(m, "cpu_files"), i)) ?: "?");
+        json_t *cpu = cj_load(o->capture, json_string_value(json_array_get(json_object_get(m, "cpu_files"), i)) ?: "?");
         if (!cpu)
             goto out;
         json_array_append_new(cpus, cpu);

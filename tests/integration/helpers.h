@@ -5,6 +5,7 @@
 #ifndef FFWD_IT_HELPERS_H
 #define FFWD_IT_HELPERS_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,5 +79,35 @@ static inline bool pid_alive_in(const char *run_dir)
     return pid > 0 && kill(pid, 0) == 0;
 }
 
+
+/* Start ffwd with argv (argv[0] = FFWD_BIN) in the background, output discarded. */
+static inline pid_t ffwd_bg(char *const argv[])
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait until RUN/console.log contains needle (up to timeout_s). */
+static inline bool wait_console(const char *run, const char *needle, double timeout_s)
+{
+    char *lp = xasprintf("%s/console.log", run);
+    bool found = false;
+    for (double t0 = now_sec(); !found && now_sec() - t0 < timeout_s;) {
+        char *log = read_file(lp, NULL);
+        found = log && strstr(log, needle);
+        free(log);
+        if (!found)
+            usleep(100000);
+    }
+    free(lp);
+    return found;
+}
 
 #endif

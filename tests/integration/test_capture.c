@@ -190,24 +190,10 @@ static void t_ondemand(void)
                     "i=0; while [ $i -lt 12 ]; do ffwd-matmul 200 > /tmp/o; i=$((i+1)); done; cat /tmp/o; "
                     "ffwd-guest marker finished",
                     "--expect-marker", "finished", NULL};
-    pid_t boot = fork();
-    if (boot == 0) {
-        int nul = open("/dev/null", O_WRONLY);
-        dup2(nul, 1);
-        dup2(nul, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    pid_t boot = ffwd_bg(argv);
     /* wait until the workload runs */
     char *lp = xasprintf("%s/console.log", run);
-    for (int i = 0; i < 600; i++) {
-        char *log = read_file(lp, NULL);
-        bool up = log && strstr(log, "cmd-start");
-        free(log);
-        if (up)
-            break;
-        usleep(100000);
-    }
+    CHECK(wait_console(run, "cmd-start", 60));
     usleep(500000);
     struct sbuf o = {0};
     const char *c1[] = {"capture", run, "--name", "a", "--stay-stopped", NULL};
@@ -406,23 +392,9 @@ static void t_faults(void)
     char *run2 = xasprintf("%s/run2", dir);
     char *bargv[] = {FFWD_BIN, "boot", "--run-dir", run2, "--cmd", "while true; do ffwd-matmul 100 >/dev/null; done",
                      "--timeout", "120", NULL};
-    pid_t boot = fork();
-    if (boot == 0) {
-        int nul = open("/dev/null", O_WRONLY);
-        dup2(nul, 1);
-        dup2(nul, 2);
-        execv(bargv[0], bargv);
-        _exit(127);
-    }
+    pid_t boot = ffwd_bg(bargv);
     char *lp2 = xasprintf("%s/console.log", run2);
-    for (int i = 0; i < 600; i++) {
-        char *log = read_file(lp2, NULL);
-        bool up = log && strstr(log, "cmd-start");
-        free(log);
-        if (up)
-            break;
-        usleep(100000);
-    }
+    CHECK(wait_console(run2, "cmd-start", 60));
     /* disk full (file size limit) while writing RAM: clean failure, guest resumes */
     pid_t lim = fork();
     if (lim == 0) {
