@@ -96,8 +96,9 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         res->stops[res->nstops].tb_len = tb;
         res->stops[res->nstops++].overshoot = over;
     }
-    prog(o, "instruction count %llu: stopped at %llu (overshoot %lld; the block was %llu instructions)", n,
-         (unsigned long long)reached, (long long)over, tb);
+    prog(o, "instruction count %llu: held vCPU %u at %llu, stopped at %llu (overshoot %lld; the block was %llu "
+            "instructions)",
+         n, v, c, (unsigned long long)reached, (long long)over, tb);
     if (o->capture_dir) {
         char base[64], detail[128];
         snprintf(base, sizeof base, "insn-%llu", n);

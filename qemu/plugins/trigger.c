@@ -15,11 +15,14 @@
  *
  * After "go" the block runs to its end and the vCPU stops at the next block
  * boundary (QEMU checks for a stop request there), so the machine stops at
- * most one translation block past N; ffwd reads the exact count with
- * "query" and reports the overshoot. A cheap conditional callback filters
+ * most one translation block past N; should QEMU be slow to act on the stop,
+ * the next block waits for it, bounding the overshoot at two blocks. ffwd
+ * reads the exact count with "query" and reports the overshoot. A cheap conditional callback filters
  * blocks: the helper runs only when the target is near.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +38,22 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
 static struct qemu_plugin_scoreboard *score;
 static qemu_plugin_u64 insns;  /* exact retired instructions per vCPU */
-static qemu_plugin_u64 left;   /* instructions until the next target (filter only) */
+static qemu_plugin_u64 left;   /* BIAS + instructions until the next target (filter only) */
+/* The filter's counter is decremented by whole blocks, possibly after the
+ * callback that re-armed it: a large bias keeps it from wrapping around. */
+#define BIAS (1ULL << 62)
 static uint64_t targets[MAX_TARGETS];
 static unsigned ntargets, next_target;
 static int scope_vcpu = -1;    /* -1: all vCPUs together */
 static int sock = -1;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static unsigned go_tokens;
+/* A stop is in progress while stop_gen != released_gen: every vCPU entering a
+ * block then waits, so with several vCPUs the others cannot run ahead while
+ * QEMU is asked to stop; "go" releases them all. */
+static unsigned stop_gen, released_gen;
+#define MAX_VCPUS 256
+static bool settle[MAX_VCPUS]; /* released vCPUs that must give QEMU time to stop them */
 
 static void send_line(const char *s)
 {
@@ -66,8 +77,10 @@ static void rearm_all(uint64_t distance)
 {
     int n = qemu_plugin_num_vcpus();
     uint64_t share = scope_vcpu < 0 && n > 1 ? distance / (uint64_t)n : distance;
+    if (share > BIAS)
+        share = BIAS;
     for (int i = 0; i < n; i++)
-        qemu_plugin_u64_set(left, (unsigned)i, share);
+        qemu_plugin_u64_set(left, (unsigned)i, BIAS + share);
 }
 
 /* Runs at the start of a block when the filter says the target is near. */
@@ -75,19 +88,50 @@ static void near_target(unsigned vcpu, void *udata)
 {
     uint64_t tb_len = (uint64_t)(uintptr_t)udata;
     if (scope_vcpu >= 0 && (int)vcpu != scope_vcpu) {
-        qemu_plugin_u64_set(left, vcpu, UINT64_MAX / 2);
+        qemu_plugin_u64_set(left, vcpu, 2 * BIAS);
         return;
     }
     pthread_mutex_lock(&mu);
+    if (stop_gen != released_gen) {
+        /* another vCPU reached the target: hold this one too until "go" */
+        while (stop_gen != released_gen && sock >= 0)
+            pthread_cond_wait(&cv, &mu);
+        if (vcpu < MAX_VCPUS)
+            settle[vcpu] = true;
+        qemu_plugin_u64_set(left, vcpu, BIAS);
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    if (vcpu < MAX_VCPUS && settle[vcpu]) {
+        /* The block after the released one: QEMU normally stopped the vCPU
+         * before it (the exit check precedes this callback). If the stop
+         * request is late, give it time here, so the stop still lands within
+         * two blocks of the target. */
+        settle[vcpu] = false;
+        pthread_mutex_unlock(&mu);
+        struct timespec d = {0, 50 * 1000 * 1000};
+        nanosleep(&d, NULL);
+        pthread_mutex_lock(&mu);
+        uint64_t c0 = current(vcpu);
+        rearm_all(next_target < ntargets && targets[next_target] > c0 ? targets[next_target] - c0
+                  : next_target < ntargets                           ? 0
+                                                                     : BIAS);
+        pthread_mutex_unlock(&mu);
+        return;
+    }
     if (next_target >= ntargets) {
-        rearm_all(UINT64_MAX / 2);
+        rearm_all(BIAS);
         pthread_mutex_unlock(&mu);
         return;
     }
     uint64_t n = targets[next_target], c = current(vcpu);
     if (c + tb_len < n) { /* not yet: the filter fired early (it counts whole blocks) */
-        int nv = qemu_plugin_num_vcpus();
-        qemu_plugin_u64_set(left, vcpu, scope_vcpu < 0 && nv > 1 ? (n - c) / (uint64_t)nv : n - c);
+        /* Counting all vCPUs, every vCPU gets its share of what is left now:
+         * one that was idle must not keep an old, larger share. */
+        if (scope_vcpu < 0)
+            rearm_all(n - c);
+        else
+            qemu_plugin_u64_set(left, vcpu, BIAS + (n - c));
         pthread_mutex_unlock(&mu);
         return;
     }
@@ -95,17 +139,17 @@ static void near_target(unsigned vcpu, void *udata)
     snprintf(line, sizeof line, "reached %llu count=%llu vcpu=%u tb=%llu\n", (unsigned long long)n,
              (unsigned long long)c, vcpu, (unsigned long long)tb_len);
     next_target++;
+    unsigned gen = ++stop_gen;
+    int nv = qemu_plugin_num_vcpus();
+    for (int i = 0; i < nv; i++) /* every vCPU's next block comes to this callback */
+        qemu_plugin_u64_set(left, (unsigned)i, BIAS);
     send_line(line);
     /* hold this vCPU until ffwd has asked QEMU to stop */
-    while (go_tokens == 0 && sock >= 0)
+    while (released_gen != gen && sock >= 0)
         pthread_cond_wait(&cv, &mu);
-    if (go_tokens)
-        go_tokens--;
-    uint64_t after = c + tb_len;
-    uint64_t d = next_target >= ntargets ? UINT64_MAX / 2
-                 : targets[next_target] > after ? targets[next_target] - after
-                                                : 0;
-    rearm_all(d);
+    (void)tb_len;
+    if (vcpu < MAX_VCPUS)
+        settle[vcpu] = true;
     pthread_mutex_unlock(&mu);
 }
 
@@ -113,9 +157,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
-    /* filter: left <= 2n (order-independent of the block's own decrement) */
+    /* filter: left - BIAS <= 2n (order-independent of the block's own decrement) */
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_LE, left,
-                                             2 * n, (void *)(uintptr_t)n);
+                                             BIAS + 2 * n, (void *)(uintptr_t)n);
     qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left, (uint64_t)-(int64_t)n);
     for (size_t i = 0; i < n; i++)
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
@@ -138,7 +182,7 @@ static void *reader(void *arg)
             *nl = 0;
             if (!strcmp(buf, "go")) {
                 pthread_mutex_lock(&mu);
-                go_tokens++;
+                released_gen = stop_gen;
                 pthread_cond_broadcast(&cv);
                 pthread_mutex_unlock(&mu);
             } else if (!strcmp(buf, "query")) {
@@ -163,6 +207,7 @@ static void *reader(void *arg)
     close(sock);
     sock = -1;
     ntargets = next_target;
+    released_gen = stop_gen;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     return NULL;

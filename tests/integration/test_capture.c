@@ -500,6 +500,20 @@ static void t_insn(void)
     char *lp = xasprintf("%s/console.log", run);
     char *log = file_text(lp), *ref = host_checksum("matmul", "300");
     CHECK_STR_HAS(log, ref);
+    /* two vCPUs: counting all of them together, and one of them alone */
+    const char *scopes[] = {"all", "vcpu1"}, *tgt[] = {"1300000000", "150000000"};
+    for (int k = 0; k < 2; k++) {
+        char *r2 = xasprintf("%s/smp-%s", dir, scopes[k]);
+        const char *b[] = {"boot", "--smp", "2", "--insn-scope", scopes[k], "--run-dir", r2, "--capture-at-insn",
+                           tgt[k], "--cmd", "ffwd-matmul 300 & ffwd-matmul 300; wait", "--timeout", "300", NULL};
+        CHECK_MSG(ffwd(&o, b) == 0, "%s", o.s);
+        const char *st = strstr(o.s, "stopped at ");
+        long long at = st ? atoll(st + 11) : -1, over = at - atoll(tgt[k]);
+        /* a held block per vCPU at most */
+        CHECK_MSG(over >= 0 && over < 1024, "scope %s: target %s, stopped at %lld", scopes[k], tgt[k], at);
+        printf("2 vCPUs, scope %s: target %s, stopped at %lld (overshoot %lld)\n", scopes[k], tgt[k], at, over);
+        free(r2);
+    }
     /* the trigger needs TCG */
     const char *kvm[] = {"boot", "--accel", "kvm", "--capture-at-insn", "5", NULL};
     CHECK(ffwd(&o, kvm) == 1);
