@@ -239,8 +239,16 @@ int main(int argc, char **argv)
                 m5_dump_stats(0, 0);
         } else if (!strncmp(cmd, "work-", 5))
             guest_event(cmd, "%llu", (unsigned long long)id);
-        else
+        else {
+#if defined(__aarch64__)
+            /* unused hints: ffwd's BBV plugin recognises them (roi=on) */
+            if (!strcmp(cmd, "roi-begin"))
+                __asm__ volatile("hint #100" ::: "memory");
+            else if (!strcmp(cmd, "roi-end"))
+                __asm__ volatile("hint #101" ::: "memory");
+#endif
             guest_event(cmd, NULL);
+        }
         return 0;
     }
     if (!strcmp(cmd, "version")) {
