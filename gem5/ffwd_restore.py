@@ -70,9 +70,16 @@ class QemuVirt(RealView):
 
 
 system = ArmSystem()
-# QEMU's cortex-a57 without EL2/EL3: a release without SECURITY/VIRTUALIZATION
+# QEMU's cortex-a57 without EL2/EL3: a release without SECURITY/VIRTUALIZATION.
+# FEAT_PAuth is there although the guest's CPU lacks it: a kernel built with
+# pointer authentication runs PACIASP/AUTIASP hints, and without FEAT_PAuth
+# gem5 v24 executes them without writing X30 -- harmless on the simple CPUs,
+# but O3 then reads an unwritten renamed register (X30 = 0, a crash at the next
+# RET). With FEAT_PAuth and SCTLR_EL1.EnIA = 0 (as the guest set it up under
+# QEMU) the hints leave X30 unchanged, as on the real CPU.
 system.release = ArmRelease(extensions=["LPAE", "FEAT_AES", "FEAT_PMULL",
-                                        "FEAT_SHA1", "FEAT_SHA256", "FEAT_CRC32"])
+                                        "FEAT_SHA1", "FEAT_SHA256", "FEAT_CRC32",
+                                        "FEAT_PAuth"])
 system.have_large_asid_64 = True
 system.phys_addr_range_64 = 40
 system.workload = ArmFsWorkload(object_file="")
