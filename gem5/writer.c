@@ -286,6 +286,10 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
         }
         set_misc(c, misc, name, val);
     }
+    /* QEMU keeps ELR_EL1 and SPSR_EL1 outside its system-register list (env->elr_el[],
+     * env->banked_spsr[]): a vCPU stopped in an exception entry needs them to return */
+    set_misc(c, misc, "ELR_EL1", cj_hex_at(json_object_get(cpu, "elr_el"), 1));
+    set_misc(c, misc, "SPSR_EL1", cj_hex(json_object_get(cpu, "spsr_el"), "el1") & 0xffffffffULL);
     /* the exclusive monitor is cleared; LL/SC sequences retry */
     ini_set(misc, "lockflag", "0");
     ini_set(misc, "lockaddr", "0");
