@@ -344,7 +344,8 @@ static struct hppi gicv3_hppi(json_t *gic, unsigned c, unsigned ncpu)
     json_t *rd = json_array_get(json_object_get(gic, "redistributors"), c);
     uint64_t gicd_ctlr = cj_hex(d, "ctlr");
     for (unsigned i = 0; i < 32; i++) {
-        uint32_t pend = (uint32_t)(cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~cj_hex(rd, "edge_trigger")));
+        uint64_t edge = (cj_hex(rd, "edge_trigger") & 0xffff0000ULL) | 0xffffULL; /* SGIs: edge */
+        uint32_t pend = (uint32_t)(cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~edge));
         if (!(pend >> i & 1) || !(cj_hex(rd, "isenabler0") >> i & 1) || (cj_hex(rd, "isactiver0") >> i & 1))
             continue;
         unsigned p = (unsigned)cj_hex_at(json_object_get(rd, "ipriorityr"), i);
@@ -441,7 +442,10 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
         json_t *w = json_array();
         json_array_append_new(w, json_string("0x0"));
         struct sbuf g = {0}, e = {0}, p = {0}, pi = {0}, a = {0}, prio = {0}, cfg = {0}, gmod = {0}, nsa = {0};
-        uint64_t pend = cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~cj_hex(rd, "edge_trigger"));
+        /* SGIs (0..15) are always edge-triggered: QEMU keeps no configuration for them
+         * (its edge_trigger bits there are arbitrary) and only a latched pending bit */
+        uint64_t edge = (cj_hex(rd, "edge_trigger") & 0xffff0000ULL) | 0xffffULL;
+        uint64_t pend = cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~edge);
         for (unsigned i = 0; i < 32; i++) {
             const char *sp = i ? " " : "";
             sbuf_addf(&g, "%s%u", sp, (unsigned)(cj_hex(rd, "igroupr0") >> i & 1));
@@ -450,7 +454,7 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
             sbuf_addf(&pi, "%sfalse", sp);
             sbuf_addf(&a, "%s%s", sp, (cj_hex(rd, "isactiver0") >> i & 1) ? "true" : "false");
             sbuf_addf(&prio, "%s%u", sp, (unsigned)cj_hex_at(json_object_get(rd, "ipriorityr"), i));
-            sbuf_addf(&cfg, "%s%u", sp, (unsigned)(cj_hex(rd, "edge_trigger") >> i & 1));
+            sbuf_addf(&cfg, "%s%u", sp, (unsigned)(edge >> i & 1));
             sbuf_addf(&gmod, "%s%u", sp, (unsigned)(cj_hex(rd, "igrpmodr0") >> i & 1));
             sbuf_addf(&nsa, "%s0", sp);
         }
