@@ -19,6 +19,7 @@
 #include "../common/util.h"
 #include "../qemu/profile.h"
 #include "cjson.h"
+#include "delta.h"
 #include "migstream.h"
 #include "sysreg.h"
 
@@ -301,26 +302,6 @@ static json_t *gicv2_json(const struct mig_device *g, unsigned ncpu)
                      "cpus", cpus, "cpu_interfaces", ci);
 }
 
-/* Fallback: QEMU's fields under their own names. */
-static __attribute__((unused)) json_t *gic_generic_json(const struct mig_device *g, int version)
-{
-    json_t *f = json_object();
-    for (size_t i = 0; i < g->nfields; i++) {
-        const struct mig_field *x = &g->fields[i];
-        json_t *prev = json_object_get(f, x->name);
-        if (prev) { /* repeated struct fields: collect per instance */
-            if (!json_is_array(json_object_get(prev, "instances"))) {
-                json_t *w = json_pack("{s:[O]}", "instances", prev);
-                json_object_set_new(f, x->name, w);
-                prev = w;
-            }
-            json_array_append_new(json_object_get(prev, "instances"), jhex_array(x));
-        } else
-            json_object_set_new(f, x->name, jhex_array(x));
-    }
-    return json_pack("{s:i,s:i,s:o}", "version", version, "it_lines", VIRT_GIC_IT_LINES, "qemu_fields", f);
-}
-
 /* Every field of every device, as QEMU names it: nothing is dropped. */
 static json_t *raw_devices_json(const struct mig_stream *m)
 {
@@ -357,8 +338,10 @@ static bool page_zero(const uint8_t *p)
     return true;
 }
 
-static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const char *name, uint64_t *nonzero,
-                    const uint8_t **map_out)
+/* Write the RAM image from `map` (the caller's mapping of the shared RAM file;
+ * the file itself is opened here only to find its holes). */
+static int save_ram(const char *ram_path, const uint8_t *map, uint64_t size, struct files *fs, const char *name,
+                    uint64_t *nonzero)
 {
     int in = open(ram_path, O_RDONLY | O_CLOEXEC);
     if (in < 0)
@@ -370,17 +353,11 @@ static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const
         return ffwd_seterr("guest RAM %s has %lld bytes, the profile says %llu", ram_path, (long long)st.st_size,
                            (unsigned long long)size);
     }
-    const uint8_t *map = mmap(NULL, size, PROT_READ, MAP_SHARED, in, 0);
-    if (map == MAP_FAILED) {
-        close(in);
-        return ffwd_seterr_errno("cannot map guest RAM %s", ram_path);
-    }
     char *p = xasprintf("%s/%s", fs->dir, name);
     int out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
         ffwd_seterr_errno("cannot create %s", p);
         free(p);
-        munmap((void *)map, size);
         close(in);
         return -1;
     }
@@ -388,9 +365,8 @@ static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const
     uint32_t crc = 0;
     int r = 0;
     off_t pos = 0;
-    static const uint8_t zeros[1 << 16];
-    /* The CRC covers the logical image: holes are fed as zeros from a small
-     * buffer, so never-touched guest memory is not faulted in. */
+    /* The CRC covers the logical image: holes are fed as zeros without
+     * touching the mapping, so never-touched guest memory is not faulted in. */
     while ((uint64_t)pos < size && r == 0) {
         off_t data = lseek(in, pos, SEEK_DATA);
         if (data < 0)
@@ -398,11 +374,7 @@ static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const
         data &= ~(off_t)(PAGE - 1);
         if (data < pos)
             data = pos;
-        for (off_t z = pos; z < data;) {
-            size_t n = (size_t)(data - z) < sizeof zeros ? (size_t)(data - z) : sizeof zeros;
-            crc = libdeflate_crc32(crc, zeros, n);
-            z += (off_t)n;
-        }
+        crc = crc32_zeros(crc, (uint64_t)(data - pos));
         if ((uint64_t)data >= size)
             break;
         off_t hole = lseek(in, data, SEEK_HOLE);
@@ -419,21 +391,8 @@ static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const
                 run += PAGE;
             if (run > o) {
                 nz += (uint64_t)(run - o) / PAGE;
-                const uint8_t *src = map + o;
-                size_t left = (size_t)(run - o);
-                off_t at = o;
-                while (left) {
-                    ssize_t w = pwrite(out, src, left, at);
-                    if (w < 0) {
-                        if (errno == EINTR)
-                            continue;
-                        r = ffwd_seterr_errno("cannot write %s", p);
-                        break;
-                    }
-                    src += w;
-                    at += w;
-                    left -= (size_t)w;
-                }
+                if (fd_pwrite_all(out, map + o, (size_t)(run - o), o) < 0)
+                    r = ffwd_seterr_errno("cannot write %s", p);
                 o = run;
             }
         }
@@ -449,7 +408,6 @@ static int save_ram(const char *ram_path, uint64_t size, struct files *fs, const
     free(p);
     close(in);
     *nonzero = nz;
-    *map_out = map; /* kept mapped for the virtio ring reads; caller unmaps */
     return r;
 }
 
@@ -542,12 +500,7 @@ static int save_disk_delta(const char *run_dir, struct files *fs, const char *na
     if (r == 0) {
         /* header: magic, sector size, reserved, disk size, count; then (u64 sector, 512 bytes) sorted */
         struct sbuf f = {0};
-        uint32_t ss = 512, res = 0;
-        sbuf_add(&f, "FFWDDLT1", 8);
-        sbuf_add(&f, &ss, 4);
-        sbuf_add(&f, &res, 4);
-        sbuf_add(&f, &disk_size, 8);
-        sbuf_add(&f, nsect, 8);
+        delta_header(&f, disk_size, *nsect);
         if (out.len)
             sbuf_add(&f, out.s, out.len);
         r = put_file(fs, name, f.s, f.len);
@@ -977,12 +930,10 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
 
     /* 3. RAM */
     uint64_t nz = 0;
-    const uint8_t *map2 = NULL;
-    if (save_ram(ram_path, prof.mem_bytes, &fs, "ram0.bin", &nz, &map2) < 0) {
+    if (save_ram(ram_path, ram, prof.mem_bytes, &fs, "ram0.bin", &nz) < 0) {
         json_decref(fs.list);
         goto out;
     }
-    munmap((void *)map2, prof.mem_bytes);
     res->ram_bytes = prof.mem_bytes;
     res->ram_nonzero_pages = nz;
 

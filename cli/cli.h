@@ -13,6 +13,8 @@ int cmd_verify(int argc, char **argv);
 
 /* Print "ffwd: error: <current error message>" and return 1. */
 int cli_fail(void);
+/* Parse a positive number of seconds given to option `opt`; error names both. */
+int cli_seconds(const char *opt, const char *arg, double *out);
 /* Common: shared option parsing of the machine profile. Returns 1 if the
  * option was consumed, 0 if not a profile option, -1 on a bad value. */
 struct ffwd_profile;

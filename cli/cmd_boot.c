@@ -130,15 +130,10 @@ int cmd_boot(int argc, char **argv)
             break;
         case OPT_PRINT_PROFILE: print_profile = true; break;
         case OPT_JSON: json = true; break;
-        case OPT_TIMEOUT: {
-            char *end;
-            ro.timeout_s = strtod(optarg, &end);
-            if (*end || ro.timeout_s <= 0) {
-                ffwd_seterr("--timeout: '%s' is not a positive number of seconds", optarg);
+        case OPT_TIMEOUT:
+            if (cli_seconds("--timeout", optarg, &ro.timeout_s) < 0)
                 return cli_fail();
-            }
             break;
-        }
         case 'h': help(stdout); return 0;
         default: help(stderr); return 2;
         }

@@ -45,11 +45,8 @@ int cmd_capture(int argc, char **argv)
         case OPT_NAME: name = optarg; break;
         case OPT_STAY: resume = false; break;
         case OPT_TIMEOUT:
-            timeout = atof(optarg);
-            if (timeout <= 0) {
-                ffwd_seterr("--timeout: '%s' is not a positive number of seconds", optarg);
+            if (cli_seconds("--timeout", optarg, &timeout) < 0)
                 return cli_fail();
-            }
             break;
         case 'h': capture_help(stdout); return 0;
         default: capture_help(stderr); return 2;

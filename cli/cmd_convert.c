@@ -140,8 +140,14 @@ int cmd_verify(int argc, char **argv)
             o.cpu = optarg;
             break;
         case OPT_SWITCH: o.switch_after = atoll(optarg); break;
-        case OPT_MAXSEC: o.max_seconds = atof(optarg); break;
-        case OPT_TIMEOUT: o.timeout = atof(optarg); break;
+        case OPT_MAXSEC:
+            if (cli_seconds("--max-seconds", optarg, &o.max_seconds) < 0)
+                return cli_fail();
+            break;
+        case OPT_TIMEOUT:
+            if (cli_seconds("--timeout", optarg, &o.timeout) < 0)
+                return cli_fail();
+            break;
         case OPT_KEEP: o.workdir = optarg; break;
         case 'h': verify_help(stdout); return 0;
         default: verify_help(stderr); return 2;

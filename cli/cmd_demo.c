@@ -96,11 +96,8 @@ int cmd_demo(int argc, char **argv)
             break;
         }
         case OPT_TIMEOUT:
-            timeout = atof(optarg);
-            if (timeout <= 0) {
-                ffwd_seterr("--timeout: '%s' is not a positive number of seconds", optarg);
+            if (cli_seconds("--timeout", optarg, &timeout) < 0)
                 return cli_fail();
-            }
             break;
         case 'h': help(stdout); return 0;
         default: help(stderr); return 2;
@@ -172,9 +169,7 @@ int cmd_demo(int argc, char **argv)
                 ffwd_warn("%s", ffwd_errmsg());
         }
     }
-    char *needle = xasprintf("%s: ", wl);
     char *sumline = find_line(res.console_log, workloads[w].bin ? "checksum" : "xz: ");
-    free(needle);
     double t_start = -1, t_done = -1;
     for (unsigned i = 0; i < res.nmarkers; i++) {
         if (!strcmp(res.markers[i], "workload-start"))

@@ -1,5 +1,6 @@
 /* common.c -- helpers shared by the subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/log.h"
@@ -12,6 +13,16 @@ int cli_fail(void)
 {
     ffwd_error("%s", ffwd_errmsg()[0] ? ffwd_errmsg() : "failed");
     return 1;
+}
+
+int cli_seconds(const char *opt, const char *arg, double *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !(v > 0))
+        return ffwd_seterr("%s: '%s' is not a positive number of seconds", opt, arg);
+    *out = v;
+    return 0;
 }
 
 int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg)

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <zlib.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -59,16 +60,23 @@ char *xstrdup(const char *s)
     return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
-    va_list ap, ap2;
-    va_start(ap, fmt);
+    va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
     char *s = xmalloc((size_t)n + 1);
     vsnprintf(s, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
+    return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = xvasprintf(fmt, ap);
+    va_end(ap);
     return s;
 }
 
@@ -90,15 +98,11 @@ void sbuf_addc(struct sbuf *b, char c) { sbuf_add(b, &c, 1); }
 
 void sbuf_addf(struct sbuf *b, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *tmp = xvasprintf(fmt, ap);
     va_end(ap);
-    char *tmp = xmalloc((size_t)n + 1);
-    vsnprintf(tmp, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    sbuf_add(b, tmp, (size_t)n);
+    sbuf_add(b, tmp, strlen(tmp));
     free(tmp);
 }
 
@@ -193,7 +197,7 @@ char *read_file(const char *path, size_t *len)
     return b.s;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fd_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     while (len) {
@@ -209,6 +213,49 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+int fd_pwrite_all(int fd, const void *data, size_t len, off_t at)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, at);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        at += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+char *read_file_gz(const char *path, size_t *len)
+{
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) {
+        ffwd_seterr_errno("cannot open %s", path);
+        return NULL;
+    }
+    struct sbuf b = {0};
+    char buf[65536];
+    int n;
+    while ((n = gzread(gz, buf, sizeof buf)) > 0)
+        sbuf_add(&b, buf, (size_t)n);
+    int err = n < 0;
+    gzclose(gz);
+    if (err) {
+        sbuf_free(&b);
+        ffwd_seterr("cannot decompress %s (corrupt or truncated)", path);
+        return NULL;
+    }
+    if (!b.s)
+        sbuf_add(&b, "", 0);
+    if (len)
+        *len = b.len;
+    return b.s;
+}
+
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
     char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
@@ -218,7 +265,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
         free(tmp);
         return -1;
     }
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         ffwd_seterr_errno("cannot write %s", tmp);
         close(fd);
         unlink(tmp);
@@ -260,7 +307,7 @@ int copy_file(const char *src, const char *dst, mode_t mode)
         }
         if (n == 0)
             break;
-        if (write_all(out, buf, (size_t)n) < 0) {
+        if (fd_write_all(out, buf, (size_t)n) < 0) {
             r = ffwd_seterr_errno("cannot write %s", tmp);
             break;
         }
@@ -522,12 +569,22 @@ double now_sec(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+uint32_t crc32_zeros(uint32_t crc, uint64_t n)
+{
+    static const uint8_t zeros[1 << 16];
+    while (n) {
+        size_t k = n < sizeof zeros ? (size_t)n : sizeof zeros;
+        crc = libdeflate_crc32(crc, zeros, k);
+        n -= k;
+    }
+    return crc;
+}
+
 int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return ffwd_seterr_errno("cannot open %s", path);
-    static const uint8_t zeros[1 << 16];
     uint32_t crc = 0;
     off_t pos = 0;
     int r = 0;
@@ -538,11 +595,7 @@ int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
             data = errno == ENXIO ? (off_t)size : pos;
         if ((uint64_t)data > size)
             data = (off_t)size;
-        for (off_t z = pos; z < data;) {
-            size_t n = (size_t)(data - z) < sizeof zeros ? (size_t)(data - z) : sizeof zeros;
-            crc = libdeflate_crc32(crc, zeros, n);
-            z += (off_t)n;
-        }
+        crc = crc32_zeros(crc, (uint64_t)(data - pos));
         if ((uint64_t)data >= size)
             break;
         off_t hole = lseek(fd, data, SEEK_HOLE);

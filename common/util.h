@@ -5,6 +5,7 @@
 #ifndef FFWD_UTIL_H
 #define FFWD_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@ void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) FFWD_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap);
 
 /* ---- growable string ---- */
 struct sbuf {
@@ -36,6 +38,11 @@ int mkdir_p(const char *dir, mode_t mode);
 int rm_rf(const char *path);
 /* Read a whole file (NUL-terminated; *len gets the size without the NUL). */
 char *read_file(const char *path, size_t *len);
+/* write(2) / pwrite(2) all of it, retrying on EINTR and short writes; -1 with errno set. */
+int fd_write_all(int fd, const void *data, size_t len);
+int fd_pwrite_all(int fd, const void *data, size_t len, off_t at);
+/* Read a whole file that may be gzip-compressed (zlib reads plain files as is). */
+char *read_file_gz(const char *path, size_t *len);
 /* Write via "<path>.tmp.<pid>" + fsync + rename: never a half-written file. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int copy_file(const char *src, const char *dst, mode_t mode);
@@ -57,6 +64,8 @@ int parse_u64(const char *s, uint64_t *out);
 /* CRC-32 (libdeflate) of a file's first `size` bytes, reading holes of a
  * sparse file as zeros without touching them. */
 int crc32_file(const char *path, uint64_t size, uint32_t *crc);
+/* Continue a CRC-32 over n zero bytes (holes of a sparse file). */
+uint32_t crc32_zeros(uint32_t crc, uint64_t n);
 
 /* ---- hashing (SHA-256 as 64 hex chars) ---- */
 int sha256_file(const char *path, char out[65]);

@@ -135,14 +135,10 @@ void ini_set(struct ini_sec *s, const char *key, const char *val) { kv_put(s, xs
 
 void ini_setf(struct ini_sec *s, const char *key, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *v = xvasprintf(fmt, ap);
     va_end(ap);
-    char *v = xmalloc((size_t)n + 1);
-    vsnprintf(v, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
     kv_put(s, xstrdup(key), v);
 }
 

@@ -47,16 +47,7 @@ static void *worker(void *arg)
 
 static int write_all(int fd, const uint8_t *p, size_t n, const char *path)
 {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return ffwd_seterr_errno("cannot write %s", path);
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return fd_write_all(fd, p, n) < 0 ? ffwd_seterr_errno("cannot write %s", path) : 0;
 }
 
 int pmem_write(const char *ram_path, uint64_t size, const char *out_path, int level, int threads,

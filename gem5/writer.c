@@ -14,6 +14,7 @@
 
 #include "../capture/capture.h"
 #include "../capture/cjson.h"
+#include "../capture/delta.h"
 #include "../capture/sysreg.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -64,31 +65,6 @@ static char *data_dir(void)
     return xstrdup(d && *d ? d : FFWD_SOURCE_DIR);
 }
 
-static char *read_maybe_gz(const char *path, size_t *len)
-{
-    gzFile gz = gzopen(path, "rb");
-    if (!gz) {
-        ffwd_seterr_errno("cannot open %s", path);
-        return NULL;
-    }
-    struct sbuf b = {0};
-    char buf[65536];
-    int n;
-    while ((n = gzread(gz, buf, sizeof buf)) > 0)
-        sbuf_add(&b, buf, (size_t)n);
-    int err = n < 0;
-    gzclose(gz);
-    if (err) {
-        sbuf_free(&b);
-        ffwd_seterr("cannot decompress %s", path);
-        return NULL;
-    }
-    if (!b.s)
-        sbuf_add(&b, "", 0);
-    *len = b.len;
-    return b.s;
-}
-
 static int load_template(const char *given, int gic, struct ini *t, char **what)
 {
     char *path;
@@ -100,7 +76,7 @@ static int load_template(const char *given, int gic, struct ini *t, char **what)
         free(d);
     }
     size_t len;
-    char *text = read_maybe_gz(path, &len);
+    char *text = read_file_gz(path, &len);
     if (!text) {
         free(path);
         return -1;
@@ -320,16 +296,27 @@ static int fill_cpu(struct conv *c, struct ini *t, const char *P, json_t *cpu, j
 /* ---- GICv3 ---- */
 static int bit(json_t *words, unsigned i) { return (int)(cj_hex_at(words, i / 32) >> (i % 32) & 1); }
 
-static void list_bits(struct ini_sec *s, const char *key, json_t *words, unsigned n, bool as_bool, uint32_t extra,
-                      uint32_t mask_extra)
+static void list_bits(struct ini_sec *s, const char *key, json_t *words, unsigned n, bool as_bool)
 {
     struct sbuf b = {0};
     for (unsigned i = 0; i < n; i++) {
-        int v = bit(words, i) | ((i < 32 && mask_extra) ? (int)(extra >> i & 1) : 0);
+        int v = bit(words, i);
         sbuf_addf(&b, "%s%s", i ? " " : "", as_bool ? (v ? "true" : "false") : (v ? "1" : "0"));
     }
     ini_set(s, key, b.s ? b.s : "");
     sbuf_free(&b);
+}
+
+/* A redistributor's SGI/PPI configuration and pending state. SGIs (0..15) are
+ * always edge-triggered: QEMU keeps no configuration for them (its
+ * edge_trigger bits there are arbitrary) and only a latched pending bit. A
+ * level-sensitive PPI whose line is high is pending: devices do not
+ * re-assert their lines after a restore. */
+static uint32_t redist_edge(json_t *rd) { return (uint32_t)((cj_hex(rd, "edge_trigger") & 0xffff0000ULL) | 0xffffULL); }
+
+static uint32_t redist_pending(json_t *rd)
+{
+    return (uint32_t)(cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~(uint64_t)redist_edge(rd)));
 }
 
 /* the highest-priority interrupt gem5 should see pending for CPU c (GICv3 keeps it cached) */
@@ -343,10 +330,9 @@ static struct hppi gicv3_hppi(json_t *gic, unsigned c, unsigned ncpu)
     json_t *d = json_object_get(gic, "distributor");
     json_t *rd = json_array_get(json_object_get(gic, "redistributors"), c);
     uint64_t gicd_ctlr = cj_hex(d, "ctlr");
+    uint32_t rpend = redist_pending(rd), en = (uint32_t)cj_hex(rd, "isenabler0"), act = (uint32_t)cj_hex(rd, "isactiver0");
     for (unsigned i = 0; i < 32; i++) {
-        uint64_t edge = (cj_hex(rd, "edge_trigger") & 0xffff0000ULL) | 0xffffULL; /* SGIs: edge */
-        uint32_t pend = (uint32_t)(cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~edge));
-        if (!(pend >> i & 1) || !(cj_hex(rd, "isenabler0") >> i & 1) || (cj_hex(rd, "isactiver0") >> i & 1))
+        if (!(rpend >> i & 1) || !(en >> i & 1) || (act >> i & 1))
             continue;
         unsigned p = (unsigned)cj_hex_at(json_object_get(rd, "ipriorityr"), i);
         if (p < h.prio)
@@ -402,8 +388,8 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
     ini_set_bool(s, "EnableGrp0", (int)(ctlr & 1));
     ini_set_bool(s, "EnableGrp1NS", (int)(ctlr >> 1 & 1));
     ini_set_bool(s, "EnableGrp1S", (int)(ctlr >> 2 & 1));
-    list_bits(s, "irqGroup", json_object_get(d, "igroupr"), n, false, 0, 0);
-    list_bits(s, "irqEnabled", json_object_get(d, "isenabler"), n, true, 0, 0);
+    list_bits(s, "irqGroup", json_object_get(d, "igroupr"), n, false);
+    list_bits(s, "irqEnabled", json_object_get(d, "isenabler"), n, true);
     /* level-sensitive lines that are high are pending: devices do not re-assert after a restore */
     struct sbuf pb = {0}, ab = {0}, pr = {0}, cf = {0}, gm = {0}, ns = {0}, rt = {0}, ip = {0};
     for (unsigned i = 0; i < n; i++) {
@@ -439,13 +425,8 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
             return ffwd_seterr("no redistributor state for CPU %u", c);
         uint64_t waker = cj_hex(rd, "waker"), rctlr = cj_hex(rd, "ctlr");
         ini_set_bool(r, "peInLowPowerState", (int)(waker >> 1 & 1));
-        json_t *w = json_array();
-        json_array_append_new(w, json_string("0x0"));
         struct sbuf g = {0}, e = {0}, p = {0}, pi = {0}, a = {0}, prio = {0}, cfg = {0}, gmod = {0}, nsa = {0};
-        /* SGIs (0..15) are always edge-triggered: QEMU keeps no configuration for them
-         * (its edge_trigger bits there are arbitrary) and only a latched pending bit */
-        uint64_t edge = (cj_hex(rd, "edge_trigger") & 0xffff0000ULL) | 0xffffULL;
-        uint64_t pend = cj_hex(rd, "ispendr0") | (cj_hex(rd, "level") & ~edge);
+        uint32_t edge = redist_edge(rd), pend = redist_pending(rd);
         for (unsigned i = 0; i < 32; i++) {
             const char *sp = i ? " " : "";
             sbuf_addf(&g, "%s%u", sp, (unsigned)(cj_hex(rd, "igroupr0") >> i & 1));
@@ -458,7 +439,6 @@ static int fill_gicv3(struct ini *t, json_t *gic, unsigned ncpu, bool *irq)
             sbuf_addf(&gmod, "%s%u", sp, (unsigned)(cj_hex(rd, "igrpmodr0") >> i & 1));
             sbuf_addf(&nsa, "%s0", sp);
         }
-        json_decref(w);
         ini_set(r, "irqGroup", g.s);
         ini_set(r, "irqEnabled", e.s);
         ini_set(r, "irqPending", p.s);
@@ -744,16 +724,11 @@ static int write_cow(const char *delta_path, const char *cow_path, uint64_t *nse
     char *d = read_file(delta_path, &len);
     if (!d)
         return -1;
-    int r = 0;
     uint64_t count;
-    if (len < 32 || memcmp(d, "FFWDDLT1", 8)) {
+    const uint8_t *entries;
+    if (delta_parse(d, len, delta_path, &count, &entries) < 0) {
         free(d);
-        return ffwd_seterr("%s is not an ffwd disk delta", delta_path);
-    }
-    memcpy(&count, d + 24, 8);
-    if (count > (len - 32) / 520 || 32 + count * 520 != len) {
-        free(d);
-        return ffwd_seterr("%s: entry count %llu does not match its size", delta_path, (unsigned long long)count);
+        return -1;
     }
     struct sbuf o = {0};
     uint32_t maj = 1, min = 0;
@@ -761,8 +736,8 @@ static int write_cow(const char *delta_path, const char *cow_path, uint64_t *nse
     sbuf_add(&o, &maj, 4);
     sbuf_add(&o, &min, 4);
     sbuf_add(&o, &count, 8);
-    sbuf_add(&o, d + 32, (size_t)(count * 520)); /* same entry layout: u64 sector + 512 bytes */
-    r = write_file_atomic(cow_path, o.s, o.len, 0644);
+    sbuf_add(&o, entries, (size_t)(count * DELTA_ENTRY)); /* gem5's entry layout is the same */
+    int r = write_file_atomic(cow_path, o.s, o.len, 0644);
     sbuf_free(&o);
     free(d);
     *nsect = count;

@@ -132,15 +132,11 @@ static int hex8(const char *p, unsigned long *out)
 
 int cpio_read(const char *path, cpio_entry_cb cb, void *ctx)
 {
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        return ffwd_seterr_errno("cannot open %s", path);
     struct sbuf all = {0};
-    char buf[65536];
-    int n;
-    while ((n = gzread(gz, buf, sizeof buf)) > 0)
-        sbuf_add(&all, buf, (size_t)n);
-    gzclose(gz);
+    all.s = read_file_gz(path, &all.len);
+    if (!all.s)
+        return -1;
+    all.cap = all.len + 1;
     size_t off = 0;
     int r = 0;
     for (;;) {

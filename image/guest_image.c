@@ -262,7 +262,7 @@ static bool in_list(struct modlist *l, const char *s)
     return false;
 }
 
-static int mod_visit(const char *name, struct modlist *order, struct modlist *stack, const char *config)
+static int mod_visit(const char *name, struct modlist *order, struct modlist *stack)
 {
     if (in_list(order, name))
         return 0;
@@ -286,13 +286,12 @@ static int mod_visit(const char *name, struct modlist *order, struct modlist *st
     stack->v[stack->n++] = (char *)name;
     for (char *save = NULL, *d = strtok_r(deps, ",", &save); d; d = strtok_r(NULL, ",", &save)) {
         modname(d);
-        if (mod_visit(d, order, stack, config) < 0)
+        if (mod_visit(d, order, stack) < 0)
             return -1;
     }
     stack->n--;
     order->v = xrealloc(order->v, (order->n + 1) * sizeof(char *));
     order->v[order->n++] = xstrdup(name);
-    (void)config;
     return 0;
 }
 
@@ -387,9 +386,8 @@ static int mke2fs(const char *root, const char *img, const char *size, const cha
     return run_quiet(argv, "mke2fs");
 }
 
-static int build(const char *tmp, const char *bindir, char *names[NPKG], const char *kver_dir_hint)
+static int build(const char *tmp, const char *bindir, char *names[NPKG])
 {
-    (void)kver_dir_hint;
     char *debs = xasprintf("%s/debs", tmp);
     mkdir_p(debs, 0755);
     char *dl[NPKG + 6] = {"apt-get", "download", "-q"};
@@ -456,7 +454,7 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG], const c
         free(modroot);
         struct modlist order = {0}, stack = {0};
         for (const char *const *m = module_roots; *m; m++)
-            if (mod_visit(*m, &order, &stack, NULL) < 0) {
+            if (mod_visit(*m, &order, &stack) < 0) {
                 free(stack.v);
                 goto out;
             }
@@ -684,7 +682,7 @@ int guest_image_get(const struct guest_image_opts *o, struct guest_image *out)
                       versions[PKG_KERNEL], final);
     if (!(tmp = make_temp_dir(root, "tmp-guest-")))
         goto done;
-    if (build(tmp, bindir, names, NULL) < 0)
+    if (build(tmp, bindir, names) < 0)
         goto done;
     struct stat st;
     const char *files[] = {"Image", "initramfs.cpio.gz", "demo.img", "rootfs.img"};

@@ -66,7 +66,8 @@ static int cmp_id(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Close vCPU v's interval: one "T:..." line, counts reset. Called with mu held. */
+/* Close vCPU v's interval: one "T:..." line, counts reset. Called with mu held
+ * (for the positions file) from v's own thread, or at exit. */
 static void close_interval(unsigned v)
 {
     struct vcpu *c = &vcpus[v];
@@ -96,11 +97,14 @@ static void block_exec(unsigned v, void *udata)
     struct block *b = udata;
     if (v >= MAX_VCPUS)
         return;
+    /* Per-vCPU state is only touched by its own vCPU thread (and at exit, when
+     * every vCPU has stopped): the lock guards the shared positions file only. */
     uint64_t done = qemu_plugin_u64_get(exact, v); /* retired before this block */
-    pthread_mutex_lock(&mu);
     struct vcpu *c = &vcpus[v];
     if (done >= c->interval_end) {
+        pthread_mutex_lock(&mu);
         close_interval(v);
+        pthread_mutex_unlock(&mu);
         c->interval_end = done - done % interval + interval;
     }
     if (roi_active) {
@@ -108,7 +112,6 @@ static void block_exec(unsigned v, void *udata)
             g_ptr_array_add(c->touched, b);
         b->count[v] += b->n;
     }
-    pthread_mutex_unlock(&mu);
 }
 
 static void roi_hint(unsigned v, void *udata)

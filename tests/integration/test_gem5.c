@@ -21,16 +21,10 @@
 static struct ini load_ini(const char *path)
 {
     struct ini f = {0};
-    gzFile gz = gzopen(path, "rb");
-    struct sbuf b = {0};
-    char buf[65536];
-    int n;
-    while (gz && (n = gzread(gz, buf, sizeof buf)) > 0)
-        sbuf_add(&b, buf, (size_t)n);
-    if (gz)
-        gzclose(gz);
-    CHECK_MSG(b.s && ini_parse(b.s, b.len, path, &f) == 0, "cannot parse %s: %s", path, ffwd_errmsg());
-    sbuf_free(&b);
+    size_t len;
+    char *text = read_file_gz(path, &len);
+    CHECK_MSG(text && ini_parse(text, len, path, &f) == 0, "cannot parse %s: %s", path, ffwd_errmsg());
+    free(text);
     return f;
 }
 
@@ -262,8 +256,6 @@ static void t_convert(void)
     char *ov = xasprintf("%s/run/disk0.qcow2", dir), *flat = xasprintf("%s/overlay.raw", dir);
     char *argv[] = {"qemu-img", "convert", "-U", "-O", "raw", ov, flat, NULL};
     CHECK(run_cmd(argv, NULL) == 0);
-    json_t *dl = json_object_get(json_object_get(dev, "x"), "y");
-    (void)dl;
     char *bp = xasprintf("%s/run/disk.base", dir);
     char *base = read_file(bp, NULL);
     if (base)

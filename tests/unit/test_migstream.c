@@ -2,7 +2,6 @@
  * (virt, GICv3, 1 vCPU, legacy virtio-blk, x-ignore-shared; stopped in user
  * space), plus truncated and corrupted copies of it; capture/sysreg.c. */
 #include <stdlib.h>
-#include <zlib.h>
 
 #include "capture/migstream.h"
 #include "capture/sysreg.h"
@@ -11,17 +10,7 @@
 
 static uint8_t *load_fixture(size_t *len)
 {
-    gzFile gz = gzopen(FIXTURE_DIR "/vmstate-virt10-gicv3-1cpu.bin.gz", "rb");
-    if (!gz)
-        return NULL;
-    struct sbuf b = {0};
-    char buf[65536];
-    int n;
-    while ((n = gzread(gz, buf, sizeof buf)) > 0)
-        sbuf_add(&b, buf, (size_t)n);
-    gzclose(gz);
-    *len = b.len;
-    return (uint8_t *)b.s;
+    return (uint8_t *)read_file_gz(FIXTURE_DIR "/vmstate-virt10-gicv3-1cpu.bin.gz", len);
 }
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t n)
