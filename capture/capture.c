@@ -368,18 +368,14 @@ static int save_ram(const char *ram_path, const uint8_t *map, uint64_t size, str
     /* The CRC covers the logical image: holes are fed as zeros without
      * touching the mapping, so never-touched guest memory is not faulted in. */
     while ((uint64_t)pos < size && r == 0) {
-        off_t data = lseek(in, pos, SEEK_DATA);
-        if (data < 0)
-            data = errno == ENXIO ? (off_t)size : pos; /* ENXIO: only a hole remains */
-        data &= ~(off_t)(PAGE - 1);
+        off_t data, hole;
+        file_data_extent(in, pos, size, &data, &hole);
+        data &= ~(off_t)(PAGE - 1); /* whole pages */
         if (data < pos)
             data = pos;
         crc = crc32_zeros(crc, (uint64_t)(data - pos));
         if ((uint64_t)data >= size)
             break;
-        off_t hole = lseek(in, data, SEEK_HOLE);
-        if (hole < 0 || (uint64_t)hole > size)
-            hole = (off_t)size;
         hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
         if ((uint64_t)hole > size)
             hole = (off_t)size;

@@ -2,6 +2,8 @@
 #ifndef FFWD_CLI_H
 #define FFWD_CLI_H
 
+#include <stdint.h>
+
 int cmd_boot(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
@@ -15,6 +17,8 @@ int cmd_verify(int argc, char **argv);
 int cli_fail(void);
 /* Parse a positive number of seconds given to option `opt`; error names both. */
 int cli_seconds(const char *opt, const char *arg, double *out);
+/* Parse a whole number lo..hi given to option `opt`; error names both. */
+int cli_uint(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Common: shared option parsing of the machine profile. Returns 1 if the
  * option was consumed, 0 if not a profile option, -1 on a bad value. */
 struct ffwd_profile;

@@ -43,6 +43,7 @@ int cmd_convert(int argc, char **argv)
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_convert_opts o = {0};
+    uint64_t v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -51,18 +52,14 @@ int cmd_convert(int argc, char **argv)
         case OPT_GEM5_SRC: o.gem5_src = optarg; break;
         case OPT_TEMPLATE: o.template_cpt = optarg; break;
         case OPT_THREADS:
-            o.threads = atoi(optarg);
-            if (o.threads < 1 || o.threads > 64) {
-                ffwd_seterr("--threads: must be 1..64 (got '%s')", optarg);
+            if (cli_uint("--threads", optarg, 1, 64, &v) < 0)
                 return cli_fail();
-            }
+            o.threads = (int)v;
             break;
         case OPT_LEVEL:
-            o.level = atoi(optarg);
-            if (o.level < 1 || o.level > 12) {
-                ffwd_seterr("--level: must be 1..12 (got '%s')", optarg);
+            if (cli_uint("--level", optarg, 1, 12, &v) < 0)
                 return cli_fail();
-            }
+            o.level = (int)v;
             break;
         case 'h': help(stdout); return 0;
         default: help(stderr); return 2;

@@ -1,6 +1,7 @@
 /* cmd_demo.c -- `ffwd demo`: the README's main command. */
 #include <getopt.h>
 #include <jansson.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static void help(FILE *f)
 
 static const struct {
     const char *name, *bin;
-    unsigned long long def;
+    uint64_t def;
 } workloads[] = {
     {"ptrchase", "ffwd-ptrchase", 1ull << 20},
     {"sort", "ffwd-sort", 1ull << 18},
@@ -72,7 +73,7 @@ int cmd_demo(int argc, char **argv)
     struct ffwd_vm_config cfg = {0};
     ffwd_profile_default(&cfg.prof);
     const char *out = "ffwd-demo", *wl = "matmul";
-    unsigned long long size = 0;
+    uint64_t size = 0;
     double timeout = 600;
     int c;
     optind = 1;
@@ -86,15 +87,10 @@ int cmd_demo(int argc, char **argv)
         case OPT_OUT: out = optarg; break;
         case OPT_WORKLOAD: wl = optarg; break;
         case OPT_CONSOLE: cfg.echo_console = true; break;
-        case OPT_SIZE: {
-            uint64_t v;
-            if (parse_u64(optarg, &v) < 0 || v == 0) {
-                ffwd_seterr("--size: '%s' is not a positive integer", optarg);
+        case OPT_SIZE:
+            if (cli_uint("--size", optarg, 1, UINT64_MAX, &size) < 0)
                 return cli_fail();
-            }
-            size = v;
             break;
-        }
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &timeout) < 0)
                 return cli_fail();
@@ -128,7 +124,7 @@ int cmd_demo(int argc, char **argv)
     cfg.run_dir = run_dir;
     char *cmd;
     if (workloads[w].bin)
-        cmd = xasprintf("ffwd-guest checkpoint before-%s && ffwd-guest marker workload-start && %s %llu; st=$?; "
+        cmd = xasprintf("ffwd-guest checkpoint before-%s && ffwd-guest marker workload-start && %s %" PRIu64 "; st=$?; "
                         "ffwd-guest marker workload-done; ffwd-guest exit $st",
                         wl, workloads[w].bin, size);
     else
@@ -179,7 +175,7 @@ int cmd_demo(int argc, char **argv)
     }
     printf("\nffwd demo summary\n"
            "  guest            Debian arm64 kernel + busybox, %s, %u vCPU, %llu MiB, GICv%d, %s\n"
-           "  workload         %s (size %llu)\n"
+           "  workload         %s (size %" PRIu64 ")\n"
            "  result           %s\n"
            "  command status   %d\n"
            "  kernel up        %.2f s\n"

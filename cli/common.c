@@ -1,4 +1,5 @@
 /* common.c -- helpers shared by the subcommands. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,25 @@ int cli_seconds(const char *opt, const char *arg, double *out)
     return 0;
 }
 
+int cli_uint(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    uint64_t v;
+    if (parse_u64(arg, &v) < 0 || v < lo || v > hi) {
+        if (hi == UINT64_MAX)
+            return ffwd_seterr("%s: '%s' is not a whole number >= %" PRIu64, opt, arg, lo);
+        return ffwd_seterr("%s: '%s' is not a whole number from %" PRIu64 " to %" PRIu64, opt, arg, lo, hi);
+    }
+    *out = v;
+    return 0;
+}
+
 int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg)
 {
     uint64_t v;
     switch (opt) {
     case OPT_SMP:
-        if (parse_u64(arg, &v) < 0 || v < 1 || v > 64)
-            return ffwd_seterr("--smp: '%s' is not a CPU count", arg);
+        if (cli_uint("--smp", arg, 1, 64, &v) < 0)
+            return -1;
         p->smp = (unsigned)v;
         return 1;
     case OPT_MEM:

@@ -580,6 +580,20 @@ uint32_t crc32_zeros(uint32_t crc, uint64_t n)
     return crc;
 }
 
+void file_data_extent(int fd, off_t pos, uint64_t size, off_t *data, off_t *hole)
+{
+    off_t d = lseek(fd, pos, SEEK_DATA);
+    if (d < 0)
+        d = errno == ENXIO ? (off_t)size : pos; /* ENXIO: only a hole remains */
+    if ((uint64_t)d > size)
+        d = (off_t)size;
+    *data = d;
+    if (!hole)
+        return;
+    off_t h = (uint64_t)d < size ? lseek(fd, d, SEEK_HOLE) : (off_t)size;
+    *hole = h < 0 || (uint64_t)h > size ? (off_t)size : h;
+}
+
 int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -590,17 +604,11 @@ int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
     int r = 0;
     unsigned char *buf = xmalloc(1 << 20);
     while ((uint64_t)pos < size) {
-        off_t data = lseek(fd, pos, SEEK_DATA);
-        if (data < 0)
-            data = errno == ENXIO ? (off_t)size : pos;
-        if ((uint64_t)data > size)
-            data = (off_t)size;
+        off_t data, hole;
+        file_data_extent(fd, pos, size, &data, &hole);
         crc = crc32_zeros(crc, (uint64_t)(data - pos));
         if ((uint64_t)data >= size)
             break;
-        off_t hole = lseek(fd, data, SEEK_HOLE);
-        if (hole < 0 || (uint64_t)hole > size)
-            hole = (off_t)size;
         for (off_t o = data; o < hole;) {
             size_t want = (size_t)(hole - o) < (1u << 20) ? (size_t)(hole - o) : (1u << 20);
             ssize_t n = pread(fd, buf, want, o);

@@ -66,6 +66,10 @@ int parse_u64(const char *s, uint64_t *out);
 int crc32_file(const char *path, uint64_t size, uint32_t *crc);
 /* Continue a CRC-32 over n zero bytes (holes of a sparse file). */
 uint32_t crc32_zeros(uint32_t crc, uint64_t n);
+/* The next run of data at or after `pos` in a sparse file whose first `size`
+ * bytes count: [*data, *hole). *data == size when only a hole remains; a file
+ * system without SEEK_DATA reports everything as data. hole may be NULL. */
+void file_data_extent(int fd, off_t pos, uint64_t size, off_t *data, off_t *hole);
 
 /* ---- hashing (SHA-256 as 64 hex chars) ---- */
 int sha256_file(const char *path, char out[65]);

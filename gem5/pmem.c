@@ -107,8 +107,9 @@ int pmem_write(const char *ram_path, uint64_t size, const char *out_path, int le
             j->src = map + off;
             j->len = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
             /* holes of the sparse file are zero without reading them */
-            off_t d = lseek(in, (off_t)off, SEEK_DATA);
-            bool hole = d < 0 ? errno == ENXIO : (uint64_t)d >= off + j->len;
+            off_t d;
+            file_data_extent(in, (off_t)off, size, &d, NULL);
+            bool hole = (uint64_t)d >= off + j->len;
             j->zero = hole || all_zero(j->src, j->len);
             j->out_len = 0;
             if (!j->zero) {

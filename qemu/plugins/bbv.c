@@ -189,11 +189,8 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned v)
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
-    if (info->version.cur < FFWD_QEMU_PLUGIN_API_VERSION) {
-        fprintf(stderr, "ffwd-bbv: QEMU offers plugin API %d, need %d\n", info->version.cur,
-                FFWD_QEMU_PLUGIN_API_VERSION);
+    if (!ffwd_plugin_api_ok("ffwd-bbv", info))
         return -1;
-    }
     for (int i = 0; i < argc; i++) {
         if (!strncmp(argv[i], "out=", 4))
             prefix = g_strdup(argv[i] + 4);

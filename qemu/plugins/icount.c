@@ -50,11 +50,8 @@ static void at_exit(qemu_plugin_id_t id, void *p)
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
-    if (info->version.cur < FFWD_QEMU_PLUGIN_API_VERSION) {
-        fprintf(stderr, "ffwd-icount: QEMU offers plugin API %d, need %d\n", info->version.cur,
-                FFWD_QEMU_PLUGIN_API_VERSION);
+    if (!ffwd_plugin_api_ok("ffwd-icount", info))
         return -1;
-    }
     for (int i = 0; i < argc; i++) {
         if (!strncmp(argv[i], "out=", 4))
             out_path = strdup(argv[i] + 4);

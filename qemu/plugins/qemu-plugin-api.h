@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define FFWD_QEMU_PLUGIN_API_VERSION 4
 #define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -74,6 +75,17 @@ typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_
 /* exported by the plugin */
 extern QEMU_PLUGIN_EXPORT int qemu_plugin_version;
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv);
+
+/* ffwd's plugins: refuse (with a message naming the plugin) a QEMU whose
+ * plugin API is older than the one declared here. */
+static inline bool ffwd_plugin_api_ok(const char *plugin, const qemu_info_t *info)
+{
+    if (info->version.cur >= FFWD_QEMU_PLUGIN_API_VERSION)
+        return true;
+    fprintf(stderr, "%s: QEMU offers plugin API %d, need %d\n", plugin, info->version.cur,
+            FFWD_QEMU_PLUGIN_API_VERSION);
+    return false;
+}
 
 /* provided by QEMU */
 void qemu_plugin_register_vcpu_init_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_simple_cb_t cb);

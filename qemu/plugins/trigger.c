@@ -221,11 +221,8 @@ static int cmp_u64(const void *a, const void *b)
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
-    if (info->version.cur < FFWD_QEMU_PLUGIN_API_VERSION) {
-        fprintf(stderr, "ffwd-trigger: QEMU offers plugin API %d, need %d\n", info->version.cur,
-                FFWD_QEMU_PLUGIN_API_VERSION);
+    if (!ffwd_plugin_api_ok("ffwd-trigger", info))
         return -1;
-    }
     const char *path = NULL;
     for (int i = 0; i < argc; i++) {
         if (!strncmp(argv[i], "sock=", 5))
