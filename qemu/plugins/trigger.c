@@ -42,6 +42,12 @@ static qemu_plugin_u64 left;   /* BIAS + instructions until the next target (fil
 /* The filter's counter is decremented by whole blocks, possibly after the
  * callback that re-armed it: a large bias keeps it from wrapping around. */
 #define BIAS (1ULL << 62)
+/* Only a vCPU's own thread writes its `left`: the inline decrement is a plain
+ * load-add-store, so a store from another thread could be lost (and a vCPU
+ * with a lost re-arm or hold would run far past the target). Another vCPU
+ * asks it to look again through `poke`, which no inline op touches; pokes are
+ * set and cleared under `mu`. */
+static qemu_plugin_u64 poke;
 static uint64_t targets[MAX_TARGETS];
 static unsigned ntargets, next_target;
 static int scope_vcpu = -1;    /* -1: all vCPUs together */
@@ -71,19 +77,32 @@ static uint64_t current(unsigned vcpu)
     return scope_vcpu < 0 ? qemu_plugin_u64_sum(insns) : qemu_plugin_u64_get(insns, vcpu);
 }
 
-/* Give every vCPU's filter the distance to the next target. With all vCPUs
- * counting together each may run only its share before the sum gets there. */
-static void rearm_all(uint64_t distance)
+/* Arm this vCPU's filter with the distance to the next target. With all
+ * vCPUs counting together each may run only its share before the sum gets
+ * there. Called on the vCPU's own thread. */
+static void arm_self(unsigned vcpu, uint64_t distance)
 {
     int n = qemu_plugin_num_vcpus();
     uint64_t share = scope_vcpu < 0 && n > 1 ? distance / (uint64_t)n : distance;
     if (share > BIAS)
         share = BIAS;
-    for (int i = 0; i < n; i++)
-        qemu_plugin_u64_set(left, (unsigned)i, BIAS + share);
+    qemu_plugin_u64_set(left, vcpu, BIAS + share);
 }
 
-/* Runs at the start of a block when the filter says the target is near. */
+/* Make every other vCPU that counts towards the target come to near_target
+ * at its next block (to take its new share, or to be held). Under mu. */
+static void poke_others(unsigned vcpu)
+{
+    if (scope_vcpu >= 0)
+        return; /* only the counted vCPU matters, and it is this one */
+    int n = qemu_plugin_num_vcpus();
+    for (int i = 0; i < n; i++)
+        if ((unsigned)i != vcpu)
+            qemu_plugin_u64_set(poke, (unsigned)i, 1);
+}
+
+/* Runs at the start of a block when the filter says the target is near, or
+ * when another vCPU poked this one. */
 static void near_target(unsigned vcpu, void *udata)
 {
     uint64_t tb_len = (uint64_t)(uintptr_t)udata;
@@ -92,6 +111,9 @@ static void near_target(unsigned vcpu, void *udata)
         return;
     }
     pthread_mutex_lock(&mu);
+    qemu_plugin_u64_set(poke, vcpu, 0);
+    /* its own share ran out (not merely poked): the others get new shares too */
+    bool exhausted = qemu_plugin_u64_get(left, vcpu) <= BIAS + 2 * tb_len;
     if (stop_gen != released_gen) {
         /* another vCPU reached the target: hold this one too until "go" */
         while (stop_gen != released_gen && sock >= 0)
@@ -113,14 +135,14 @@ static void near_target(unsigned vcpu, void *udata)
         nanosleep(&d, NULL);
         pthread_mutex_lock(&mu);
         uint64_t c0 = current(vcpu);
-        rearm_all(next_target < ntargets && targets[next_target] > c0 ? targets[next_target] - c0
-                  : next_target < ntargets                           ? 0
-                                                                     : BIAS);
+        arm_self(vcpu, next_target < ntargets && targets[next_target] > c0 ? targets[next_target] - c0
+                       : next_target < ntargets                           ? 0
+                                                                          : BIAS);
         pthread_mutex_unlock(&mu);
         return;
     }
     if (next_target >= ntargets) {
-        rearm_all(BIAS);
+        arm_self(vcpu, BIAS);
         pthread_mutex_unlock(&mu);
         return;
     }
@@ -128,10 +150,9 @@ static void near_target(unsigned vcpu, void *udata)
     if (c + tb_len < n) { /* not yet: the filter fired early (it counts whole blocks) */
         /* Counting all vCPUs, every vCPU gets its share of what is left now:
          * one that was idle must not keep an old, larger share. */
-        if (scope_vcpu < 0)
-            rearm_all(n - c);
-        else
-            qemu_plugin_u64_set(left, vcpu, BIAS + (n - c));
+        arm_self(vcpu, n - c);
+        if (exhausted)
+            poke_others(vcpu);
         pthread_mutex_unlock(&mu);
         return;
     }
@@ -140,16 +161,14 @@ static void near_target(unsigned vcpu, void *udata)
              (unsigned long long)c, vcpu, (unsigned long long)tb_len);
     next_target++;
     unsigned gen = ++stop_gen;
-    int nv = qemu_plugin_num_vcpus();
-    for (int i = 0; i < nv; i++) /* every vCPU's next block comes to this callback */
-        qemu_plugin_u64_set(left, (unsigned)i, BIAS);
+    poke_others(vcpu); /* their next block comes to this callback and is held */
     send_line(line);
     /* hold this vCPU until ffwd has asked QEMU to stop */
     while (released_gen != gen && sock >= 0)
         pthread_cond_wait(&cv, &mu);
-    (void)tb_len;
     if (vcpu < MAX_VCPUS)
         settle[vcpu] = true;
+    qemu_plugin_u64_set(left, vcpu, BIAS); /* the next block comes back here */
     pthread_mutex_unlock(&mu);
 }
 
@@ -157,9 +176,13 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
-    /* filter: left - BIAS <= 2n (order-independent of the block's own decrement) */
+    /* filter: left - BIAS <= 2n (order-independent of the block's own decrement).
+     * It comes first: a callback it fires clears the poke, so the poke check
+     * after it does not call a second time for the same block. */
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_LE, left,
                                              BIAS + 2 * n, (void *)(uintptr_t)n);
+    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, poke, 0,
+                                             (void *)(uintptr_t)n);
     qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left, (uint64_t)-(int64_t)n);
     for (size_t i = 0; i < n; i++)
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
@@ -258,9 +281,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         fprintf(stderr, "ffwd-trigger: cannot connect to %s\n", path);
         return -1;
     }
-    score = qemu_plugin_scoreboard_new(2 * sizeof(uint64_t));
+    score = qemu_plugin_scoreboard_new(3 * sizeof(uint64_t));
     insns = (qemu_plugin_u64){score, 0};
     left = (qemu_plugin_u64){score, sizeof(uint64_t)};
+    poke = (qemu_plugin_u64){score, 2 * sizeof(uint64_t)};
     int nv = info->system_emulation ? info->system.max_vcpus : 1;
     char hello[64];
     snprintf(hello, sizeof hello, "hello vcpus=%d\n", nv);
