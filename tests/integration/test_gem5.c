@@ -213,7 +213,9 @@ static void t_convert(void)
         CHECK(strtoull(ini_get(misc, "elr_el1"), NULL, 10) ==
               strtoull(json_string_value(json_array_get(json_object_get(cpu, "elr_el"), 1)), NULL, 16));
         CHECK(strtoull(ini_get(misc, "spsr_svc"), NULL, 10) == jhex(json_object_get(cpu, "spsr_el"), "el1"));
-        CHECK(strtoull(ini_get(misc, "spsr_svc"), NULL, 10) != 0);
+        /* SPSR_EL1 may well be 0 (the last exception came from EL0t with NZCV and DAIF
+         * clear): what must hold is that the value compared above was in the capture */
+        CHECK(json_is_string(json_object_get(json_object_get(cpu, "spsr_el"), "el1")));
         CHECK(!strcmp(ini_get(misc, "icc_igrpen1_ns"), "1"));
         struct ini_sec *sc = ini_find(&ours, "system.realview.sys_counter");
         uint64_t counter = (uint64_t)json_integer_value(json_object_get(tim, "counter"));
