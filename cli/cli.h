@@ -12,6 +12,9 @@ int cmd_inspect(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_gem5_table(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 /* Print "ffwd: error: <current error message>" and return 1. */
 int cli_fail(void);

@@ -56,8 +56,10 @@ static int do_capture_ic(struct ffwd_vm *vm, const struct ffwd_run_opts *o, stru
     struct ffwd_capture_result cr;
     if (ffwd_capture(&co, &cr) < 0)
         return -1;
-    if (res->ncaptures < 16)
+    if (res->ncaptures < FFWD_MAX_STOPS)
         snprintf(res->captures[res->ncaptures++], sizeof res->captures[0], "%s", cr.path);
+    else
+        ffwd_warn("more than %d captures in one run: %s is not listed in the result", FFWD_MAX_STOPS, cr.path);
     prog(o, "captured %s (%s, VM stopped %.2f s)", cr.path, kind, cr.seconds);
     return 0;
 }
@@ -90,7 +92,7 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         return -1;
     uint64_t reached = o->insn_scope >= 0 && (unsigned)o->insn_scope < nv ? per[o->insn_scope] : total;
     int64_t over = (int64_t)(reached - n);
-    if (res->nstops < 64) {
+    if (res->nstops < FFWD_MAX_STOPS) {
         res->stops[res->nstops].target = n;
         res->stops[res->nstops].reached = reached;
         res->stops[res->nstops].tb_len = tb;
@@ -104,8 +106,11 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         snprintf(base, sizeof base, "insn-%llu", n);
         snprintf(detail, sizeof detail, "target %llu, stopped at %llu (overshoot %lld)", n,
                  (unsigned long long)reached, (long long)over);
+        unsigned before = res->ncaptures;
         if (do_capture_ic(vm, o, res, base, "icount", detail, (int64_t)total, per, nv) < 0)
             return -1;
+        if (res->ncaptures > before)
+            res->capture_target[before] = n;
     }
     return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
 }

@@ -8,6 +8,7 @@
 #include "vm.h"
 
 #define FFWD_MAX_MARKERS 64
+#define FFWD_MAX_STOPS 256 /* instruction-count stops and captures reported per run */
 
 struct ffwd_run_opts {
     double timeout_s;           /* whole run; 0: 600 */
@@ -29,9 +30,10 @@ struct ffwd_run_result {
     struct {
         uint64_t target, reached, tb_len;
         int64_t overshoot;
-    } stops[64];
+    } stops[FFWD_MAX_STOPS];
     unsigned ncaptures;
-    char captures[16][1200];
+    char captures[FFWD_MAX_STOPS][1200]; /* paths, in the order taken */
+    uint64_t capture_target[FFWD_MAX_STOPS]; /* instruction-count target of each (0: other trigger) */
     char run_dir[1024];
     char console_log[1100];
 };

@@ -117,4 +117,18 @@ void qemu_plugin_u64_set(qemu_plugin_u64 entry, unsigned int vcpu_index, uint64_
 int qemu_plugin_num_vcpus(void);
 void qemu_plugin_outs(const char *string);
 
+/* Registers (API v3+): the list is read in a vCPU context (e.g. vcpu init);
+ * reading needs a callback registered with QEMU_PLUGIN_CB_R_REGS. The glib
+ * types are only named here: plugins that use these include <glib.h>. */
+struct qemu_plugin_register;
+typedef struct {
+    struct qemu_plugin_register *handle;
+    const char *name;
+    const char *feature;
+} qemu_plugin_reg_descriptor;
+typedef struct _GArray GArray;
+typedef struct _GByteArray GByteArray;
+GArray *qemu_plugin_get_registers(void);
+int qemu_plugin_read_register(struct qemu_plugin_register *handle, GByteArray *buf);
+
 #endif

@@ -1,0 +1,288 @@
+/*
+ * cmd_sample.c -- `ffwd profile` (BBVs of a run) and `ffwd sample` (every
+ * simulation point of that run captured in ONE rerun, each turned into a
+ * gem5 checkpoint named as gem5's SimPoint configs name them).
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../gem5/writer.h"
+#include "../sample/sample.h"
+#include "../sample/simpoint.h"
+#include "boot_args.h"
+#include "cli.h"
+
+/* ---- ffwd profile ----------------------------------------------------------- */
+
+static void profile_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI]\n"
+            "                    [--process roi|TTBR0] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
+            "\n"
+            "Run the guest once in QEMU (TCG) with ffwd's BBV plugin and write, per vCPU,\n"
+            "PREFIX.<vcpu>.bb.gz: one basic-block vector per N counted instructions in\n"
+            "SimPoint 3.2's format (input of `ffwd cluster`), PREFIX.positions: the exact\n"
+            "instruction count at the start of every interval, and PREFIX.run.json: the\n"
+            "machine and workload, so `ffwd sample` reruns exactly the same thing.\n"
+            "Use --deterministic (and a workload without disk I/O, e.g. --append\n"
+            "ffwd.root=none) so that the rerun reaches the same instruction counts.\n"
+            "\n"
+            "  --out PREFIX         output prefix (its folder must exist)\n"
+            "  --interval N         counted instructions per interval (default 100000000)\n"
+            "  --user               count user-mode blocks only (lower, TTBR0 half)\n"
+            "  --roi                count only between `ffwd-guest roi-begin` and `roi-end`\n"
+            "  --range LO-HI        count only blocks starting at virtual addresses in [LO, HI)\n"
+            "  --process roi|TTBR0  count only while this address space is installed: the one that\n"
+            "                       executes roi-begin itself (guest/ffwd-roi.h), or a TTBR0 value\n"
+            "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
+}
+
+static json_t *profile_json(const struct boot_args *b, uint64_t interval, const char *filters)
+{
+    const struct ffwd_vm_config *c = &b->cfg;
+    json_t *g = json_object();
+    json_object_set_new(g, "kernel", json_string(c->kernel));
+    if (c->initrd)
+        json_object_set_new(g, "initrd", json_string(c->initrd));
+    if (c->disk)
+        json_object_set_new(g, "disk", json_string(c->disk));
+    if (c->append)
+        json_object_set_new(g, "append", json_string(c->append));
+    if (c->cmd)
+        json_object_set_new(g, "cmd", json_string(c->cmd));
+    return json_pack("{s:s, s:i, s:I, s:s, s:{s:i, s:I, s:i, s:s, s:b}, s:o}", "format", "ffwd-profile", "version",
+                     1, "interval", (json_int_t)interval, "filters", filters, "machine", "smp", (int)c->prof.smp,
+                     "mem_bytes", (json_int_t)c->prof.mem_bytes, "gic", c->prof.gic_version, "accel", c->prof.accel,
+                     "deterministic", c->prof.icount, "guest", g);
+}
+
+int cmd_profile(int argc, char **argv)
+{
+    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS };
+    static const struct option lo[] = {BOOT_LONGOPTS,
+                                       {"out", required_argument, 0, OPT_OUT},
+                                       {"interval", required_argument, 0, O_INTERVAL},
+                                       {"user", no_argument, 0, O_USER},
+                                       {"roi", no_argument, 0, O_ROI},
+                                       {"range", required_argument, 0, O_RANGE},
+                                       {"process", required_argument, 0, O_PROCESS},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    static struct boot_args b;
+    boot_args_init(&b);
+    const char *out = NULL, *range = NULL, *process = NULL;
+    uint64_t interval = 100000000ULL;
+    bool user = false, roi = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        int r = boot_args_opt(&b, c, optarg);
+        if (r < 0)
+            return cli_fail();
+        if (r > 0)
+            continue;
+        switch (c) {
+        case OPT_OUT: out = optarg; break;
+        case O_INTERVAL:
+            if (cli_uint("--interval", optarg, 1000, UINT64_MAX, &interval) < 0)
+                return cli_fail();
+            break;
+        case O_USER: user = true; break;
+        case O_ROI: roi = true; break;
+        case O_RANGE:
+            if (strchr(optarg, ',') || !strchr(optarg, '-')) {
+                ffwd_seterr("--range: expected LO-HI (got '%s')", optarg);
+                return cli_fail();
+            }
+            range = optarg;
+            break;
+        case O_PROCESS:
+            if (strchr(optarg, ',')) {
+                ffwd_seterr("--process: roi or a TTBR0 value (got '%s')", optarg);
+                return cli_fail();
+            }
+            process = optarg;
+            break;
+        case 'h': profile_help(stdout); return 0;
+        default: profile_help(stderr); return 2;
+        }
+    }
+    if (optind < argc || !out) {
+        if (!out)
+            fprintf(stderr, "ffwd profile: --out PREFIX is required\n");
+        else
+            fprintf(stderr, "ffwd profile: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (strcmp(b.cfg.prof.accel, "tcg")) {
+        ffwd_seterr("ffwd profile needs --accel tcg (basic blocks are counted by a TCG plugin)");
+        return cli_fail();
+    }
+    if (boot_args_prepare(&b) < 0) {
+        boot_args_free(&b);
+        return cli_fail();
+    }
+    char *so = ffwd_plugin_path("bbv");
+    struct sbuf filters = {0}, plug = {0};
+    sbuf_addf(&filters, "mode=%s", user ? "user" : "all");
+    if (roi)
+        sbuf_addf(&filters, ",roi=on");
+    if (range)
+        sbuf_addf(&filters, ",range=%s", range);
+    if (process)
+        sbuf_addf(&filters, ",process=%s", process);
+    sbuf_addf(&plug, "%s,out=%s,interval=%" PRIu64 ",%s", so, out, interval, filters.s);
+    free(so);
+    b.cfg.plugin = plug.s;
+    int rc = -1;
+    struct ffwd_run_result *res = xcalloc(1, sizeof *res);
+    char *meta = xasprintf("%s.run.json", out);
+    json_t *pj = profile_json(&b, interval, filters.s);
+    double t0 = now_sec();
+    if (ffwd_run_guest(&b.cfg, &b.ro, res) < 0)
+        goto out;
+    if (res->cmd_status > 0) {
+        ffwd_seterr("the guest command exited with status %d (console: %s)", res->cmd_status, res->console_log);
+        goto out;
+    }
+    struct sample_positions pos;
+    char *pp = xasprintf("%s.positions", out);
+    int pr = sample_positions_read(pp, &pos);
+    free(pp);
+    if (pr < 0)
+        goto out;
+    json_object_set_new(pj, "seconds", json_real(now_sec() - t0));
+    json_object_set_new(pj, "console_log", json_string(res->console_log));
+    char *text = json_dumps(pj, JSON_INDENT(2) | JSON_SORT_KEYS);
+    rc = write_file_atomic(meta, text, strlen(text), 0644);
+    free(text);
+    if (rc == 0) {
+        for (unsigned v = 0; v < pos.nvcpus; v++)
+            ffwd_info("vCPU %u: %zu intervals of %" PRIu64 " instructions -> %s.%u.bb.gz", v, pos.n[v], interval,
+                      out, v);
+        ffwd_info("profiled in %.1f s (whole run, QEMU + BBV plugin); positions: %s.positions; run: %s",
+                  now_sec() - t0, out, meta);
+        if (pos.nvcpus == 0 || pos.n[0] == 0)
+            ffwd_warn("no interval was counted: check the filters (%s)", filters.s);
+    }
+    sample_positions_free(&pos);
+out:
+    json_decref(pj);
+    free(meta);
+    free(res);
+    sbuf_free(&filters);
+    sbuf_free(&plug);
+    boot_args_free(&b);
+    return rc < 0 ? cli_fail() : 0;
+}
+
+/* ---- ffwd sample -------------------------------------------------------------- */
+
+static void sample_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ffwd sample --profile PREFIX --out DIR [--simpoints FILE --weights FILE]\n"
+            "                   [--warmup N] [--vcpu K] [--keep-captures] [--gem5-src DIR]\n"
+            "                   [--template CPT] [--timeout SEC] [--run-dir DIR] [--console]\n"
+            "\n"
+            "Rerun the profiled workload (machine and command from PREFIX.run.json) once and\n"
+            "capture every simulation point on the way, each WARMUP instructions before its\n"
+            "interval starts (clamped at the start of the run, as gem5 does), then convert\n"
+            "each capture into a gem5 checkpoint DIR/cpt.simpoint_II_inst_N_weight_W_interval_L_warmup_U\n"
+            "(gem5's own naming; II in order of N). DIR/simpoints.json lists each point: cluster,\n"
+            "interval, weight, the requested and the reached instruction count.\n"
+            "\n"
+            "  --profile PREFIX     what `ffwd profile --out PREFIX` wrote\n"
+            "  --simpoints FILE     default PREFIX.<vcpu>.simpoints (from `ffwd cluster`)\n"
+            "  --weights FILE       default PREFIX.<vcpu>.weights\n"
+            "  --warmup N           instructions before each interval (default 0)\n"
+            "  --vcpu K             whose BBV was clustered (default 0)\n"
+            "  --keep-captures      keep the captures (DIR/captures) next to the checkpoints\n"
+            "  --gem5-src, --template  as for `ffwd convert`\n"
+            "  --timeout, --run-dir, --console, --qemu  as for `ffwd boot`\n"
+            "\n"
+            "Instruction counts are exact (the trigger plugin); a rerun reaches the same\n"
+            "instructions as the profile only when the run is deterministic (--deterministic,\n"
+            "no disk I/O): ffwd checks that every reached count is within a block of the request.\n");
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    enum { O_PROFILE = 1000, O_SIMPOINTS, O_WEIGHTS, O_WARMUP, O_VCPU, O_KEEP_CAPS };
+    static const struct option lo[] = {{"profile", required_argument, 0, O_PROFILE},
+                                       {"simpoints", required_argument, 0, O_SIMPOINTS},
+                                       {"weights", required_argument, 0, O_WEIGHTS},
+                                       {"warmup", required_argument, 0, O_WARMUP},
+                                       {"vcpu", required_argument, 0, O_VCPU},
+                                       {"keep-captures", no_argument, 0, O_KEEP_CAPS},
+                                       {"out", required_argument, 0, OPT_OUT},
+                                       {"gem5-src", required_argument, 0, OPT_GEM5_SRC},
+                                       {"template", required_argument, 0, OPT_TEMPLATE},
+                                       {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                       {"run-dir", required_argument, 0, OPT_RUN_DIR},
+                                       {"console", no_argument, 0, OPT_CONSOLE},
+                                       {"qemu", required_argument, 0, OPT_QEMU},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    struct sample_opts so = {0};
+    static struct boot_args b;
+    boot_args_init(&b);
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        int r = (c == OPT_TIMEOUT || c == OPT_RUN_DIR || c == OPT_CONSOLE || c == OPT_QEMU)
+                    ? boot_args_opt(&b, c, optarg)
+                    : 0;
+        if (r < 0)
+            return cli_fail();
+        if (r > 0)
+            continue;
+        switch (c) {
+        case O_PROFILE: so.profile = optarg; break;
+        case O_SIMPOINTS: so.simpoints = optarg; break;
+        case O_WEIGHTS: so.weights = optarg; break;
+        case O_WARMUP:
+            if (cli_uint("--warmup", optarg, 0, UINT64_MAX, &so.warmup) < 0)
+                return cli_fail();
+            break;
+        case O_VCPU:
+            if (cli_uint("--vcpu", optarg, 0, 63, &v) < 0)
+                return cli_fail();
+            so.vcpu = (unsigned)v;
+            break;
+        case O_KEEP_CAPS: so.keep_captures = true; break;
+        case OPT_OUT: so.out = optarg; break;
+        case OPT_GEM5_SRC: so.gem5_src = optarg; break;
+        case OPT_TEMPLATE: so.template_cpt = optarg; break;
+        case 'h': sample_help(stdout); return 0;
+        default: sample_help(stderr); return 2;
+        }
+    }
+    if (optind < argc || !so.profile || !so.out) {
+        fprintf(stderr, "ffwd sample: --profile PREFIX and --out DIR are required\n");
+        sample_help(stderr);
+        return 2;
+    }
+    struct sample_result r;
+    int rc = sample_run(&so, &b.cfg, &b.ro, &r);
+    boot_args_free(&b);
+    if (rc < 0)
+        return cli_fail();
+    for (size_t i = 0; i < r.n; i++)
+        printf("%s\n", r.points[i].checkpoint);
+    ffwd_info("%zu simulation points captured in one run (%.1f s) and converted (%.1f s): %s", r.n, r.run_seconds,
+              r.convert_seconds, so.out);
+    sample_result_free(&r);
+    return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * sample.h -- take every simulation point of a profiled run in ONE rerun
+ * (instruction-count triggers at each interval start minus the warm-up) and
+ * turn each capture into a gem5 checkpoint named as gem5's configs expect.
+ */
+#ifndef FFWD_SAMPLE_H
+#define FFWD_SAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../qemu/run.h"
+
+/* PREFIX.positions of the BBV plugin: per vCPU, per interval, the exact
+ * instruction counts (all vCPUs together, this vCPU) at its start. */
+struct sample_positions {
+    uint64_t interval;   /* from the header; 0 if absent */
+    unsigned nvcpus;
+    size_t n[64];
+    uint64_t *all[64], *self[64];
+};
+int sample_positions_read(const char *path, struct sample_positions *p);
+void sample_positions_free(struct sample_positions *p);
+
+struct sample_opts {
+    const char *profile;       /* PREFIX given to `ffwd profile` */
+    const char *simpoints, *weights; /* NULL: PREFIX.<vcpu>.simpoints / .weights */
+    const char *out;           /* directory to create */
+    uint64_t warmup;
+    unsigned vcpu;
+    bool keep_captures;
+    const char *gem5_src, *template_cpt; /* for the conversion */
+};
+
+struct sample_point_result {
+    unsigned index, cluster;
+    size_t interval;
+    double weight;
+    uint64_t start, target, reached, warmup;
+    char checkpoint[4096];
+};
+
+struct sample_result {
+    size_t n;
+    struct sample_point_result *points;
+    double run_seconds, convert_seconds;
+};
+
+/* cfg/ro carry the run options (timeout, run dir, console, qemu); the
+ * machine and the workload come from PREFIX.run.json. */
+int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct ffwd_run_opts *ro,
+               struct sample_result *r);
+void sample_result_free(struct sample_result *r);
+
+/* gem5's name of a simulation-point checkpoint directory. */
+char *sample_checkpoint_name(unsigned index, uint64_t inst, double weight, uint64_t interval, uint64_t warmup);
+
+#endif
