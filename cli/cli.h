@@ -15,6 +15,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_sample_run(int argc, char **argv);
 
 /* Print "ffwd: error: <current error message>" and return 1. */
 int cli_fail(void);

@@ -15,6 +15,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../gem5/simpoints.h"
 #include "../gem5/writer.h"
 #include "../sample/sample.h"
 #include "../sample/simpoint.h"
@@ -284,5 +285,90 @@ int cmd_sample(int argc, char **argv)
     ffwd_info("%zu simulation points captured in one run (%.1f s) and converted (%.1f s): %s", r.n, r.run_seconds,
               r.convert_seconds, so.out);
     sample_result_free(&r);
+    return 0;
+}
+
+/* ---- ffwd sample-run -------------------------------------------------------------- */
+
+static void sample_run_help(FILE *f)
+{
+    fprintf(f,
+            "usage: ffwd sample-run DIR --gem5 PATH [--cpu o3|timing|atomic] [--jobs N]\n"
+            "                       [--measure N] [--timeout SEC]\n"
+            "\n"
+            "Run every simulation-point checkpoint of `ffwd sample` (DIR) in real gem5 as\n"
+            "gem5's SimPoint flow does: restore, switch to the CPU model, run the point's\n"
+            "warm-up, reset the statistics, run one interval, dump the statistics, exit.\n"
+            "Prints each point's CPI and the weighted CPI/IPC (sum of weight x CPI);\n"
+            "writes DIR/gem5-CPU/results.json (gem5's output per point next to it).\n"
+            "\n"
+            "  --gem5 PATH      gem5.opt or gem5.fast, ARM build of stock v24.0 (also $GEM5)\n"
+            "  --cpu TYPE       CPU model (default o3, with L1/L2 caches)\n"
+            "  --jobs N         gem5 processes at once (default 1)\n"
+            "  --measure N      instructions measured per point (default: the interval)\n"
+            "  --timeout SEC    per point (default 7200)\n");
+}
+
+int cmd_sample_run(int argc, char **argv)
+{
+    enum { O_JOBS = 1000, O_MEASURE };
+    static const struct option lo[] = {{"gem5", required_argument, 0, OPT_GEM5},
+                                       {"cpu", required_argument, 0, OPT_CPU},
+                                       {"jobs", required_argument, 0, O_JOBS},
+                                       {"measure", required_argument, 0, O_MEASURE},
+                                       {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    struct gem5_simpoints_opts o = {.gem5 = getenv("GEM5"), .cpu = "o3", .jobs = 1};
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case OPT_GEM5: o.gem5 = optarg; break;
+        case OPT_CPU:
+            if (strcmp(optarg, "atomic") && strcmp(optarg, "timing") && strcmp(optarg, "o3")) {
+                ffwd_seterr("--cpu: atomic, timing or o3 (got '%s')", optarg);
+                return cli_fail();
+            }
+            o.cpu = optarg;
+            break;
+        case O_JOBS:
+            if (cli_uint("--jobs", optarg, 1, 256, &v) < 0)
+                return cli_fail();
+            o.jobs = (unsigned)v;
+            break;
+        case O_MEASURE:
+            if (cli_uint("--measure", optarg, 1, UINT64_MAX, &o.measure) < 0)
+                return cli_fail();
+            break;
+        case OPT_TIMEOUT:
+            if (cli_seconds("--timeout", optarg, &o.timeout) < 0)
+                return cli_fail();
+            break;
+        case 'h': sample_run_help(stdout); return 0;
+        default: sample_run_help(stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        sample_run_help(stderr);
+        return 2;
+    }
+    if (!o.gem5 || !*o.gem5) {
+        ffwd_seterr("no gem5 given: --gem5 PATH or GEM5=PATH (an ARM build of stock gem5 v24.0)");
+        return cli_fail();
+    }
+    o.dir = argv[optind];
+    struct gem5_simpoints_result r;
+    if (gem5_simpoints_run(&o, &r) < 0) {
+        gem5_simpoints_free(&r);
+        return cli_fail();
+    }
+    printf("%-6s %-8s %-9s %14s %14s %8s\n", "point", "cluster", "weight", "cycles", "instructions", "CPI");
+    for (size_t i = 0; i < r.n; i++)
+        printf("%-6u %-8u %-9.4f %14" PRIu64 " %14" PRIu64 " %8.4f\n", r.runs[i].index, r.runs[i].cluster,
+               r.runs[i].weight, r.runs[i].cycles, r.runs[i].insts, r.runs[i].cpi);
+    printf("weighted CPI %.4f, IPC %.4f (%s, %.0f s of gem5)\n", r.weighted_cpi, r.weighted_ipc, o.cpu, r.seconds);
+    gem5_simpoints_free(&r);
     return 0;
 }

@@ -24,6 +24,7 @@ static const struct {
     {"profile", cmd_profile, "run a workload with the BBV plugin: basic-block vectors for SimPoint"},
     {"cluster", cmd_cluster, "choose simulation points from BBVs (SimPoint 3.2's method, in C)"},
     {"sample", cmd_sample, "capture every simulation point in one rerun, as gem5 checkpoints"},
+    {"sample-run", cmd_sample_run, "run every simulation-point checkpoint in gem5; weighted CPI/IPC"},
     {"verify", cmd_verify, "run a checkpoint in real gem5 and compare the guest output with QEMU's"},
     {"gem5-table", cmd_gem5_table, "print gem5's misc-register table derived from a gem5 source tree"},
     {"guest", cmd_guest, "build the demo guest, or print where its files are"},

@@ -2,6 +2,7 @@
 #
 #   gem5.opt gem5/ffwd_restore.py --checkpoint CKPT [--cpu atomic|timing|o3]
 #            [--switch-after N] [--max-insts N] [--max-seconds S] [--script FILE]
+#            [--warmup-insts W --measure-insts N]
 #
 # Builds the platform ffwd's QEMU profile describes (QEMU -M virt: RAM at
 # 0x40000000, GICv3 or GICv2, PL011, PL031, generic timer, one legacy
@@ -16,6 +17,11 @@
 # instructions (0 = at once). The run ends at the guest's m5 exit
 # (`ffwd-guest exit`), after --max-insts instructions on the final CPU, or
 # after --max-seconds of simulated time; the script says where and why.
+#
+# Simulation-point mode (--measure-insts N, used by `ffwd sample-run`): the
+# CPUs switch at once, CPU 0 runs W warm-up instructions (caches, TLBs,
+# predictors), the statistics are reset, CPU 0 runs N instructions, the
+# statistics are dumped and the run ends -- as gem5's own SimPoint restore.
 import argparse
 import json
 import os
@@ -32,6 +38,10 @@ ap.add_argument("--max-insts", type=int, default=0, help="stop after this many i
 ap.add_argument("--max-seconds", type=float, default=0.0, help="stop after this much simulated time")
 ap.add_argument("--script", default="", help="file the guest reads with `ffwd-guest readfile`")
 ap.add_argument("--disk", default="", help="base disk image (default: the one recorded in the checkpoint)")
+ap.add_argument("--warmup-insts", type=int, default=0,
+                help="simulation-point mode: instructions to warm up on the final CPU before the stats reset")
+ap.add_argument("--measure-insts", type=int, default=0,
+                help="simulation-point mode: instructions measured after the warm-up (stats reset, run, dump)")
 a = ap.parse_args()
 
 ckpt = os.path.abspath(a.checkpoint)
@@ -175,6 +185,30 @@ def run(ticks):
     return m5.simulate(ticks)
 
 
+if a.measure_insts:
+    if a.switch_after or a.max_insts:
+        sys.exit("ffwd_restore: --measure-insts does not combine with --switch-after/--max-insts")
+    if switch is not None:
+        run(1)  # the CPUs' startup() must run before a switch (O3 asserts otherwise)
+        m5.switchCpus(system, list(zip(system.cpu, switch)))
+    final = switch if switch is not None else system.cpu
+    phases = [("warm-up", a.warmup_insts), ("measurement", a.measure_insts)]
+    for name, n in phases:
+        if n <= 0:
+            continue
+        if name == "measurement":
+            m5.stats.reset()
+        final[0].scheduleInstStop(0, n, "ffwd " + name + " done")
+        ev = run(limit - (m5.curTick() - start_tick) if a.max_seconds else limit)
+        if ev.getCause() != "ffwd " + name + " done":
+            print("ffwd_restore: exit at tick %d during the %s: %s (code %d)"
+                  % (m5.curTick(), name, ev.getCause(), ev.getCode()))
+            sys.exit(3)
+    m5.stats.dump()
+    print("ffwd_restore: measured %s: warm-up %d, measured %d instructions, tick %d"
+          % (final[0].path(), a.warmup_insts, a.measure_insts, m5.curTick()))
+    sys.exit(0)
+
 if switch is not None:
     if a.switch_after:
         ev = run(limit)
@@ -184,6 +218,8 @@ if switch is not None:
             sys.exit(ev.getCode())
         for c in system.cpu:
             c.max_insts_any_thread = 0
+    else:
+        run(1)  # the CPUs' startup() must run before a switch (O3 asserts otherwise)
     m5.switchCpus(system, list(zip(system.cpu, switch)))
     print("ffwd_restore: switched to %s at tick %d" % (a.cpu, m5.curTick()))
     left = limit - (m5.curTick() - start_tick) if a.max_seconds else limit

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <jansson.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,10 +59,26 @@ char *gem5_verify_filter(const char *text, int cut_at_exit)
     return out.s;
 }
 
-static char *config_path(void)
+char *gem5_config_path(void)
 {
     const char *d = getenv("FFWD_DATA_DIR");
     return xasprintf("%s/gem5/ffwd_restore.py", d && *d ? d : FFWD_SOURCE_DIR);
+}
+
+pid_t gem5_spawn(char *const argv[], const char *log)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
 }
 
 int gem5_verify(const struct gem5_verify_opts *o, struct gem5_verify_result *r)
@@ -98,7 +115,7 @@ int gem5_verify(const struct gem5_verify_opts *o, struct gem5_verify_result *r)
         ffwd_seterr("gem5 binary '%s' is not an executable file", o->gem5 ? o->gem5 : "(none)");
         goto out;
     }
-    cfg = o->config ? xstrdup(o->config) : config_path();
+    cfg = o->config ? xstrdup(o->config) : gem5_config_path();
     work = o->workdir ? xstrdup(o->workdir) : make_temp_dir("/tmp", "ffwd-verify-");
     if (!work || mkdir_p(work, 0755) < 0)
         goto out;
@@ -107,14 +124,7 @@ int gem5_verify(const struct gem5_verify_opts *o, struct gem5_verify_result *r)
     char *argv[] = {(char *)o->gem5, od, "--listener-mode=off", cfg, "--checkpoint", (char *)o->checkpoint,
                     "--cpu", (char *)(o->cpu ? o->cpu : "atomic"), "--switch-after", sw, "--max-seconds", ms, NULL};
     char *gout = xasprintf("%s/gem5.log", work);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *f = freopen(gout, "w", stdout);
-        (void)f;
-        dup2(1, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
+    pid_t pid = gem5_spawn(argv, gout);
     double limit = o->timeout > 0 ? o->timeout : 3600;
     int st = 0;
     bool done = false;

@@ -6,6 +6,8 @@
 #ifndef FFWD_GEM5_VERIFY_H
 #define FFWD_GEM5_VERIFY_H
 
+#include <sys/types.h>
+
 struct gem5_verify_opts {
     const char *checkpoint;
     const char *gem5;          /* gem5.opt / gem5.fast binary (ARM build) */
@@ -33,5 +35,11 @@ int gem5_verify(const struct gem5_verify_opts *o, struct gem5_verify_result *r);
  * and markers; kernel log lines and ffwd's bookkeeping lines are dropped;
  * QEMU's run is cut at the guest's exit/power-off. */
 char *gem5_verify_filter(const char *text, int cut_at_exit);
+
+/* gem5/ffwd_restore.py of this ffwd ($FFWD_DATA_DIR or the source tree). */
+char *gem5_config_path(void);
+/* Start gem5 (argv[0] = binary) with stdout+stderr to `log`; returns its pid
+ * or -1. The caller waits (and kills it on a timeout). */
+pid_t gem5_spawn(char *const argv[], const char *log);
 
 #endif

@@ -1,0 +1,228 @@
+/*
+ * simpoints.c -- the simulation points of `ffwd sample`, measured in gem5
+ * (see simpoints.h).
+ */
+#define _GNU_SOURCE
+#include "simpoints.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "verify.h"
+
+void gem5_simpoints_free(struct gem5_simpoints_result *r)
+{
+    free(r->runs);
+    memset(r, 0, sizeof *r);
+}
+
+int gem5_stats_cpu(const char *stats_txt, const char *cpu, uint64_t *cycles, uint64_t *insts)
+{
+    size_t len;
+    char *t = read_file(stats_txt, &len);
+    if (!t)
+        return ffwd_preerr("%s", stats_txt);
+    char *end = strstr(t, "---------- End Simulation Statistics");
+    if (end)
+        *end = 0; /* the first block only: the one our dump wrote */
+    char *k1 = xasprintf("\n%s.numCycles ", cpu), *k2 = xasprintf("\n%s.commitStats0.numInsts ", cpu);
+    char *a = strstr(t, k1), *b = strstr(t, k2);
+    int rc = 0;
+    if (!a || !b)
+        rc = ffwd_seterr("%s: no %s.numCycles / %s.commitStats0.numInsts in the first statistics block", stats_txt,
+                         cpu, cpu);
+    else {
+        *cycles = strtoull(a + strlen(k1), NULL, 10);
+        *insts = strtoull(b + strlen(k2), NULL, 10);
+        if (!*insts)
+            rc = ffwd_seterr("%s: %s committed no instructions", stats_txt, cpu);
+    }
+    free(k1);
+    free(k2);
+    free(t);
+    return rc;
+}
+
+struct job {
+    pid_t pid;
+    double t0;
+    size_t i;
+    char *work;
+};
+
+static void finish(const struct gem5_simpoints_opts *o, struct gem5_simpoint_run *run, const char *work, int status,
+                   bool timed_out)
+{
+    char *log = xasprintf("%s/gem5.log", work), *stats = xasprintf("%s/m5out/stats.txt", work);
+    char *text = read_file(log, NULL);
+    char *m = text ? strstr(text, "ffwd_restore: measured ") : NULL;
+    char cpu[128] = "";
+    if (m)
+        sscanf(m + 23, "%127[^:]", cpu);
+    if (timed_out)
+        snprintf(run->error, sizeof run->error, "timed out after %.0f s (log %s)", o->timeout, log);
+    else if (!m || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char *ex = text ? strstr(text, "ffwd_restore: exit") : NULL;
+        snprintf(run->error, sizeof run->error, "gem5 did not finish the measurement (%.*s; log %s)",
+                 ex ? (int)strcspn(ex, "\n") : 11, ex ? ex : "exit status", log);
+    } else if (gem5_stats_cpu(stats, cpu, &run->cycles, &run->insts) < 0)
+        snprintf(run->error, sizeof run->error, "%s", ffwd_errmsg());
+    else
+        run->cpi = (double)run->cycles / (double)run->insts;
+    free(text);
+    free(log);
+    free(stats);
+}
+
+int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoints_result *r)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = now_sec();
+    const char *cpu = o->cpu ? o->cpu : "o3";
+    char *mp = xasprintf("%s/simpoints.json", o->dir);
+    json_error_t e;
+    json_t *man = json_load_file(mp, 0, &e);
+    if (!man) {
+        ffwd_seterr("%s: %s (is %s the output of `ffwd sample`?)", mp, e.text, o->dir);
+        free(mp);
+        return -1;
+    }
+    json_t *pts = json_object_get(man, "points");
+    uint64_t interval = (uint64_t)json_integer_value(json_object_get(man, "interval"));
+    if (!json_is_array(pts) || !json_array_size(pts) || !interval) {
+        ffwd_seterr("%s: fields points and interval are missing or empty", mp);
+        json_decref(man);
+        free(mp);
+        return -1;
+    }
+    if (!o->gem5 || access(o->gem5, X_OK) < 0) {
+        ffwd_seterr("gem5 binary '%s' is not an executable file", o->gem5 ? o->gem5 : "(none)");
+        json_decref(man);
+        free(mp);
+        return -1;
+    }
+    r->n = json_array_size(pts);
+    r->runs = xcalloc(r->n, sizeof *r->runs);
+    uint64_t *warm = xcalloc(r->n, sizeof *warm);
+    for (size_t i = 0; i < r->n; i++) {
+        json_t *p = json_array_get(pts, i);
+        struct gem5_simpoint_run *run = &r->runs[i];
+        run->index = (unsigned)json_integer_value(json_object_get(p, "index"));
+        run->cluster = (unsigned)json_integer_value(json_object_get(p, "cluster"));
+        run->weight = json_number_value(json_object_get(p, "weight"));
+        warm[i] = (uint64_t)json_integer_value(json_object_get(p, "warmup"));
+        const char *c = json_string_value(json_object_get(p, "checkpoint"));
+        snprintf(run->checkpoint, sizeof run->checkpoint, "%s", c ? c : "");
+    }
+    char *cfg = gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, cpu);
+    mkdir_p(base, 0755);
+    unsigned jobs = o->jobs ? o->jobs : 1, running = 0;
+    struct job *js = xcalloc(jobs, sizeof *js);
+    double limit = o->timeout > 0 ? o->timeout : 7200;
+    size_t next = 0;
+    while (next < r->n || running) {
+        while (running < jobs && next < r->n) {
+            struct gem5_simpoint_run *run = &r->runs[next];
+            char *ck = xasprintf("%s/%s", o->dir, run->checkpoint), *work = xasprintf("%s/%s", base, run->checkpoint);
+            rm_rf(work);
+            mkdir_p(work, 0755);
+            char *od = xasprintf("--outdir=%s/m5out", work), *log = xasprintf("%s/gem5.log", work);
+            char *w = xasprintf("%" PRIu64, warm[next]), *m = xasprintf("%" PRIu64, o->measure ? o->measure : interval);
+            char *argv[] = {(char *)o->gem5, od, "--listener-mode=off", cfg, "--checkpoint", ck, "--cpu", (char *)cpu,
+                            "--warmup-insts", w, "--measure-insts", m, NULL};
+            pid_t pid = gem5_spawn(argv, log);
+            ffwd_info("gem5 (%s): simulation point %u (weight %.4f, warm-up %s, measure %s) started", cpu, run->index,
+                      run->weight, w, m);
+            free(ck);
+            free(od);
+            free(log);
+            free(w);
+            free(m);
+            if (pid < 0) {
+                snprintf(run->error, sizeof run->error, "cannot start gem5");
+                free(work);
+                next++;
+                continue;
+            }
+            for (unsigned j = 0; j < jobs; j++)
+                if (!js[j].pid) {
+                    js[j] = (struct job){pid, now_sec(), next, work};
+                    break;
+                }
+            running++;
+            next++;
+        }
+        usleep(200000);
+        for (unsigned j = 0; j < jobs; j++) {
+            if (!js[j].pid)
+                continue;
+            int st = 0;
+            bool late = now_sec() - js[j].t0 > limit;
+            if (late)
+                kill(js[j].pid, SIGKILL);
+            if (waitpid(js[j].pid, &st, late ? 0 : WNOHANG) != js[j].pid)
+                continue;
+            struct gem5_simpoint_run *run = &r->runs[js[j].i];
+            run->seconds = now_sec() - js[j].t0;
+            finish(o, run, js[j].work, st, late);
+            if (run->error[0])
+                ffwd_warn("simulation point %u: %s", run->index, run->error);
+            else
+                ffwd_info("simulation point %u: CPI %.4f (%" PRIu64 " cycles, %" PRIu64 " instructions) in %.0f s",
+                          run->index, run->cpi, run->cycles, run->insts, run->seconds);
+            free(js[j].work);
+            js[j].pid = 0;
+            running--;
+        }
+    }
+    double wsum = 0, wcpi = 0;
+    size_t failed = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->runs[i].error[0]) {
+            failed++;
+            continue;
+        }
+        wsum += r->runs[i].weight;
+        wcpi += r->runs[i].weight * r->runs[i].cpi;
+    }
+    r->seconds = now_sec() - t0;
+    int rc = 0;
+    if (failed)
+        rc = ffwd_seterr("%zu of %zu simulation points were not measured (see the warnings)", failed, r->n);
+    else {
+        r->weighted_cpi = wcpi / wsum;
+        r->weighted_ipc = 1.0 / r->weighted_cpi;
+        json_t *out = json_pack("{s:s, s:s, s:f, s:f, s:f, s:[]}", "format", "ffwd-simpoint-results", "cpu", cpu,
+                                "weighted_cpi", r->weighted_cpi, "weighted_ipc", r->weighted_ipc, "seconds",
+                                r->seconds, "points");
+        json_t *arr = json_object_get(out, "points");
+        for (size_t i = 0; i < r->n; i++)
+            json_array_append_new(arr, json_pack("{s:i, s:i, s:f, s:I, s:I, s:f, s:f, s:s}", "index",
+                                                 (int)r->runs[i].index, "cluster", (int)r->runs[i].cluster, "weight",
+                                                 r->runs[i].weight, "cycles", (json_int_t)r->runs[i].cycles, "insts",
+                                                 (json_int_t)r->runs[i].insts, "cpi", r->runs[i].cpi, "seconds",
+                                                 r->runs[i].seconds, "checkpoint", r->runs[i].checkpoint));
+        char *text = json_dumps(out, JSON_INDENT(2));
+        char *rp = xasprintf("%s/results.json", base);
+        rc = write_file_atomic(rp, text, strlen(text), 0644);
+        free(rp);
+        free(text);
+        json_decref(out);
+    }
+    free(js);
+    free(warm);
+    free(cfg);
+    free(base);
+    free(mp);
+    json_decref(man);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * simpoints.h -- run every simulation-point checkpoint of `ffwd sample` in
+ * real gem5 (warm-up, stats reset, one interval, stats dump, exit) and
+ * combine the measurements with the SimPoint weights.
+ */
+#ifndef FFWD_GEM5_SIMPOINTS_H
+#define FFWD_GEM5_SIMPOINTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gem5_simpoints_opts {
+    const char *dir;     /* output of `ffwd sample` (simpoints.json) */
+    const char *gem5;    /* gem5.opt / gem5.fast, ARM build of stock v24.0 */
+    const char *cpu;     /* atomic, timing, o3 (default o3) */
+    unsigned jobs;       /* gem5 processes at once (default 1) */
+    double timeout;      /* per checkpoint, wall clock (default 7200 s) */
+    uint64_t measure;    /* instructions measured (default: the interval) */
+};
+
+struct gem5_simpoint_run {
+    unsigned index, cluster;
+    double weight;
+    uint64_t cycles, insts;
+    double cpi, seconds;
+    char checkpoint[512];
+    char error[256];     /* empty when measured */
+};
+
+struct gem5_simpoints_result {
+    size_t n;
+    struct gem5_simpoint_run *runs;
+    double weighted_cpi;  /* sum of weight * CPI */
+    double weighted_ipc;  /* 1 / weighted_cpi */
+    double seconds;
+};
+
+int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoints_result *r);
+void gem5_simpoints_free(struct gem5_simpoints_result *r);
+
+/* From the first statistics block of a gem5 stats.txt: the cycles and the
+ * committed instructions of CPU `cpu` (e.g. "system.switch_cpus"). */
+int gem5_stats_cpu(const char *stats_txt, const char *cpu, uint64_t *cycles, uint64_t *insts);
+
+#endif
