@@ -45,6 +45,7 @@ bench: build
 	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
 	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS)
 	@./$(BUILD)/bench_convert ./$(BUILD)/ffwd 1G,4G 50
+	@./$(BUILD)/bench_sample ./$(BUILD)/ffwd ./$(BUILD)/plugins 3 1000,10000,100000
 
 gem5-check: build
 	@if [ -z "$(GEM5)" ]; then \

@@ -40,6 +40,9 @@ ap.add_argument("--script", default="", help="file the guest reads with `ffwd-gu
 ap.add_argument("--disk", default="", help="base disk image (default: the one recorded in the checkpoint)")
 ap.add_argument("--warmup-insts", type=int, default=0,
                 help="simulation-point mode: instructions to warm up on the final CPU before the stats reset")
+ap.add_argument("--simpoint-profile", type=int, default=0,
+                help="gem5's own BBV profiling (SimPoint probe, m5out/simpoint.bb.gz) with this interval; "
+                     "atomic, 1 CPU (what ffwd profile replaces)")
 ap.add_argument("--measure-insts", type=int, default=0,
                 help="simulation-point mode: instructions measured after the warm-up (stats reset, run, dump)")
 a = ap.parse_args()
@@ -171,6 +174,11 @@ if a.cpu != "atomic":
 elif a.max_insts:
     for c in system.cpu:
         c.max_insts_any_thread = a.max_insts
+
+if a.simpoint_profile:
+    if a.cpu != "atomic" or ncpu != 1:
+        sys.exit("ffwd_restore: --simpoint-profile needs --cpu atomic and a 1-CPU checkpoint (as gem5's fs.py)")
+    system.cpu[0].addSimPointProbe(a.simpoint_profile)
 
 root = Root(full_system=True, system=system)
 m5.instantiate(ckpt)

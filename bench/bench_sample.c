@@ -1,0 +1,166 @@
+/*
+ * bench_sample -- costs of the sampling stages, as ratios against baselines
+ * measured in the same run.
+ *
+ *   bench_sample FFWD_BINARY PLUGIN_DIR [REPEATS] [INTERVALS,...]
+ *
+ * 1. BBV plugin slowdown: the same workload between two guest markers,
+ *    (a) without plugin, (b) with ffwd's exact instruction-counting plugin
+ *    (libffwd-icount.so: QEMU counting instructions only), (c) with the BBV
+ *    plugin (100M-instruction intervals). Ratios b/a, c/a, c/b (median).
+ * 2. Clustering (`ffwd cluster`, default options) on synthetic BBVs of
+ *    growing size (3 phases, 40 blocks per interval, drawn from 1M distinct
+ *    blocks): wall time and peak memory, against reading the same gzip'd
+ *    input with `gzip -dc` (time) and against the input's size (memory).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/util.h"
+
+static const char *ffwd_bin, *plugdir;
+
+static int boot(const char *plug, double *dt)
+{
+    const char *work = "ffwd-guest marker first; ffwd-matmul 384; ffwd-ptrchase 1000000; ffwd-sort 500000; "
+                       "ffwd-guest marker done";
+    char *argv[16] = {(char *)ffwd_bin, "boot", "--append", "ffwd.root=none", "--cmd", (char *)work,
+                      "--expect-marker", "done"};
+    int n = 8;
+    if (plug) {
+        argv[n++] = "--plugin";
+        argv[n++] = (char *)plug;
+    }
+    argv[n] = NULL;
+    struct sbuf o = {0};
+    int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
+    double a = -1, b = -1;
+    for (char *save = NULL, *l = strtok_r(o.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        double t;
+        char m[64];
+        if (sscanf(l, "[ %lfs] marker seen: %63s", &t, m) == 2)
+            *(!strcmp(m, "first") ? &a : &b) = t;
+    }
+    if (st != 0 || a < 0 || b < 0)
+        fprintf(stderr, "bench_sample: ffwd boot failed:\n%s\n", o.s ? o.s : "");
+    sbuf_free(&o);
+    *dt = b - a;
+    return st != 0 || a < 0 || b < 0;
+}
+
+static int cmpd(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Run argv, return wall seconds; *rss_kb = peak resident set of the child. */
+static double timed(char *const argv[], long *rss_kb, const char *out_file)
+{
+    fflush(stdout); /* the child must not inherit unwritten output */
+    double t0 = now_sec();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(out_file ? out_file : "/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execv(argv[0], argv);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    wait4(pid, &st, 0, &ru);
+    if (rss_kb)
+        *rss_kb = ru.ru_maxrss;
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+        fprintf(stderr, "bench_sample: %s failed\n", argv[0]);
+        return -1;
+    }
+    return now_sec() - t0;
+}
+
+static void synth(const char *path, size_t n)
+{
+    gzFile g = gzopen(path, "wb1");
+    uint64_t s = 42;
+    for (size_t i = 0; i < n; i++) {
+        unsigned phase = (unsigned)(i / 50 % 3);
+        gzputs(g, "T");
+        for (unsigned b = 0; b < 40; b++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* 2/3 of the blocks from the phase's region, the rest from all 1M */
+            unsigned id = b < 27 ? phase * 300000 + (unsigned)((s >> 33) % 300000) + 1
+                                 : (unsigned)((s >> 33) % 1000000) + 1;
+            gzprintf(g, ":%u:%u ", id, 1000 + (unsigned)(s >> 52));
+        }
+        gzputs(g, "\n");
+    }
+    gzclose(g);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_sample FFWD_BINARY PLUGIN_DIR [REPEATS] [INTERVALS,...]\n");
+        return 2;
+    }
+    ffwd_bin = argv[1];
+    plugdir = argv[2];
+    int reps = argc > 3 ? atoi(argv[3]) : 3;
+    if (reps < 1 || reps > 20)
+        reps = 3;
+    const char *sizes = argc > 4 ? argv[4] : "1000,10000,100000";
+    char *dir = make_temp_dir("/tmp", "ffwd-bench-sample-");
+    char *icount = xasprintf("%s/libffwd-icount.so,out=%s/ic.json", plugdir, dir);
+    char *bbv = xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir);
+    double t0[20], t1[20], t2[20];
+    for (int i = 0; i < reps; i++)
+        if (boot(NULL, &t0[i]) || boot(icount, &t1[i]) || boot(bbv, &t2[i]))
+            return 1;
+    qsort(t0, (size_t)reps, sizeof *t0, cmpd);
+    qsort(t1, (size_t)reps, sizeof *t1, cmpd);
+    qsort(t2, (size_t)reps, sizeof *t2, cmpd);
+    double a = t0[reps / 2], b = t1[reps / 2], c = t2[reps / 2];
+    printf("bench_sample (median of %d; TCG, demo guest; matmul 384 + ptrchase 1000000 + sort 500000)\n", reps);
+    printf("  workload, no plugin           %.3f s\n", a);
+    printf("  with icount plugin            %.3f s   ratio %.2fx vs no plugin\n", b, b / a);
+    printf("  with BBV plugin (100M)        %.3f s   ratio %.2fx vs no plugin, %.2fx vs icount plugin\n", c, c / a,
+           c / b);
+
+    printf("  clustering (ffwd cluster, defaults: maxk 30, 5 seeds, 15 dims; 40 blocks/interval of 1M):\n");
+    printf("  %10s %10s %10s %12s %10s %12s\n", "intervals", "input MB", "time s", "vs gzip -dc", "peak MB",
+           "MB/1k intvl");
+    char *copy = xstrdup(sizes);
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        size_t n = strtoull(tok, NULL, 10);
+        if (!n)
+            continue;
+        char *in = xasprintf("%s/s%zu.bb.gz", dir, n), *out = xasprintf("%s/s%zu", dir, n);
+        synth(in, n);
+        char *zc[] = {"gzip", "-dc", in, NULL};
+        char *raw = xasprintf("%s/raw", dir);
+        double tz = timed(zc, NULL, raw);
+        double mb = (double)file_size(raw) / 1048576.0;
+        unlink(raw);
+        char *cl[] = {(char *)ffwd_bin, "cluster", in, "--out", out, NULL};
+        long rss = 0;
+        double tc = timed(cl, &rss, NULL);
+        printf("  %10zu %10.1f %10.2f %11.1fx %10.1f %12.2f\n", n, mb, tc, tc / tz, (double)rss / 1024.0,
+               (double)rss / 1024.0 / ((double)n / 1000.0));
+        free(in);
+        free(out);
+        free(raw);
+    }
+    free(copy);
+    rm_rf(dir);
+    free(dir);
+    free(icount);
+    free(bbv);
+    return 0;
+}
