@@ -8,8 +8,61 @@
 #include "sample/sample.h"
 #include "tests/integration/helpers.h"
 
+/* Instructions in all BBV lines of PREFIX.0.bb.gz. */
+static unsigned long long bbv_total(const char *prefix)
+{
+    char *f = xasprintf("%s.0.bb.gz", prefix);
+    char *t = read_file_gz(f, NULL);
+    unsigned long long sum = 0;
+    for (char *p = t; p && (p = strchr(p, ':'));) {
+        unsigned long long id, cnt;
+        int used = 0;
+        if (sscanf(p, ":%llu:%llu%n", &id, &cnt, &used) != 2)
+            break;
+        sum += cnt;
+        p += used;
+    }
+    free(t);
+    free(f);
+    return sum;
+}
+
+/* --process roi: a workload that marks itself (FFWD_ROI=1 -> HINT #100/#101
+ * from inside the process) runs next to another one on one vCPU; only its
+ * own address space is counted, so the total equals a run where it is alone,
+ * while --roi without the filter also counts the other program. */
+static int test_process(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-bbvproc-");
+    const char *both = "FFWD_ROI=1 ffwd-matmul 128 & ffwd-sort 200000; wait", *alone = "FFWD_ROI=1 ffwd-matmul 128";
+    const char *cmds[3] = {both, alone, both};
+    unsigned long long tot[3];
+    for (int r = 0; r < 3; r++) {
+        char *prefix = xasprintf("%s/r%d", dir, r);
+        struct sbuf o = {0};
+        const char *a[] = {"profile", "--out", prefix, "--interval", "1000000", "--roi", "--deterministic", "--append",
+                           "ffwd.root=none", "--cmd", cmds[r], "--timeout", "300",
+                           r < 2 ? "--process" : NULL, "roi", NULL};
+        CHECK_MSG(ffwd(&o, a) == 0, "%s", o.s);
+        tot[r] = bbv_total(prefix);
+        sbuf_free(&o);
+        free(prefix);
+    }
+    printf("process filter: with a neighbour %llu, alone %llu, neighbour counted too %llu instructions\n", tot[0],
+           tot[1], tot[2]);
+    CHECK(tot[1] > 10000000);
+    /* the same process, within 1% (kernel work on its behalf varies a little) */
+    CHECK_MSG(tot[0] > tot[1] * 99 / 100 && tot[0] < tot[1] * 101 / 100, "%llu vs %llu", tot[0], tot[1]);
+    CHECK_MSG(tot[2] > tot[0] * 3 / 2, "without the filter the neighbour is counted: %llu vs %llu", tot[2], tot[0]);
+    rm_rf(dir);
+    free(dir);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "process"))
+        return test_process();
     if (argc != 2 || strcmp(argv[1], "bbv"))
         return 2;
     char *k = guest_path("kernel"), *i = guest_path("initrd");
