@@ -23,6 +23,10 @@ int cli_fail(void);
 int cli_seconds(const char *opt, const char *arg, double *out);
 /* Parse a whole number lo..hi given to option `opt`; error names both. */
 int cli_uint(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out);
+/* --cpu atomic|timing|o3 of the gem5 commands. */
+int cli_gem5_cpu(const char *arg, const char **out);
+/* Error unless a gem5 binary was given (--gem5 or $GEM5). */
+int cli_need_gem5(const char *gem5);
 /* Common: shared option parsing of the machine profile. Returns 1 if the
  * option was consumed, 0 if not a profile option, -1 on a bad value. */
 struct ffwd_profile;

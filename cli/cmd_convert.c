@@ -130,13 +130,16 @@ int cmd_verify(int argc, char **argv)
         switch (c) {
         case OPT_GEM5: o.gem5 = optarg; break;
         case OPT_CPU:
-            if (strcmp(optarg, "atomic") && strcmp(optarg, "timing") && strcmp(optarg, "o3")) {
-                ffwd_seterr("--cpu: atomic, timing or o3 (got '%s')", optarg);
+            if (cli_gem5_cpu(optarg, &o.cpu) < 0)
                 return cli_fail();
-            }
-            o.cpu = optarg;
             break;
-        case OPT_SWITCH: o.switch_after = atoll(optarg); break;
+        case OPT_SWITCH: {
+            uint64_t v;
+            if (cli_uint("--switch-after", optarg, 0, INT64_MAX, &v) < 0)
+                return cli_fail();
+            o.switch_after = (long long)v;
+            break;
+        }
         case OPT_MAXSEC:
             if (cli_seconds("--max-seconds", optarg, &o.max_seconds) < 0)
                 return cli_fail();
@@ -154,10 +157,8 @@ int cmd_verify(int argc, char **argv)
         verify_help(stderr);
         return 2;
     }
-    if (!o.gem5 || !*o.gem5) {
-        ffwd_seterr("no gem5 given: --gem5 PATH or GEM5=PATH (an ARM build of stock gem5 v24.0)");
+    if (cli_need_gem5(o.gem5) < 0)
         return cli_fail();
-    }
     o.checkpoint = argv[optind];
     struct gem5_verify_result r;
     int rc = gem5_verify(&o, &r);

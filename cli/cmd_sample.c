@@ -327,11 +327,8 @@ int cmd_sample_run(int argc, char **argv)
         switch (c) {
         case OPT_GEM5: o.gem5 = optarg; break;
         case OPT_CPU:
-            if (strcmp(optarg, "atomic") && strcmp(optarg, "timing") && strcmp(optarg, "o3")) {
-                ffwd_seterr("--cpu: atomic, timing or o3 (got '%s')", optarg);
+            if (cli_gem5_cpu(optarg, &o.cpu) < 0)
                 return cli_fail();
-            }
-            o.cpu = optarg;
             break;
         case O_JOBS:
             if (cli_uint("--jobs", optarg, 1, 256, &v) < 0)
@@ -354,10 +351,8 @@ int cmd_sample_run(int argc, char **argv)
         sample_run_help(stderr);
         return 2;
     }
-    if (!o.gem5 || !*o.gem5) {
-        ffwd_seterr("no gem5 given: --gem5 PATH or GEM5=PATH (an ARM build of stock gem5 v24.0)");
+    if (cli_need_gem5(o.gem5) < 0)
         return cli_fail();
-    }
     o.dir = argv[optind];
     struct gem5_simpoints_result r;
     if (gem5_simpoints_run(&o, &r) < 0) {

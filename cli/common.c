@@ -70,3 +70,18 @@ int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg)
     }
     return 0;
 }
+
+int cli_gem5_cpu(const char *arg, const char **out)
+{
+    if (strcmp(arg, "atomic") && strcmp(arg, "timing") && strcmp(arg, "o3"))
+        return ffwd_seterr("--cpu: atomic, timing or o3 (got '%s')", arg);
+    *out = arg;
+    return 0;
+}
+
+int cli_need_gem5(const char *gem5)
+{
+    if (!gem5 || !*gem5)
+        return ffwd_seterr("no gem5 given: --gem5 PATH or GEM5=PATH (an ARM build of stock gem5 v24.0)");
+    return 0;
+}
