@@ -44,6 +44,13 @@ int boot_args_prepare(struct boot_args *b)
         return ffwd_seterr("--insn-scope: vcpu%d does not exist with --smp %u", cfg->insn_scope, cfg->prof.smp);
     if (b->ninsn && strcmp(cfg->prof.accel, "tcg"))
         return ffwd_seterr("instruction-count stops need --accel tcg (instructions are counted by a TCG plugin)");
+    if (cfg->prof.icount && cfg->prof.smp > 1 && (cfg->plugin || b->ninsn))
+        /* observed with Debian's QEMU 10.0: qemu aborts in boot ("arm_mmu_idx_el:
+         * code should not be reached") with any TCG plugin, even one that only
+         * counts instructions inline, when -icount runs more than one vCPU */
+        return ffwd_seterr("--deterministic with --smp %u cannot load a TCG plugin (QEMU 10 aborts: "
+                           "arm_mmu_idx_el); use --smp 1, or drop --deterministic",
+                           cfg->prof.smp);
     if (b->ro.capture_marker && !b->ro.capture_dir)
         return ffwd_seterr("--capture-at-marker needs --capture-dir DIR");
     if (!cfg->kernel) {

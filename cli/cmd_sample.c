@@ -129,10 +129,6 @@ int cmd_profile(int argc, char **argv)
         ffwd_seterr("ffwd profile needs --accel tcg (basic blocks are counted by a TCG plugin)");
         return cli_fail();
     }
-    if (boot_args_prepare(&b) < 0) {
-        boot_args_free(&b);
-        return cli_fail();
-    }
     char *so = ffwd_plugin_path("bbv");
     struct sbuf filters = {0}, plug = {0};
     sbuf_addf(&filters, "mode=%s", user ? "user" : "all");
@@ -145,6 +141,12 @@ int cmd_profile(int argc, char **argv)
     sbuf_addf(&plug, "%s,out=%s,interval=%" PRIu64 ",%s", so, out, interval, filters.s);
     free(so);
     b.cfg.plugin = plug.s;
+    if (boot_args_prepare(&b) < 0) {
+        sbuf_free(&filters);
+        sbuf_free(&plug);
+        boot_args_free(&b);
+        return cli_fail();
+    }
     int rc = -1;
     struct ffwd_run_result *res = xcalloc(1, sizeof *res);
     char *meta = xasprintf("%s.run.json", out);

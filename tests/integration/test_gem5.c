@@ -419,6 +419,38 @@ static int t_gem5_check(void)
         free(dir);
         sbuf_free(&o);
     }
+    /* simulation points: profile -> cluster -> sample -> every point in gem5
+     * (warm-up, stats reset, one interval, dump) -> weighted CPI */
+    {
+        char *dir = make_temp_dir("/tmp", "ffwd-gem5-sp-");
+        char *prefix = xasprintf("%s/p", dir), *bbv = xasprintf("%s.0.bb.gz", prefix), *ck = xasprintf("%s/ck", dir);
+        struct sbuf o = {0};
+        const char *pa[] = {"profile", "--out", prefix, "--interval", "2000000", "--roi", "--deterministic",
+                            "--append", "ffwd.root=none", "--cmd",
+                            "ffwd-guest roi-begin; ffwd-matmul 96; ffwd-ptrchase 60000; ffwd-sort 30000; "
+                            "ffwd-guest roi-end",
+                            NULL};
+        const char *ca[] = {"cluster", bbv, "--maxk", "4", NULL};
+        const char *sa[] = {"sample", "--profile", prefix, "--warmup", "200000", "--out", ck, NULL};
+        const char *ra[] = {"sample-run", ck, "--gem5", g, "--cpu", "timing", "--measure", "300000", "--jobs", "2",
+                            NULL};
+        int st = ffwd(&o, pa);
+        st = st ? st : ffwd(&o, ca);
+        st = st ? st : ffwd(&o, sa);
+        double t0 = now_sec();
+        st = st ? st : ffwd(&o, ra);
+        char *rp = xasprintf("%s/gem5-timing/results.json", ck);
+        char *res = file_text(rp);
+        printf("gem5 check: simulation points (profile, cluster, sample, sample-run on timing): %s (%.0f s)\n%s",
+               st == 0 ? "OK" : "FAILED", now_sec() - t0, o.s);
+        CHECK_MSG(st == 0, "sampling flow in gem5 failed (kept in %s)", dir);
+        CHECK_STR_HAS(res, "\"weighted_cpi\"");
+        CHECK_STR_HAS(o.s, "weighted CPI");
+        if (st == 0)
+            rm_rf(dir);
+        free(res), free(rp), free(prefix), free(bbv), free(ck), free(dir);
+        sbuf_free(&o);
+    }
     return test_done();
 }
 
