@@ -1,0 +1,124 @@
+/* cache.c -- set-associative cache / TLB model (see cache.h). */
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+int cache_parse(const char *spec, struct cache_cfg *cfg, char *err, unsigned errlen)
+{
+    char *end;
+    memset(cfg, 0, sizeof *cfg);
+    unsigned long long size = strtoull(spec, &end, 10);
+    if (end == spec)
+        goto bad;
+    if (*end == 'K' || *end == 'k')
+        size <<= 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        size <<= 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        size <<= 30, end++;
+    if (*end != ':')
+        goto bad;
+    const char *p = end + 1;
+    unsigned long assoc = strtoul(p, &end, 10);
+    if (end == p || *end != ':')
+        goto bad;
+    p = end + 1;
+    unsigned long line = strtoul(p, &end, 10);
+    if (end == p)
+        goto bad;
+    cfg->repl = CACHE_LRU;
+    if (*end == ':') {
+        if (!strcasecmp(end + 1, "lru"))
+            cfg->repl = CACHE_LRU;
+        else if (!strcasecmp(end + 1, "random"))
+            cfg->repl = CACHE_RANDOM;
+        else
+            goto bad;
+    } else if (*end)
+        goto bad;
+    cfg->size = size;
+    cfg->assoc = (unsigned)assoc;
+    cfg->line = (unsigned)line;
+    return 0;
+bad:
+    snprintf(err, errlen, "'%s' is not SIZE:ASSOC:LINE[:lru|random] (e.g. 32K:2:64)", spec);
+    return -1;
+}
+
+int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen)
+{
+    memset(c, 0, sizeof *c);
+    if (!pow2(cfg->line) || !pow2(cfg->size) || cfg->size < cfg->line) {
+        snprintf(err, errlen, "size %llu and line %u must be powers of two, size >= line",
+                 (unsigned long long)cfg->size, cfg->line);
+        return -1;
+    }
+    uint64_t lines = cfg->size / cfg->line;
+    unsigned ways = cfg->assoc ? cfg->assoc : (unsigned)lines;
+    if (!pow2(ways) || ways > lines || lines > (1u << 26)) {
+        snprintf(err, errlen, "associativity %u must be a power of two <= %llu lines (at most 2^26 lines)", ways,
+                 (unsigned long long)lines);
+        return -1;
+    }
+    c->cfg = *cfg;
+    c->ways = ways;
+    c->sets = (unsigned)(lines / ways);
+    c->set_mask = c->sets - 1;
+    while ((1u << c->line_shift) < cfg->line)
+        c->line_shift++;
+    c->tag = calloc(lines, sizeof *c->tag);
+    c->stamp = calloc(lines, sizeof *c->stamp);
+    c->rng = 0x853c49e6748fea9bULL;
+    if (!c->tag || !c->stamp) {
+        cache_free(c);
+        snprintf(err, errlen, "out of memory for %llu lines", (unsigned long long)lines);
+        return -1;
+    }
+    return 0;
+}
+
+void cache_free(struct cache *c)
+{
+    free(c->tag);
+    free(c->stamp);
+    c->tag = c->stamp = NULL;
+}
+
+int cache_access(struct cache *c, uint64_t addr)
+{
+    uint64_t ln = addr >> c->line_shift;
+    uint64_t set = ln & c->set_mask, t = (ln >> 0) + 1; /* whole line number as tag: simple and exact */
+    uint64_t *tg = c->tag + set * c->ways, *st = c->stamp + set * c->ways;
+    c->accesses++;
+    c->clock++;
+    unsigned victim = 0;
+    for (unsigned w = 0; w < c->ways; w++) {
+        if (tg[w] == t) {
+            st[w] = c->clock;
+            return 1;
+        }
+        if (st[w] < st[victim])
+            victim = w; /* least recently used (invalid lines have stamp 0) */
+    }
+    c->misses++;
+    if (c->cfg.repl == CACHE_RANDOM) {
+        unsigned free_way = c->ways;
+        for (unsigned w = 0; w < c->ways && free_way == c->ways; w++)
+            if (!tg[w])
+                free_way = w;
+        if (free_way < c->ways)
+            victim = free_way;
+        else {
+            c->rng ^= c->rng << 13, c->rng ^= c->rng >> 7, c->rng ^= c->rng << 17;
+            victim = (unsigned)(c->rng % c->ways);
+        }
+    }
+    tg[victim] = t;
+    st[victim] = c->clock;
+    return 0;
+}

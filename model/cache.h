@@ -1,0 +1,44 @@
+/*
+ * cache.h -- set-associative cache and TLB models for the online model of
+ * the memory plugin (qemu/plugins/mem.c) and for trace replay. Plain C, no
+ * dependencies, so the same code runs inside a QEMU plugin and in ffwd.
+ *
+ * A cache: size, line size and associativity (all powers of two; assoc 0
+ * means fully associative), LRU or random replacement, write-allocate (a
+ * store that misses fills the line, as gem5's classic caches do). A TLB is
+ * the same structure with the page size as its "line". An access returns
+ * 1 on a hit, 0 on a miss.
+ */
+#ifndef FFWD_MODEL_CACHE_H
+#define FFWD_MODEL_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum cache_repl { CACHE_LRU, CACHE_RANDOM };
+
+struct cache_cfg {
+    uint64_t size;      /* bytes (for a TLB: entries x page size) */
+    unsigned line;      /* bytes per line (TLB: page size) */
+    unsigned assoc;     /* ways; 0 = fully associative */
+    enum cache_repl repl;
+};
+
+struct cache {
+    struct cache_cfg cfg;
+    unsigned sets, ways, line_shift;
+    uint64_t set_mask;
+    uint64_t *tag;      /* sets x ways; 0 = invalid (tags stored +1) */
+    uint64_t *stamp;    /* LRU: last use */
+    uint64_t clock, rng;
+    uint64_t accesses, misses;
+};
+
+/* Parse "SIZE:ASSOC:LINE[:lru|random]" (SIZE with K/M/G; ASSOC 0 = full). */
+int cache_parse(const char *spec, struct cache_cfg *cfg, char *err, unsigned errlen);
+int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen);
+void cache_free(struct cache *c);
+/* Look up (and on a miss fill) the line holding addr. 1: hit, 0: miss. */
+int cache_access(struct cache *c, uint64_t addr);
+
+#endif
