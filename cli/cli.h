@@ -16,6 +16,8 @@ int cmd_profile(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_sample_run(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
 
 /* Print "ffwd: error: <current error message>" and return 1. */
 int cli_fail(void);

@@ -25,6 +25,8 @@ static const struct {
     {"cluster", cmd_cluster, "choose simulation points from BBVs (SimPoint 3.2's method, in C)"},
     {"sample", cmd_sample, "capture every simulation point in one rerun, as gem5 checkpoints"},
     {"sample-run", cmd_sample_run, "run every simulation-point checkpoint in gem5; weighted CPI/IPC"},
+    {"trace", cmd_trace, "memory-access traces (record, stats, dump) and the online cache/TLB model"},
+    {"estimate", cmd_estimate, "fit a CPI model on gem5-measured intervals, estimate a whole run's cycles"},
     {"verify", cmd_verify, "run a checkpoint in real gem5 and compare the guest output with QEMU's"},
     {"gem5-table", cmd_gem5_table, "print gem5's misc-register table derived from a gem5 source tree"},
     {"guest", cmd_guest, "build the demo guest, or print where its files are"},

@@ -53,16 +53,16 @@ bad:
 int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen)
 {
     memset(c, 0, sizeof *c);
-    if (!pow2(cfg->line) || !pow2(cfg->size) || cfg->size < cfg->line) {
-        snprintf(err, errlen, "size %llu and line %u must be powers of two, size >= line",
-                 (unsigned long long)cfg->size, cfg->line);
+    if (!pow2(cfg->line) || cfg->size < cfg->line || cfg->size % cfg->line) {
+        snprintf(err, errlen, "line %u must be a power of two and divide the size %llu", cfg->line,
+                 (unsigned long long)cfg->size);
         return -1;
     }
     uint64_t lines = cfg->size / cfg->line;
     unsigned ways = cfg->assoc ? cfg->assoc : (unsigned)lines;
-    if (!pow2(ways) || ways > lines || lines > (1u << 26)) {
-        snprintf(err, errlen, "associativity %u must be a power of two <= %llu lines (at most 2^26 lines)", ways,
-                 (unsigned long long)lines);
+    if (ways > lines || lines % ways || !pow2(lines / ways) || lines > (1u << 26)) {
+        snprintf(err, errlen, "%llu lines in %u ways do not give a power-of-two number of sets (at most 2^26 lines)",
+                 (unsigned long long)lines, ways);
         return -1;
     }
     c->cfg = *cfg;
@@ -92,7 +92,7 @@ void cache_free(struct cache *c)
 int cache_access(struct cache *c, uint64_t addr)
 {
     uint64_t ln = addr >> c->line_shift;
-    uint64_t set = ln & c->set_mask, t = (ln >> 0) + 1; /* whole line number as tag: simple and exact */
+    uint64_t set = ln & c->set_mask, t = ln + 1; /* the whole line number as tag (0 = invalid) */
     uint64_t *tg = c->tag + set * c->ways, *st = c->stamp + set * c->ways;
     c->accesses++;
     c->clock++;

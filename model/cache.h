@@ -3,8 +3,8 @@
  * the memory plugin (qemu/plugins/mem.c) and for trace replay. Plain C, no
  * dependencies, so the same code runs inside a QEMU plugin and in ffwd.
  *
- * A cache: size, line size and associativity (all powers of two; assoc 0
- * means fully associative), LRU or random replacement, write-allocate (a
+ * A cache: size, line size (a power of two) and associativity (0 = fully
+ * associative; size / line / assoc must be a power of two: 48K:3:64 works), LRU or random replacement, write-allocate (a
  * store that misses fills the line, as gem5's classic caches do). A TLB is
  * the same structure with the page size as its "line". An access returns
  * 1 on a hit, 0 on a miss.

@@ -1,0 +1,251 @@
+/*
+ * cmd_estimate.c -- `ffwd estimate`: fit the linear CPI model on intervals
+ * measured in gem5 (the simulation points of `ffwd sample` run by `ffwd
+ * sample-run`), report its held-out error, apply it to every interval of a
+ * run, save/reuse the calibration.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/err.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../model/estimate.h"
+#include "cli.h"
+#include "opts.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: ffwd estimate --events CSV [--samples DIR [--cpu o3]] [--calibration FILE]\n"
+            "                     [--save FILE] [--reference-cpi X]\n"
+            "\n"
+            "CPI_i = sum_j w_j * event_ij / instructions_i, w_j >= 0 (non-negative least\n"
+            "squares), events from the memory plugin's model (`ffwd trace record --model`):\n"
+            "base, mul/div, FP/SIMD, loads, stores, branches, and the misses of L1I, L1D, L2,\n"
+            "LLC, ITLB, DTLB per instruction.\n"
+            "\n"
+            "  --events CSV         PREFIX.<vcpu>.model.csv of the run to estimate; its intervals\n"
+            "                       must be the BBV intervals of the profile (same --interval, --roi)\n"
+            "  --samples DIR        calibration: `ffwd sample` output measured by `ffwd sample-run`\n"
+            "                       (DIR/gem5-CPU/results.json): each point's gem5 CPI with the events\n"
+            "                       of its interval from --events\n"
+            "  --cpu TYPE           which sample-run results (default o3)\n"
+            "  --calibration FILE   calibration points saved earlier (same gem5 CPU configuration\n"
+            "                       and model); added to --samples' points\n"
+            "  --save FILE          write the calibration points and the fitted weights\n"
+            "  --reference-cpi X    a known CPI of the whole run (e.g. a full gem5 run): error in %%\n"
+            "\n"
+            "Reports the weights, the fit's error, the leave-one-out error (each calibration\n"
+            "interval predicted by a fit on the others), the estimated CPI of every interval and\n"
+            "of the run (cycles = sum of CPI_i x instructions_i), next to the SimPoint-weighted\n"
+            "gem5 CPI when --samples carries weights.\n");
+}
+
+/* Calibration points from DIR/simpoints.json + DIR/gem5-CPU/results.json. */
+static int load_samples(const char *dir, const char *cpu, const struct est_row *all, size_t nall,
+                        struct est_row **cal, size_t *ncal, double *wcpi)
+{
+    char *mp = xasprintf("%s/simpoints.json", dir), *rp = xasprintf("%s/gem5-%s/results.json", dir, cpu);
+    json_error_t e;
+    json_t *man = json_load_file(mp, 0, &e), *res = man ? json_load_file(rp, 0, &e) : NULL;
+    int rc = 0;
+    if (!man || !res) {
+        rc = ffwd_seterr("%s: %s", man ? rp : mp, e.text);
+        goto out;
+    }
+    json_t *pts = json_object_get(man, "points"), *runs = json_object_get(res, "points");
+    double wsum = 0;
+    *wcpi = 0;
+    for (size_t i = 0; i < json_array_size(runs); i++) {
+        json_t *r = json_array_get(runs, i);
+        json_int_t idx = json_integer_value(json_object_get(r, "index"));
+        double cpi = json_number_value(json_object_get(r, "cpi")), w = json_number_value(json_object_get(r, "weight"));
+        json_t *p = NULL;
+        for (size_t k = 0; k < json_array_size(pts); k++)
+            if (json_integer_value(json_object_get(json_array_get(pts, k), "index")) == idx)
+                p = json_array_get(pts, k);
+        if (!p || !(cpi > 0)) {
+            rc = ffwd_seterr("%s: point %lld has no matching simulation point or no CPI", rp, (long long)idx);
+            goto out;
+        }
+        uint64_t iv = (uint64_t)json_integer_value(json_object_get(p, "interval"));
+        const struct est_row *row = NULL;
+        for (size_t k = 0; k < nall; k++)
+            if (all[k].interval == iv)
+                row = &all[k];
+        if (!row) {
+            rc = ffwd_seterr("interval %" PRIu64 " of %s is not in the events file", iv, mp);
+            goto out;
+        }
+        *cal = xrealloc(*cal, (*ncal + 1) * sizeof **cal);
+        (*cal)[*ncal] = *row;
+        (*cal)[(*ncal)++].cpi = cpi;
+        *wcpi += w * cpi;
+        wsum += w;
+    }
+    if (wsum > 0)
+        *wcpi /= wsum;
+out:
+    json_decref(man);
+    json_decref(res);
+    free(mp);
+    free(rp);
+    return rc;
+}
+
+static int load_calibration(const char *path, const struct est_features *f, struct est_row **cal, size_t *ncal)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j)
+        return ffwd_seterr("%s: %s (line %d)", path, e.text, e.line);
+    json_t *names = json_object_get(j, "features"), *pts = json_object_get(j, "points");
+    int rc = 0;
+    if (strcmp(json_string_value(json_object_get(j, "format")) ? json_string_value(json_object_get(j, "format")) : "",
+               "ffwd-calibration") ||
+        json_array_size(names) != f->n || !json_is_array(pts)) {
+        rc = ffwd_seterr("%s: not an ffwd calibration with the features of the events file (%u)", path, f->n);
+        goto out;
+    }
+    for (unsigned k = 0; k < f->n; k++)
+        if (strcmp(json_string_value(json_array_get(names, k)) ? json_string_value(json_array_get(names, k)) : "",
+                   f->name[k])) {
+            rc = ffwd_seterr("%s: feature %u is '%s', the events file has '%s'", path, k,
+                             json_string_value(json_array_get(names, k)), f->name[k]);
+            goto out;
+        }
+    for (size_t i = 0; i < json_array_size(pts); i++) {
+        json_t *p = json_array_get(pts, i), *x = json_object_get(p, "x");
+        struct est_row r = {.interval = (uint64_t)json_integer_value(json_object_get(p, "interval")),
+                            .insns = (uint64_t)json_integer_value(json_object_get(p, "insns")),
+                            .cpi = json_number_value(json_object_get(p, "cpi"))};
+        if (json_array_size(x) != f->n || !(r.cpi > 0)) {
+            rc = ffwd_seterr("%s: point %zu: field x needs %u values and cpi a positive number", path, i, f->n);
+            goto out;
+        }
+        for (unsigned k = 0; k < f->n; k++)
+            r.x[k] = json_number_value(json_array_get(x, k));
+        *cal = xrealloc(*cal, (*ncal + 1) * sizeof **cal);
+        (*cal)[(*ncal)++] = r;
+    }
+out:
+    json_decref(j);
+    return rc;
+}
+
+static int save_calibration(const char *path, const struct est_features *f, const struct est_row *cal, size_t n,
+                            const double *w, const char *cpu)
+{
+    json_t *names = json_array(), *ws = json_array(), *pts = json_array();
+    for (unsigned k = 0; k < f->n; k++) {
+        json_array_append_new(names, json_string(f->name[k]));
+        json_array_append_new(ws, json_real(w[k]));
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array();
+        for (unsigned k = 0; k < f->n; k++)
+            json_array_append_new(x, json_real(cal[i].x[k]));
+        json_array_append_new(pts, json_pack("{s:I, s:I, s:f, s:o}", "interval", (json_int_t)cal[i].interval,
+                                             "insns", (json_int_t)cal[i].insns, "cpi", cal[i].cpi, "x", x));
+    }
+    json_t *j = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}", "format", "ffwd-calibration", "version", 1, "gem5_cpu",
+                          cpu, "features", names, "weights", ws, "points", pts);
+    char *text = json_dumps(j, JSON_INDENT(2));
+    int rc = write_file_atomic(path, text, strlen(text), 0644);
+    free(text);
+    json_decref(j);
+    return rc < 0 ? ffwd_preerr("%s", path) : 0;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+    enum { O_EVENTS = 1000, O_SAMPLES, O_CALIB, O_SAVE, O_REF };
+    static const struct option lo[] = {{"events", required_argument, 0, O_EVENTS},
+                                       {"samples", required_argument, 0, O_SAMPLES},
+                                       {"cpu", required_argument, 0, OPT_CPU},
+                                       {"calibration", required_argument, 0, O_CALIB},
+                                       {"save", required_argument, 0, O_SAVE},
+                                       {"reference-cpi", required_argument, 0, O_REF},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3";
+    double ref = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        switch (c) {
+        case O_EVENTS: events = optarg; break;
+        case O_SAMPLES: samples = optarg; break;
+        case OPT_CPU:
+            if (cli_gem5_cpu(optarg, &cpu) < 0)
+                return cli_fail();
+            break;
+        case O_CALIB: calib = optarg; break;
+        case O_SAVE: save = optarg; break;
+        case O_REF: {
+            char *end;
+            ref = strtod(optarg, &end);
+            if (end == optarg || *end || !(ref > 0)) {
+                ffwd_seterr("--reference-cpi: '%s' is not a positive number", optarg);
+                return cli_fail();
+            }
+            break;
+        }
+        case 'h': help(stdout); return 0;
+        default: help(stderr); return 2;
+        }
+    }
+    if (optind != argc || !events || (!samples && !calib)) {
+        fprintf(stderr, "ffwd estimate: needs --events CSV and --samples DIR or --calibration FILE\n");
+        return 2;
+    }
+    struct est_features f;
+    struct est_row *all = NULL, *cal = NULL;
+    size_t nall = 0, ncal = 0;
+    double wcpi = 0, w[EST_MAXF], rms = 0;
+    int rc = -1;
+    if (est_read_csv(events, &f, &all, &nall) < 0)
+        goto out;
+    if (samples && load_samples(samples, cpu, all, nall, &cal, &ncal, &wcpi) < 0)
+        goto out;
+    if (calib && load_calibration(calib, &f, &cal, &ncal) < 0)
+        goto out;
+    if (est_fit(cal, ncal, f.n, w, &rms) < 0)
+        goto out;
+    double loo = est_loocv(cal, ncal, f.n), mean = 0;
+    for (size_t i = 0; i < ncal; i++)
+        mean += cal[i].cpi / (double)ncal;
+    printf("calibration: %zu intervals measured in gem5 (%s), mean CPI %.4f\n", ncal, cpu, mean);
+    printf("weights (cycles per event):");
+    for (unsigned k = 0; k < f.n; k++)
+        if (w[k] > 0)
+            printf(" %s %.4g", f.name[k], w[k]);
+    printf("\nfit: RMS CPI error %.4f (%.1f%% of the mean); leave-one-out mean |error| %.1f%%\n", rms,
+           100 * rms / mean, 100 * loo);
+    double cycles = 0, insns = 0;
+    for (size_t i = 0; i < nall; i++) {
+        cycles += est_cpi(&all[i], f.n, w) * (double)all[i].insns;
+        insns += (double)all[i].insns;
+    }
+    double est = cycles / insns;
+    printf("estimate: %zu intervals, %.0f instructions, %.0f cycles: CPI %.4f (IPC %.4f)\n", nall, insns, cycles, est,
+           1 / est);
+    if (samples && wcpi > 0)
+        printf("gem5 SimPoint-weighted CPI %.4f: the estimate differs by %+.1f%%\n", wcpi, 100 * (est - wcpi) / wcpi);
+    if (ref > 0)
+        printf("reference CPI %.4f: the estimate differs by %+.1f%%\n", ref, 100 * (est - ref) / ref);
+    rc = save ? save_calibration(save, &f, cal, ncal, w, cpu) : 0;
+    if (rc == 0 && save)
+        ffwd_info("calibration saved: %s", save);
+out:
+    free(all);
+    free(cal);
+    return rc < 0 ? cli_fail() : 0;
+}
