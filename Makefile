@@ -46,6 +46,7 @@ bench: build
 	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS)
 	@./$(BUILD)/bench_convert ./$(BUILD)/ffwd 1G,4G 50
 	@./$(BUILD)/bench_sample ./$(BUILD)/ffwd ./$(BUILD)/plugins 3 1000,10000,100000
+	@./$(BUILD)/bench_trace ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
 
 gem5-check: build
 	@if [ -z "$(GEM5)" ]; then \

@@ -22,43 +22,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bench/bench.h"
 #include "common/util.h"
 
 static const char *ffwd_bin, *plugdir;
 
-static int boot(const char *plug, double *dt)
-{
-    const char *work = "ffwd-guest marker first; ffwd-matmul 384; ffwd-ptrchase 1000000; ffwd-sort 500000; "
-                       "ffwd-guest marker done";
-    char *argv[16] = {(char *)ffwd_bin, "boot", "--append", "ffwd.root=none", "--cmd", (char *)work,
-                      "--expect-marker", "done"};
-    int n = 8;
-    if (plug) {
-        argv[n++] = "--plugin";
-        argv[n++] = (char *)plug;
-    }
-    argv[n] = NULL;
-    struct sbuf o = {0};
-    int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
-    double a = -1, b = -1;
-    for (char *save = NULL, *l = strtok_r(o.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        double t;
-        char m[64];
-        if (sscanf(l, "[ %lfs] marker seen: %63s", &t, m) == 2)
-            *(!strcmp(m, "first") ? &a : &b) = t;
-    }
-    if (st != 0 || a < 0 || b < 0)
-        fprintf(stderr, "bench_sample: ffwd boot failed:\n%s\n", o.s ? o.s : "");
-    sbuf_free(&o);
-    *dt = b - a;
-    return st != 0 || a < 0 || b < 0;
-}
-
-static int cmpd(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
+#define WORKLOAD "ffwd-matmul 384; ffwd-ptrchase 1000000; ffwd-sort 500000"
 
 /* Run argv, return wall seconds; *rss_kb = peak resident set of the child. */
 static double timed(char *const argv[], long *rss_kb, const char *out_file)
@@ -121,11 +90,13 @@ int main(int argc, char **argv)
     char *bbv = xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir);
     double t0[20], t1[20], t2[20];
     for (int i = 0; i < reps; i++)
-        if (boot(NULL, &t0[i]) || boot(icount, &t1[i]) || boot(bbv, &t2[i]))
+        if (bench_between_markers(ffwd_bin, WORKLOAD, NULL, &t0[i]) ||
+            bench_between_markers(ffwd_bin, WORKLOAD, icount, &t1[i]) ||
+            bench_between_markers(ffwd_bin, WORKLOAD, bbv, &t2[i]))
             return 1;
-    qsort(t0, (size_t)reps, sizeof *t0, cmpd);
-    qsort(t1, (size_t)reps, sizeof *t1, cmpd);
-    qsort(t2, (size_t)reps, sizeof *t2, cmpd);
+    qsort(t0, (size_t)reps, sizeof *t0, bench_cmpd);
+    qsort(t1, (size_t)reps, sizeof *t1, bench_cmpd);
+    qsort(t2, (size_t)reps, sizeof *t2, bench_cmpd);
     double a = t0[reps / 2], b = t1[reps / 2], c = t2[reps / 2];
     printf("bench_sample (median of %d; TCG, demo guest; matmul 384 + ptrchase 1000000 + sort 500000)\n", reps);
     printf("  workload, no plugin           %.3f s\n", a);

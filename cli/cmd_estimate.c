@@ -41,6 +41,8 @@ static void help(FILE *f)
             "                       and model); added to --samples' points\n"
             "  --save FILE          write the calibration points and the fitted weights\n"
             "  --reference-cpi X    a known CPI of the whole run (e.g. a full gem5 run): error in %%\n"
+            "  --holdout DIR        more measured intervals (`ffwd sample` + `sample-run` output) NOT\n"
+            "                       used for the fit: the error of each predicted interval CPI\n"
             "\n"
             "Reports the weights, the fit's error, the leave-one-out error (each calibration\n"
             "interval predicted by a fit on the others), the estimated CPI of every interval and\n"
@@ -166,16 +168,17 @@ static int save_calibration(const char *path, const struct est_features *f, cons
 
 int cmd_estimate(int argc, char **argv)
 {
-    enum { O_EVENTS = 1000, O_SAMPLES, O_CALIB, O_SAVE, O_REF };
+    enum { O_EVENTS = 1000, O_SAMPLES, O_CALIB, O_SAVE, O_REF, O_HOLD };
     static const struct option lo[] = {{"events", required_argument, 0, O_EVENTS},
                                        {"samples", required_argument, 0, O_SAMPLES},
                                        {"cpu", required_argument, 0, OPT_CPU},
                                        {"calibration", required_argument, 0, O_CALIB},
                                        {"save", required_argument, 0, O_SAVE},
                                        {"reference-cpi", required_argument, 0, O_REF},
+                                       {"holdout", required_argument, 0, O_HOLD},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3";
+    const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3", *hold = NULL;
     double ref = 0;
     int c;
     optind = 1;
@@ -189,6 +192,7 @@ int cmd_estimate(int argc, char **argv)
             break;
         case O_CALIB: calib = optarg; break;
         case O_SAVE: save = optarg; break;
+        case O_HOLD: hold = optarg; break;
         case O_REF: {
             char *end;
             ref = strtod(optarg, &end);
@@ -241,6 +245,37 @@ int cmd_estimate(int argc, char **argv)
         printf("gem5 SimPoint-weighted CPI %.4f: the estimate differs by %+.1f%%\n", wcpi, 100 * (est - wcpi) / wcpi);
     if (ref > 0)
         printf("reference CPI %.4f: the estimate differs by %+.1f%%\n", ref, 100 * (est - ref) / ref);
+    if (hold) {
+        struct est_row *ho = NULL;
+        size_t nho = 0;
+        double hw;
+        if (load_samples(hold, cpu, all, nall, &ho, &nho, &hw) < 0) {
+            free(ho);
+            goto out;
+        }
+        double err = 0, cm = 0, cp = 0, worst = 0;
+        size_t used = 0;
+        for (size_t i = 0; i < nho; i++) {
+            bool in_cal = false;
+            for (size_t k = 0; k < ncal; k++)
+                in_cal |= cal[k].interval == ho[i].interval;
+            if (in_cal)
+                continue; /* held out means: not fitted on */
+            double p = est_cpi(&ho[i], f.n, w), e = fabs(p - ho[i].cpi) / ho[i].cpi;
+            err += e;
+            worst = fmax(worst, e);
+            cm += ho[i].cpi * (double)ho[i].insns;
+            cp += p * (double)ho[i].insns;
+            used++;
+        }
+        if (used)
+            printf("held out: %zu intervals measured in gem5 and not fitted on: mean |CPI error| %.1f%%, worst %.1f%%; "
+                   "their cycles: predicted %.0f, measured %.0f (%+.1f%%)\n",
+                   used, 100 * err / (double)used, 100 * worst, cp, cm, 100 * (cp - cm) / cm);
+        else
+            printf("held out: every interval of %s is in the calibration set\n", hold);
+        free(ho);
+    }
     rc = save ? save_calibration(save, &f, cal, ncal, w, cpu) : 0;
     if (rc == 0 && save)
         ffwd_info("calibration saved: %s", save);

@@ -1,0 +1,71 @@
+/*
+ * bench_trace -- cost of the memory plugin, as ratios against the same run
+ * without a plugin, measured in the same command.
+ *
+ *   bench_trace FFWD_BINARY PLUGIN_DIR [REPEATS]
+ *
+ * The same workload between two guest markers with: no plugin; the memory
+ * plugin tracing (no model); modelling (no trace); both; tracing with
+ * values. Median wall time of each, its ratio to no plugin, and the trace's
+ * bytes per access (file and before compression).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "common/util.h"
+
+#define WORKLOAD "ffwd-matmul 256; ffwd-ptrchase 400000; ffwd-sort 200000"
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_trace FFWD_BINARY PLUGIN_DIR [REPEATS]\n");
+        return 2;
+    }
+    int reps = argc > 3 ? atoi(argv[3]) : 3;
+    if (reps < 1 || reps > 20)
+        reps = 3;
+    char *dir = make_temp_dir("/tmp", "ffwd-bench-trace-");
+    const char *names[] = {"no plugin", "trace", "model", "trace + model", "trace + values"};
+    const char *opts[] = {NULL, "trace=on,model=off", "trace=off,model=on", "trace=on,model=on",
+                          "trace=on,model=off,values=on"};
+    enum { V = 5 };
+    double t[V][20];
+    double bytes[V] = {0}, raw[V] = {0}, acc[V] = {0};
+    for (int r = 0; r < reps; r++)
+        for (int v = 0; v < V; v++) {
+            char *pl = opts[v] ? xasprintf("%s/libffwd-mem.so,out=%s/v%d,%s", argv[2], dir, v, opts[v]) : NULL;
+            if (bench_between_markers(argv[1], WORKLOAD, pl, &t[v][r]))
+                return 1;
+            free(pl);
+            char *sp = xasprintf("%s/v%d.summary", dir, v), *tp = xasprintf("%s/v%d.0.trace", dir, v);
+            char *sum = read_file(sp, NULL);
+            unsigned long long ins, a = 0, b = 0;
+            if (sum && sscanf(sum, "vcpu 0: %llu instructions in the window, %llu accesses traced, %llu bytes", &ins,
+                              &a, &b) == 3 && a) {
+                acc[v] = (double)a;
+                raw[v] = (double)b / (double)a;
+                bytes[v] = (double)file_size(tp) / (double)a;
+            }
+            free(sum);
+            free(sp);
+            free(tp);
+        }
+    printf("bench_trace (median of %d; TCG, demo guest, whole run traced; workload: %s)\n", reps, WORKLOAD);
+    for (int v = 0; v < V; v++)
+        qsort(t[v], (size_t)reps, sizeof t[v][0], bench_cmpd);
+    double base = t[0][reps / 2];
+    for (int v = 0; v < V; v++) {
+        printf("  %-16s %7.3f s  ratio %5.2fx", names[v], t[v][reps / 2], t[v][reps / 2] / base);
+        if (bytes[v] > 0)
+            printf("   %.3g accesses, %.2f bytes/access in the file (%.2f before compression)", acc[v], bytes[v],
+                   raw[v]);
+        putchar('\n');
+    }
+    rm_rf(dir);
+    free(dir);
+    return 0;
+}
