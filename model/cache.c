@@ -93,13 +93,19 @@ int cache_access(struct cache *c, uint64_t addr)
 {
     uint64_t ln = addr >> c->line_shift;
     uint64_t set = ln & c->set_mask, t = ln + 1; /* the whole line number as tag (0 = invalid) */
-    uint64_t *tg = c->tag + set * c->ways, *st = c->stamp + set * c->ways;
     c->accesses++;
     c->clock++;
+    if (t == c->mru_line) { /* the line just used is still there: a hit (exact for both policies) */
+        c->stamp[c->mru_slot] = c->clock;
+        return 1;
+    }
+    uint64_t *tg = c->tag + set * c->ways, *st = c->stamp + set * c->ways;
     unsigned victim = 0;
     for (unsigned w = 0; w < c->ways; w++) {
         if (tg[w] == t) {
             st[w] = c->clock;
+            c->mru_line = t;
+            c->mru_slot = set * c->ways + w;
             return 1;
         }
         if (st[w] < st[victim])
@@ -120,5 +126,7 @@ int cache_access(struct cache *c, uint64_t addr)
     }
     tg[victim] = t;
     st[victim] = c->clock;
+    c->mru_line = t;
+    c->mru_slot = set * c->ways + victim;
     return 0;
 }

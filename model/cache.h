@@ -31,6 +31,8 @@ struct cache {
     uint64_t *tag;      /* sets x ways; 0 = invalid (tags stored +1) */
     uint64_t *stamp;    /* LRU: last use */
     uint64_t clock, rng;
+    uint64_t mru_line;  /* last line accessed (+1; 0: none) and its slot: a repeat is a hit */
+    uint64_t mru_slot;
     uint64_t accesses, misses;
 };
 
