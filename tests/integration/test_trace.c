@@ -114,6 +114,68 @@ int main(int argc, char **argv)
         const char *b3[] = {"trace", "record", "--out", prefix, "--no-trace", "--cmd", "true", NULL};
         CHECK(ffwd(&o, b3) != 0);
         CHECK_STR_HAS(o.s, "records nothing");
+    } else if (!strcmp(argv[1], "estimate")) {
+        /* ffwd estimate end to end on files with a known answer: CPI = 0.5 + 10 x L1D
+         * misses/insn + 100 x L2 misses/insn; 10 intervals calibrate, 10 are held out */
+        struct sbuf csv = {0}, man = {0}, res = {0}, man2 = {0}, res2 = {0};
+        sbuf_addf(&csv, "interval,start,insns,alu,muldiv,fpsimd,load,store,branch,other,l1i_access,l1i_miss,"
+                        "l1d_access,l1d_miss,l2_access,l2_miss,llc_access,llc_miss,itlb_access,itlb_miss,"
+                        "dtlb_access,dtlb_miss\n");
+        double cyc = 0, ins = 0;
+        unsigned long long sd = 5;
+        for (int i = 0; i < 20; i++) {
+            unsigned long long r4[4]; /* independent draws: collinear features would make the fit ambiguous */
+            for (int k = 0; k < 4; k++)
+                r4[k] = (sd = sd * 6364136223846793005ULL + 1442695040888963407ULL) >> 33;
+            unsigned long long n = 1000000 + r4[0] % 1000000, l1 = 2000 + r4[1] % 50000, l2 = 100 + r4[2] % 5000;
+            unsigned long long br = 100000 + r4[3] % 100000;
+            double cpi = 0.5 + 10.0 * (double)l1 / (double)n + 100.0 * (double)l2 / (double)n;
+            cyc += cpi * (double)n;
+            ins += (double)n;
+            sbuf_addf(&csv, "%d,0,%llu,1,0,0,1,1,%llu,0,1,0,1,%llu,1,%llu,0,0,1,0,1,0\n", i, n, br, l1, l2);
+            struct sbuf *m = i < 10 ? &man : &man2, *r = i < 10 ? &res : &res2;
+            sbuf_addf(m, "%s{\"index\": %d, \"interval\": %d, \"weight\": 0.1}", m->len ? ", " : "", i, i);
+            sbuf_addf(r, "%s{\"index\": %d, \"weight\": 0.1, \"cpi\": %.17g}", r->len ? ", " : "", i, cpi);
+        }
+        char *ev = xasprintf("%s/ev.csv", dir), *cal = xasprintf("%s/cal.json", dir);
+        write_file_atomic(ev, csv.s, csv.len, 0644);
+        for (int d = 0; d < 2; d++) {
+            char *sd2 = xasprintf("%s/s%d/gem5-o3", dir, d), *mp = xasprintf("%s/s%d/simpoints.json", dir, d),
+                 *rp = xasprintf("%s/results.json", sd2);
+            mkdir_p(sd2, 0755);
+            char *mt = xasprintf("{\"format\": \"ffwd-simpoints\", \"points\": [%s]}", d ? man2.s : man.s);
+            char *rt = xasprintf("{\"format\": \"ffwd-simpoint-results\", \"points\": [%s]}", d ? res2.s : res.s);
+            write_file_atomic(mp, mt, strlen(mt), 0644);
+            write_file_atomic(rp, rt, strlen(rt), 0644);
+            free(sd2), free(mp), free(rp), free(mt), free(rt);
+        }
+        char *s0 = xasprintf("%s/s0", dir), *s1 = xasprintf("%s/s1", dir);
+        const char *ea[] = {"estimate", "--events", ev, "--samples", s0, "--holdout", s1, "--save", cal, NULL};
+        CHECK_MSG(ffwd(&o, ea) == 0, "%s", o.s);
+        CHECK_STR_HAS(o.s, "base 0.5 ");
+        CHECK_STR_HAS(o.s, "l1d_miss 10 ");
+        CHECK_STR_HAS(o.s, "l2_miss 100");
+        CHECK_STR_HAS(o.s, "leave-one-out mean |error| 0.0%");
+        CHECK_STR_HAS(o.s, "held out: 10 intervals measured in gem5 and not fitted on: mean |CPI error| 0.0%");
+        char want[64];
+        snprintf(want, sizeof want, "CPI %.4f", cyc / ins);
+        CHECK_STR_HAS(o.s, want); /* the whole run, exactly */
+        /* the saved calibration gives the same answer on its own */
+        sbuf_free(&o);
+        const char *eb[] = {"estimate", "--events", ev, "--calibration", cal, NULL};
+        CHECK_MSG(ffwd(&o, eb) == 0, "%s", o.s);
+        CHECK_STR_HAS(o.s, want);
+        /* errors name the file */
+        sbuf_free(&o);
+        const char *ec[] = {"estimate", "--events", ev, "--calibration", ev, NULL};
+        CHECK(ffwd(&o, ec) != 0);
+        CHECK_STR_HAS(o.s, "ev.csv");
+        sbuf_free(&o);
+        const char *ed[] = {"estimate", "--events", cal, "--samples", s0, NULL};
+        CHECK(ffwd(&o, ed) != 0);
+        CHECK_STR_HAS(o.s, "cal.json:1");
+        sbuf_free(&csv), sbuf_free(&man), sbuf_free(&res), sbuf_free(&man2), sbuf_free(&res2);
+        free(ev), free(cal), free(s0), free(s1);
     } else
         return 2;
     sbuf_free(&o);
