@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WBUF (1u << 16)
+#define WBUF (1u << 16)   /* reader buffer */
+#define WRBUF (1u << 20)  /* each of the two writer buffers */
 
 static unsigned put_varint(unsigned char *p, uint64_t v)
 {
@@ -39,32 +40,75 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
+static void *writer_main(void *arg)
+{
+    struct trace_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->pending && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->pending)
+            break; /* stop, and nothing left */
+        unsigned char *p = w->pending;
+        unsigned n = w->pending_len;
+        pthread_mutex_unlock(&w->mu);
+        bool ok = gzwrite(w->f, p, n) == (int)n;
+        pthread_mutex_lock(&w->mu);
+        w->failed |= !ok;
+        w->pending = NULL;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
 int trace_open_write(struct trace_writer *w, const char *path, unsigned vcpu, uint64_t start_icount, bool values)
 {
     memset(w, 0, sizeof *w);
     w->f = gzopen(path, "wb1");
-    w->buf = malloc(WBUF);
-    if (!w->f || !w->buf) {
+    w->bufs[0] = malloc(WRBUF);
+    w->bufs[1] = malloc(WRBUF);
+    w->buf = w->bufs[0];
+    if (!w->f || !w->bufs[0] || !w->bufs[1]) {
         if (w->f)
             gzclose(w->f);
-        free(w->buf);
-        w->f = NULL;
-        w->buf = NULL;
+        free(w->bufs[0]);
+        free(w->bufs[1]);
+        memset(w, 0, sizeof *w);
         return -1;
     }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
     unsigned char h[32] = {0};
     memcpy(h, TRACE_MAGIC, 8);
     put_u32(h + 8, TRACE_VERSION);
     put_u32(h + 12, values ? 1u : 0u);
     put_u32(h + 16, vcpu);
     put_u64(h + 20, start_icount);
-    return gzwrite(w->f, h, sizeof h) == (int)sizeof h ? 0 : -1;
+    if (gzwrite(w->f, h, sizeof h) != (int)sizeof h)
+        w->failed = true;
+    w->started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+    return w->failed ? -1 : 0;
 }
 
+/* Hand the filled buffer to the writer thread (or write it here without one). */
 static void flush(struct trace_writer *w)
 {
-    if (w->len && w->f)
-        gzwrite(w->f, w->buf, w->len);
+    if (!w->len || !w->f)
+        return;
+    if (!w->started) {
+        w->failed |= gzwrite(w->f, w->buf, w->len) != (int)w->len;
+        w->len = 0;
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (w->pending)
+        pthread_cond_wait(&w->cv, &w->mu);
+    w->pending = w->buf;
+    w->pending_len = w->len;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    w->buf = w->buf == w->bufs[0] ? w->bufs[1] : w->bufs[0];
     w->len = 0;
 }
 
@@ -72,7 +116,7 @@ void trace_write(struct trace_writer *w, const struct trace_rec *r)
 {
     if (!w->f)
         return;
-    if (w->len > WBUF - 64)
+    if (w->len > WRBUF - 64)
         flush(w);
     unsigned char *p = w->buf + w->len;
     unsigned shift = 0;
@@ -103,9 +147,21 @@ int trace_close_write(struct trace_writer *w)
     int rc = 0;
     if (w->f) {
         flush(w);
-        rc = gzclose(w->f) == Z_OK ? 0 : -1;
+        if (w->started) {
+            pthread_mutex_lock(&w->mu);
+            w->stop = true;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+            pthread_join(w->thread, NULL);
+            w->started = false;
+        }
+        rc = gzclose(w->f) == Z_OK && !w->failed ? 0 : -1;
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
     }
-    free(w->buf);
+    free(w->bufs[0]);
+    free(w->bufs[1]);
+    memset(w->bufs, 0, sizeof w->bufs);
     w->f = NULL;
     w->buf = NULL;
     return rc;

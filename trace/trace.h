@@ -13,11 +13,12 @@
  *   pdelta  zigzag varint, change of (paddr - vaddr) (0 within a mapping)
  *   value   varint   the value loaded/stored (low 64 bits), if bit 4
  *
- * Plain C + zlib, no other dependency, so the plugin can carry it.
+ * Plain C + zlib + pthreads, no other dependency, so the plugin can carry it.
  */
 #ifndef FFWD_TRACE_H
 #define FFWD_TRACE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <zlib.h>
@@ -32,10 +33,19 @@ struct trace_rec {
     bool store, has_value;
 };
 
+/* The writer compresses on its own thread: the caller fills one buffer
+ * while the other is compressed and written (the caller waits only if it
+ * fills a buffer before the previous one is written). */
 struct trace_writer {
     gzFile f;
-    unsigned char *buf;
+    unsigned char *bufs[2], *buf;
     unsigned len;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *pending;
+    unsigned pending_len;
+    bool stop, started, failed;
     uint64_t last_icount, last_pc, last_vaddr;
     int64_t last_pdelta;
     uint64_t records, bytes_raw;

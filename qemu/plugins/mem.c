@@ -11,8 +11,8 @@
  *
  * Trace (trace=on, default): PREFIX.<vcpu>.trace, format in trace/trace.h
  * and docs/trace-format.md (load/store, size, PC, virtual and physical
- * address, instruction count; the value with values=on). Streamed: a 64 KiB
- * buffer per vCPU, gzip level 1.
+ * address, instruction count; the value with values=on). Streamed: two
+ * 1 MiB buffers per vCPU, compressed (gzip level 1) by a writer thread.
  *
  * Model (model=on): per vCPU a private hierarchy L1I + L1D -> L2 (-> LLC),
  * an ITLB and a DTLB; every `interval` instructions one CSV row in
