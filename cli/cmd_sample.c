@@ -27,7 +27,7 @@
 static void profile_help(FILE *f)
 {
     fprintf(f,
-            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI]\n"
+            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI] [--model]\n"
             "                    [--process roi|TTBR0] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
             "\n"
             "Run the guest once in QEMU (TCG) with ffwd's BBV plugin and write, per vCPU,\n"
@@ -45,6 +45,9 @@ static void profile_help(FILE *f)
             "  --range LO-HI        count only blocks starting at virtual addresses in [LO, HI)\n"
             "  --process roi|TTBR0  count only while this address space is installed: the one that\n"
             "                       executes roi-begin itself (guest/ffwd-roi.h), or a TTBR0 value\n"
+            "  --model              also run the memory plugin's cache/TLB/instruction-class model\n"
+            "                       on the same intervals: PREFIX.<vcpu>.model.csv (`ffwd estimate\n"
+            "                       --events`); default geometry, see `ffwd trace --help`\n"
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
 }
 
@@ -69,7 +72,7 @@ static json_t *profile_json(const struct boot_args *b, uint64_t interval, const 
 
 int cmd_profile(int argc, char **argv)
 {
-    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS };
+    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS, O_MODEL };
     static const struct option lo[] = {BOOT_LONGOPTS,
                                        {"out", required_argument, 0, OPT_OUT},
                                        {"interval", required_argument, 0, O_INTERVAL},
@@ -77,13 +80,14 @@ int cmd_profile(int argc, char **argv)
                                        {"roi", no_argument, 0, O_ROI},
                                        {"range", required_argument, 0, O_RANGE},
                                        {"process", required_argument, 0, O_PROCESS},
+                                       {"model", no_argument, 0, O_MODEL},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     static struct boot_args b;
     boot_args_init(&b);
     const char *out = NULL, *range = NULL, *process = NULL;
     uint64_t interval = 100000000ULL;
-    bool user = false, roi = false;
+    bool user = false, roi = false, model = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -100,6 +104,7 @@ int cmd_profile(int argc, char **argv)
             break;
         case O_USER: user = true; break;
         case O_ROI: roi = true; break;
+        case O_MODEL: model = true; break;
         case O_RANGE:
             if (strchr(optarg, ',') || !strchr(optarg, '-')) {
                 ffwd_seterr("--range: expected LO-HI (got '%s')", optarg);
@@ -129,6 +134,11 @@ int cmd_profile(int argc, char **argv)
         ffwd_seterr("ffwd profile needs --accel tcg (basic blocks are counted by a TCG plugin)");
         return cli_fail();
     }
+    if (model && (user || range || process)) {
+        ffwd_seterr("--model counts every instruction of the window: it does not combine with --user, --range "
+                    "or --process (the intervals would not line up)");
+        return cli_fail();
+    }
     char *so = ffwd_plugin_path("bbv");
     struct sbuf filters = {0}, plug = {0};
     sbuf_addf(&filters, "mode=%s", user ? "user" : "all");
@@ -140,6 +150,12 @@ int cmd_profile(int argc, char **argv)
         sbuf_addf(&filters, ",process=%s", process);
     sbuf_addf(&plug, "%s,out=%s,interval=%" PRIu64 ",%s", so, out, interval, filters.s);
     free(so);
+    if (model) { /* the same intervals: both plugins close them on the same rule */
+        char *mso = ffwd_plugin_path("mem");
+        sbuf_addf(&plug, "\n%s,out=%s,trace=off,model=on,interval=%" PRIu64 "%s", mso, out, interval,
+                  roi ? ",roi=on" : "");
+        free(mso);
+    }
     b.cfg.plugin = plug.s;
     if (boot_args_prepare(&b) < 0) {
         sbuf_free(&filters);

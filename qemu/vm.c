@@ -229,8 +229,12 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
                       p->virtio_indirect_desc ? "on" : "off", p->virtio_discard ? "on" : "off",
                       p->virtio_discard ? "on" : "off"));
     }
-    if (cfg->plugin)
-        av2(&a, "-plugin", xstrdup(cfg->plugin));
+    if (cfg->plugin) { /* several plugins: one per line */
+        char *copy = xstrdup(cfg->plugin);
+        for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+            av2(&a, "-plugin", xstrdup(t));
+        free(copy);
+    }
     if (cfg->ninsn_targets) {
         struct sbuf t = {0};
         char *pp = ffwd_plugin_path("trigger");

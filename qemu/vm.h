@@ -39,7 +39,7 @@ struct ffwd_vm_config {
     const char *cmd;         /* command to run in the guest (ffwd init hook) */
     const char *run_dir;     /* NULL: a fresh directory under $TMPDIR/ffwd-UID */
     bool echo_console;       /* copy guest output to our stdout */
-    const char *plugin;      /* optional TCG plugin (.so) with its args "file,k=v,..." */
+    const char *plugin;      /* optional TCG plugin(s): "file,k=v,..." per line */
     const uint64_t *insn_targets; /* stop at these retired-instruction counts (trigger plugin) */
     unsigned ninsn_targets;
     int insn_scope;          /* -1: all vCPUs together; k: vCPU k only */

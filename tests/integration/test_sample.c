@@ -28,8 +28,8 @@ int main(int argc, char **argv)
     struct sbuf o = {0};
 
     /* 1. profile: ROI only, deterministic, no disk */
-    const char *pa[] = {"profile", "--out", prefix, "--interval", "4000000", "--roi", "--deterministic", "--append",
-                        "ffwd.root=none", "--cmd", WORKLOAD, "--timeout", "300", NULL};
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "4000000", "--roi", "--model", "--deterministic",
+                        "--append", "ffwd.root=none", "--cmd", WORKLOAD, "--timeout", "300", NULL};
     CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
     struct sample_positions pos;
     char *pp = xasprintf("%s.positions", prefix);
@@ -46,6 +46,37 @@ int main(int argc, char **argv)
         CHECK_MSG(d + INTERVAL / 200 >= INTERVAL && d <= INTERVAL + 4096, "interval %zu spans %llu instructions", k - 1,
                   (unsigned long long)d);
     }
+    /* --model: the memory plugin's rows are the BBV's intervals (same run, same rule) */
+    char *mc = xasprintf("%s.0.model.csv", prefix), *bbt = read_file_gz(bbv, NULL), *mct = read_file(mc, NULL);
+    size_t rows = 0, aligned = 0, lines = 0;
+    for (char *s1 = NULL, *l = mct ? strtok_r(mct, "\n", &s1) : NULL; l; l = strtok_r(NULL, "\n", &s1)) {
+        unsigned long long iv, st, n;
+        if (sscanf(l, "%llu,%llu,%llu", &iv, &st, &n) != 3)
+            continue;
+        rows++;
+        /* the BBV line of the same interval: the sum of its counts */
+        unsigned long long tot = 0;
+        size_t k = 0;
+        for (char *p = bbt; p && *p; k++) {
+            char *e = strchr(p, '\n');
+            if (k == iv)
+                for (char *q = strchr(p, ':'); q && (!e || q < e);) {
+                    unsigned long long id, c;
+                    int used = 0;
+                    if (sscanf(q, ":%llu:%llu%n", &id, &c, &used) != 2)
+                        break;
+                    tot += c;
+                    q = strchr(q + used, ':');
+                }
+            p = e ? e + 1 : NULL;
+        }
+        lines = k;
+        if (tot == n)
+            aligned++;
+    }
+    CHECK_MSG(rows == pos.n[0] && aligned + 1 >= rows, "%zu model rows, %zu BBV lines, %zu with the same count", rows,
+              lines, aligned);
+    free(mc), free(bbt), free(mct);
     char *rj = xasprintf("%s.run.json", prefix);
     json_t *run = json_load_file(rj, 0, NULL);
     CHECK(run && !strcmp(json_string_value(json_object_get(run, "format")), "ffwd-profile"));
