@@ -189,7 +189,7 @@ static int replay(const char *path, struct cache *cs, unsigned n)
     int rc;
     while ((rc = trace_next(&r, &rec)) == 1)
         for (unsigned i = 0; i < n; i++)
-            cache_access(&cs[i], rec.paddr);
+            cache_access_range(&cs[i], rec.paddr, rec.size, NULL, NULL);
     if (rc < 0)
         ffwd_seterr("%s: %s", path, r.err);
     trace_close_read(&r);
@@ -249,8 +249,9 @@ static int trace_stats(int argc, char **argv)
     if (json) {
         printf("{\"records\": %" PRIu64 ", \"loads\": %" PRIu64 ", \"stores\": %" PRIu64 ", \"instructions\": %" PRIu64
                ", \"lines\": %" PRIu64 ", \"pages\": %" PRIu64 ", \"line_bytes\": %" PRIu64 ", \"cold\": %" PRIu64
-               ", \"reuse_log2\": [",
-               st.records, st.loads, st.stores, st.last_icount - st.first_icount, st.lines, st.pages, line, st.cold);
+               ", \"crossing\": %" PRIu64 ", \"reuse_log2\": [",
+               st.records, st.loads, st.stores, st.last_icount - st.first_icount, st.lines, st.pages, line, st.cold,
+               st.crossing);
         for (int b = 0; b < REUSE_BUCKETS; b++)
             printf("%s%" PRIu64, b ? ", " : "", st.reuse[b]);
         printf("], \"lru_miss_ratio\": {");
@@ -274,7 +275,9 @@ static int trace_stats(int argc, char **argv)
             printf(" %uB: %" PRIu64, 1u << s, st.by_size[s]);
     printf("\n  footprint       %" PRIu64 " lines of %" PRIu64 " B (%.1f MiB), %" PRIu64 " pages of 4 KiB (%.1f MiB)\n",
            st.lines, line, (double)st.lines * (double)line / 1048576.0, st.pages, (double)st.pages / 256.0);
-    printf("  reuse distance  (LRU stack distance in lines; %" PRIu64 " first references)\n", st.cold);
+    printf("  reuse distance  (LRU stack distance in lines; %" PRIu64 " first references; %" PRIu64
+           " accesses cross a line, counted on their first)\n",
+           st.cold, st.crossing);
     uint64_t cum = 0;
     for (int b = 0; b < REUSE_BUCKETS; b++) {
         if (!st.reuse[b])

@@ -42,5 +42,9 @@ int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned
 void cache_free(struct cache *c);
 /* Look up (and on a miss fill) the line holding addr. 1: hit, 0: miss. */
 int cache_access(struct cache *c, uint64_t addr);
+/* An access of `size` bytes at addr: as cachegrind, one access that looks up
+ * both lines when it crosses a line boundary and misses if either misses.
+ * *missed (may be NULL) gets the line address(es) that missed (0, 1 or 2). */
+int cache_access_range(struct cache *c, uint64_t addr, unsigned size, uint64_t missed[2], unsigned *nmissed);
 
 #endif

@@ -19,6 +19,7 @@ HOST_PKGS=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   libfdt-dev zlib1g-dev libdeflate-dev libjansson-dev libglib2.0-dev
   e2fsprogs dpkg-dev
+  valgrind
 )
 BPO_PKGS=(qemu-system-arm qemu-utils)
 

@@ -103,6 +103,8 @@ int trace_analyze(const char *path, unsigned line, struct trace_stats *st)
         if (!g_hash_table_contains(pages, &pg))
             g_hash_table_add(pages, g_memdup2(&pg, sizeof pg));
         uint64_t ln = rec.paddr >> lshift;
+        if (((rec.paddr + rec.size - 1) >> lshift) != ln)
+            st->crossing++;
         if (now > f.n)
             now = compact(last, &f);
         uint64_t *prev = g_hash_table_lookup(last, &ln);

@@ -15,6 +15,7 @@ struct trace_stats {
     uint64_t lines, pages;           /* distinct 64-byte lines / 4 KiB pages (physical) */
     uint64_t reuse[REUSE_BUCKETS];   /* re-references by stack distance */
     uint64_t cold;                   /* first references */
+    uint64_t crossing;               /* accesses that cross a line boundary (counted on their first line) */
     double seconds;
 };
 

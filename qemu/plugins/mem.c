@@ -23,8 +23,9 @@
  * host address of the code in guest RAM, marked apart from data addresses
  * in the L2 (its low 21 bits equal the guest-physical ones), so code and
  * data never share a line in the model. TLBs see virtual pages (no ASID).
- * A store that misses allocates; write-backs are not modelled. An access is
- * attributed to the line of its first byte.
+ * A store that misses allocates; write-backs are not modelled. An access
+ * that crosses a line boundary looks up both lines and counts as one access
+ * (a miss if either misses), as cachegrind does.
  */
 #include <glib.h>
 #include <pthread.h>
@@ -161,17 +162,21 @@ static void mem_access(unsigned v, qemu_plugin_meminfo_t info, uint64_t vaddr, v
     const struct insn_info *ii = udata;
     struct qemu_plugin_hwaddr *hw = qemu_plugin_get_hwaddr(info, vaddr);
     uint64_t pa = hw && !qemu_plugin_hwaddr_is_io(hw) ? qemu_plugin_hwaddr_phys_addr(hw) : vaddr;
+    unsigned size = 1u << qemu_plugin_mem_size_shift(info);
     if (model) {
         if (c->have[S_DTLB])
             cache_access(&c->c[S_DTLB], vaddr);
-        if (c->have[S_L1D] && !cache_access(&c->c[S_L1D], pa))
-            lower(c, pa);
+        uint64_t missed[2];
+        unsigned nm = 0;
+        if (c->have[S_L1D] && !cache_access_range(&c->c[S_L1D], pa, size, missed, &nm))
+            for (unsigned i = 0; i < nm; i++)
+                lower(c, missed[i]);
     }
     if (do_trace && c->tw.f) {
         /* the block's instructions were added to `counted` when it started:
          * this access is made by instruction idx of the block */
         struct trace_rec r = {.icount = c->counted - ii->n + ii->idx, .pc = ii->pc, .vaddr = vaddr, .paddr = pa,
-                              .size = 1u << qemu_plugin_mem_size_shift(info),
+                              .size = size,
                               .store = qemu_plugin_mem_is_store(info)};
         if (values) {
             qemu_plugin_mem_value mv = qemu_plugin_mem_get_value(info);
