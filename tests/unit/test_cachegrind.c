@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "model/cache.h"
@@ -20,17 +21,20 @@
 static int replay(const char *prog, const char *arg, const char *spec, unsigned long long *refs,
                   unsigned long long *misses)
 {
-    char *cmd = xasprintf("valgrind --tool=lackey --trace-mem=yes --log-fd=3 %s %s 3>&1 1>/dev/null 2>/dev/null",
-                          prog, arg);
-    FILE *p = popen(cmd, "r");
-    free(cmd);
-    if (!p)
-        return -1;
+    /* started exactly as cachegrind is below (same environment, so the same stack addresses) */
+    char *log = xasprintf("/tmp/ffwd-lackey-%d.txt", (int)getpid()), *lf = xasprintf("--log-file=%s", log);
+    char *argv[] = {"valgrind", "--tool=lackey", "--trace-mem=yes", lf, (char *)prog, (char *)arg, NULL};
+    int st = run_cmd(argv, &(struct run_opts){.quiet = true});
+    FILE *p = st == 0 ? fopen(log, "r") : NULL;
+    free(lf);
     struct cache_cfg cfg;
     struct cache c;
     char err[200], line[256];
-    if (cache_parse(spec, &cfg, err, sizeof err) < 0 || cache_init(&c, &cfg, err, sizeof err) < 0) {
-        pclose(p);
+    if (!p || cache_parse(spec, &cfg, err, sizeof err) < 0 || cache_init(&c, &cfg, err, sizeof err) < 0) {
+        if (p)
+            fclose(p);
+        unlink(log);
+        free(log);
         return -1;
     }
     while (fgets(line, sizeof line, p)) {
@@ -42,11 +46,13 @@ static int replay(const char *prog, const char *arg, const char *spec, unsigned 
             continue;
         cache_access_range(&c, a, sz, NULL, NULL);
     }
-    int st = pclose(p);
+    fclose(p);
+    unlink(log);
+    free(log);
     *refs = c.accesses;
     *misses = c.misses;
     cache_free(&c);
-    return st == 0 ? 0 : -1;
+    return 0;
 }
 
 static unsigned long long number_after(const char *s, const char *key)
