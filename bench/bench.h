@@ -2,19 +2,26 @@
 #ifndef FFWD_BENCH_H
 #define FFWD_BENCH_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 
-/* Boot the demo guest (no disk) with `plugin` (NULL: none), run `work` between
- * the guest markers "first" and "done"; *dt = seconds between the two. */
-static inline int bench_between_markers(const char *ffwd, const char *work, const char *plugin, double *dt)
+/* Boot the demo guest (without its disk if diskless) with `plugin` (NULL:
+ * none), run `work` between the guest markers "first" and "done"; the
+ * times of the two markers, in seconds since `ffwd boot` started. */
+static inline int bench_markers(const char *ffwd, const char *work, const char *plugin, bool diskless,
+                                double *t_first, double *t_done)
 {
     char *cmd = xasprintf("ffwd-guest marker first; %s; ffwd-guest marker done", work);
-    char *argv[16] = {(char *)ffwd, "boot", "--append", "ffwd.root=none", "--cmd", cmd, "--expect-marker", "done"};
-    int n = 8;
+    char *argv[16] = {(char *)ffwd, "boot", "--cmd", cmd, "--expect-marker", "done"};
+    int n = 6;
+    if (diskless) {
+        argv[n++] = "--append";
+        argv[n++] = "ffwd.root=none";
+    }
     if (plugin) {
         argv[n++] = "--plugin";
         argv[n++] = (char *)plugin;
@@ -34,8 +41,18 @@ static inline int bench_between_markers(const char *ffwd, const char *work, cons
         fprintf(stderr, "bench: ffwd boot failed:\n%s\n", o.s ? o.s : "");
     sbuf_free(&o);
     free(cmd);
-    *dt = b - a;
+    *t_first = a;
+    *t_done = b;
     return bad;
+}
+
+/* The same, diskless; *dt = seconds between the two markers. */
+static inline int bench_between_markers(const char *ffwd, const char *work, const char *plugin, double *dt)
+{
+    double a, b;
+    int r = bench_markers(ffwd, work, plugin, true, &a, &b);
+    *dt = b - a;
+    return r;
 }
 
 static inline int bench_cmpd(const void *x, const void *y)

@@ -15,41 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench.h"
 #include "common/util.h"
 
 static const char *ffwd_bin, *plugin;
 
-/* Run one boot; return the times of the two markers (seconds since ffwd start). */
+/* One boot with the demo disk; the times of the two markers (seconds since ffwd start). */
 static int boot(const char *work, const char *plug_out, double *t_first, double *t_done)
 {
-    char *cmd = xasprintf("ffwd-guest marker first; %s; ffwd-guest marker done", work);
     char *pl = plug_out ? xasprintf("%s,out=%s", plugin, plug_out) : NULL;
-    char *argv[12] = {(char *)ffwd_bin, "boot", "--cmd", cmd, "--expect-marker", "done"};
-    int n = 6;
-    if (pl) {
-        argv[n++] = "--plugin";
-        argv[n++] = pl;
-    }
-    argv[n] = NULL;
-    struct sbuf o = {0};
-    int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
-    *t_first = *t_done = -1;
-    for (char *save = NULL, *l = strtok_r(o.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        double t;
-        char m[64];
-        if (sscanf(l, "[ %lfs] marker seen: %63s", &t, m) == 2) {
-            if (!strcmp(m, "first"))
-                *t_first = t;
-            if (!strcmp(m, "done"))
-                *t_done = t;
-        }
-    }
-    if (st != 0)
-        fprintf(stderr, "bench_boot: ffwd boot failed:\n%s\n", o.s);
-    sbuf_free(&o);
-    free(cmd);
+    int r = bench_markers(ffwd_bin, work, pl, false, t_first, t_done);
     free(pl);
-    return st;
+    return r;
 }
 
 static double total_insns(const char *path)
@@ -60,12 +37,6 @@ static double total_insns(const char *path)
         v = atof(strstr(s, "\"total\": ") + 9);
     free(s);
     return v;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -96,9 +67,9 @@ int main(int argc, char **argv)
         return 1;
     ia = total_insns("/tmp/ffwd-bench-ic0.json");
     ib = total_insns("/tmp/ffwd-bench-ic1.json");
-    qsort(first, (size_t)reps, sizeof *first, cmpd);
-    qsort(wall, (size_t)reps, sizeof *wall, cmpd);
-    qsort(wall_pl, (size_t)reps, sizeof *wall_pl, cmpd);
+    qsort(first, (size_t)reps, sizeof *first, bench_cmpd);
+    qsort(wall, (size_t)reps, sizeof *wall, bench_cmpd);
+    qsort(wall_pl, (size_t)reps, sizeof *wall_pl, bench_cmpd);
     double w = wall[reps / 2], wp = wall_pl[reps / 2], insn = ib - ia;
     printf("bench_boot (median of %d, TCG, demo guest)\n", reps);
     printf("  boot to first marker        %.2f s   (from `ffwd boot` start; min %.2f, max %.2f)\n", first[reps / 2],

@@ -106,27 +106,13 @@ static int trace_record(int argc, char **argv)
         case O_CACHE: {
             /* check here, not only in the plugin (whose complaint ends in QEMU's log) */
             struct cache_cfg cfg;
-            struct cache probe;
-            char err[200] = "";
+            char err[200] = "not a spec";
             bool tlb = !strcmp(lo[li].name, "itlb") || !strcmp(lo[li].name, "dtlb");
-            unsigned long e = 0, a = 0, page = 4096;
-            char tail[8] = "";
-            int ok = 0;
-            if (strchr(optarg, ',') || strchr(optarg, '='))
-                snprintf(err, sizeof err, "not a spec");
-            else if (tlb) {
-                int k = sscanf(optarg, "%lu:%lu:%lu%7s", &e, &a, &page, tail);
-                cfg = (struct cache_cfg){.size = (uint64_t)e * page, .line = (unsigned)page, .assoc = (unsigned)a};
-                ok = (k == 2 || k == 3) && e && cache_init(&probe, &cfg, err, sizeof err) == 0;
-                if (!ok && !err[0])
-                    snprintf(err, sizeof err, "ENTRIES:ASSOC[:PAGE] expected");
-            } else
-                ok = cache_parse(optarg, &cfg, err, sizeof err) == 0 && cache_init(&probe, &cfg, err, sizeof err) == 0;
-            if (!ok) {
+            if (strchr(optarg, ',') || strchr(optarg, '=') ||
+                cache_parse_checked(optarg, tlb, &cfg, err, sizeof err) < 0) {
                 ffwd_seterr("--%s: '%s': %s", lo[li].name, optarg, err);
                 goto fail;
             }
-            cache_free(&probe);
             sbuf_addf(&opts, ",%s=%s", lo[li].name, optarg);
             break;
         }

@@ -50,6 +50,33 @@ bad:
     return -1;
 }
 
+int cache_parse_tlb(const char *spec, struct cache_cfg *cfg, char *err, unsigned errlen)
+{
+    unsigned long e, a, page = 4096;
+    char tail[16] = "";
+    int n = sscanf(spec, "%lu:%lu:%lu%15s", &e, &a, &page, tail);
+    memset(cfg, 0, sizeof *cfg);
+    if ((n != 2 && n != 3) || !e) {
+        snprintf(err, errlen, "'%s' is not ENTRIES:ASSOC[:PAGE] (e.g. 64:0)", spec);
+        return -1;
+    }
+    cfg->size = (uint64_t)e * page;
+    cfg->line = (unsigned)page;
+    cfg->assoc = (unsigned)a;
+    cfg->repl = CACHE_LRU;
+    return 0;
+}
+
+int cache_parse_checked(const char *spec, bool tlb, struct cache_cfg *cfg, char *err, unsigned errlen)
+{
+    struct cache probe;
+    if ((tlb ? cache_parse_tlb(spec, cfg, err, errlen) : cache_parse(spec, cfg, err, errlen)) < 0 ||
+        cache_init(&probe, cfg, err, errlen) < 0)
+        return -1;
+    cache_free(&probe);
+    return 0;
+}
+
 int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen)
 {
     memset(c, 0, sizeof *c);

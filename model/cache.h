@@ -38,6 +38,11 @@ struct cache {
 
 /* Parse "SIZE:ASSOC:LINE[:lru|random]" (SIZE with K/M/G; ASSOC 0 = full). */
 int cache_parse(const char *spec, struct cache_cfg *cfg, char *err, unsigned errlen);
+/* Parse "ENTRIES:ASSOC[:PAGE]" (4 KiB pages by default) as a cache whose
+ * lines are pages. */
+int cache_parse_tlb(const char *spec, struct cache_cfg *cfg, char *err, unsigned errlen);
+/* Parse a cache (tlb false) or TLB spec and check that its geometry works. */
+int cache_parse_checked(const char *spec, bool tlb, struct cache_cfg *cfg, char *err, unsigned errlen);
 int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen);
 void cache_free(struct cache *c);
 /* Look up (and on a miss fill) the line holding addr. 1: hit, 0: miss. */

@@ -50,8 +50,6 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
-#define HINT_ROI_BEGIN 0xd5032c9fu /* HINT #100 */
-#define HINT_ROI_END 0xd5032cbfu   /* HINT #101 */
 #define MSR_TTBR0_MASK 0xffffffe0u
 #define MSR_TTBR0_EL1 0xd5182000u /* msr ttbr0_el1, Xt (op0=3 op1=0 CRn=2 CRm=0 op2=0) */
 #define TTBR_BADDR 0x0000fffffffffffeULL
@@ -185,9 +183,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         uint32_t w = 0;
         if (qemu_plugin_insn_data(insn, &w, 4) != 4)
             continue;
-        if ((roi_mode || process_mode == 2) && (w == HINT_ROI_BEGIN || w == HINT_ROI_END))
+        if ((roi_mode || process_mode == 2) && (w == FFWD_HINT_ROI_BEGIN || w == FFWD_HINT_ROI_END))
             qemu_plugin_register_vcpu_insn_exec_cb(insn, roi_hint, QEMU_PLUGIN_CB_NO_REGS,
-                                                   w == HINT_ROI_BEGIN ? (void *)1 : NULL);
+                                                   w == FFWD_HINT_ROI_BEGIN ? (void *)1 : NULL);
         if (process_mode && (w & MSR_TTBR0_MASK) == MSR_TTBR0_EL1)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, ttbr0_write, QEMU_PLUGIN_CB_R_REGS,
                                                    (void *)(uintptr_t)(w & 31u));
@@ -262,15 +260,6 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned v)
     g_free(path);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!*s)
-        return -1;
-    *out = strtoull(s, &end, 0);
-    return *end ? -1 : 0;
-}
-
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     if (!ffwd_plugin_api_ok("ffwd-bbv", info))
@@ -280,7 +269,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         if (!strncmp(a, "out=", 4))
             prefix = g_strdup(a + 4);
         else if (!strncmp(a, "interval=", 9)) {
-            if (parse_u64(a + 9, &interval) < 0 || !interval) {
+            if (ffwd_plugin_u64(a + 9, &interval) < 0 || !interval) {
                 fprintf(stderr, "ffwd-bbv: bad interval '%s'\n", a + 9);
                 return -1;
             }
@@ -297,7 +286,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             int bad = !dash;
             if (dash) {
                 *dash = 0;
-                bad = parse_u64(lo, &range_lo) < 0 || parse_u64(dash + 1, &range_hi) < 0 || range_lo >= range_hi;
+                bad = ffwd_plugin_u64(lo, &range_lo) < 0 || ffwd_plugin_u64(dash + 1, &range_hi) < 0 || range_lo >= range_hi;
             }
             g_free(lo);
             if (bad) {
@@ -307,7 +296,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         } else if (!strcmp(a, "process=roi"))
             process_mode = 2;
         else if (!strncmp(a, "process=", 8)) {
-            if (parse_u64(a + 8, &process_ttbr0) < 0) {
+            if (ffwd_plugin_u64(a + 8, &process_ttbr0) < 0) {
                 fprintf(stderr, "ffwd-bbv: bad process '%s' (roi or a TTBR0 value)\n", a + 8);
                 return -1;
             }

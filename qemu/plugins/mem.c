@@ -40,8 +40,6 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
-#define HINT_ROI_BEGIN 0xd5032c9fu
-#define HINT_ROI_END 0xd5032cbfu
 #define MAX_VCPUS 64
 #define CODE_MARK (1ULL << 62)
 
@@ -211,9 +209,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         uint32_t w = 0;
         qemu_plugin_insn_data(insn, &w, 4);
         b->cls[insn_classify(w)]++;
-        if (roi_mode && (w == HINT_ROI_BEGIN || w == HINT_ROI_END))
+        if (roi_mode && (w == FFWD_HINT_ROI_BEGIN || w == FFWD_HINT_ROI_END))
             qemu_plugin_register_vcpu_insn_exec_cb(insn, roi_hint, QEMU_PLUGIN_CB_NO_REGS,
-                                                   w == HINT_ROI_BEGIN ? (void *)1 : NULL);
+                                                   w == FFWD_HINT_ROI_BEGIN ? (void *)1 : NULL);
         uint64_t va = qemu_plugin_insn_vaddr(insn);
         uint64_t ha = (uint64_t)(uintptr_t)qemu_plugin_insn_haddr(insn);
         uint64_t line = ((ha ? ha : va) >> lshift << lshift) | CODE_MARK, page = va >> pshift << pshift;
@@ -304,30 +302,6 @@ static void at_exit(qemu_plugin_id_t id, void *p)
         fclose(sum);
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (!*s)
-        return -1;
-    *out = strtoull(s, &end, 0);
-    return *end ? -1 : 0;
-}
-
-/* TLB spec ENTRIES:ASSOC[:PAGE] -> cache config with the page as its line. */
-static int parse_tlb(const char *spec, struct cache_cfg *cfg)
-{
-    unsigned long e, a, page = 4096;
-    char tail[16] = "";
-    int n = sscanf(spec, "%lu:%lu:%lu%15s", &e, &a, &page, tail);
-    if ((n != 2 && n != 3) || !e)
-        return -1;
-    cfg->size = (uint64_t)e * page;
-    cfg->line = (unsigned)page;
-    cfg->assoc = (unsigned)a;
-    cfg->repl = CACHE_LRU;
-    return 0;
-}
-
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     if (!ffwd_plugin_api_ok("ffwd-mem", info))
@@ -342,14 +316,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
                 s = k;
         }
         if (s >= 0) {
-            const char *spec = strchr(a, '=') + 1;
-            int bad = s >= S_ITLB ? parse_tlb(spec, &cfgs[s]) : cache_parse(spec, &cfgs[s], err, sizeof err);
-            struct cache probe;
-            if (bad || cache_init(&probe, &cfgs[s], err, sizeof err) < 0) {
-                fprintf(stderr, "ffwd-mem: %s: bad spec '%s'\n", s_names[s], spec);
+            if (cache_parse_checked(strchr(a, '=') + 1, s >= S_ITLB, &cfgs[s], err, sizeof err) < 0) {
+                fprintf(stderr, "ffwd-mem: %s: %s\n", s_names[s], err);
                 return -1;
             }
-            cache_free(&probe);
             want[s] = true;
         } else if (!strncmp(a, "out=", 4))
             prefix = g_strdup(a + 4);
@@ -361,11 +331,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             model = !strcmp(a, "model=on");
         else if (!strcmp(a, "roi=on"))
             roi_mode = true, roi_active = false;
-        else if (!strncmp(a, "from=", 5) && parse_u64(a + 5, &from) == 0)
+        else if (!strncmp(a, "from=", 5) && ffwd_plugin_u64(a + 5, &from) == 0)
             ;
-        else if (!strncmp(a, "to=", 3) && parse_u64(a + 3, &to) == 0)
+        else if (!strncmp(a, "to=", 3) && ffwd_plugin_u64(a + 3, &to) == 0)
             ;
-        else if (!strncmp(a, "interval=", 9) && parse_u64(a + 9, &interval) == 0 && interval)
+        else if (!strncmp(a, "interval=", 9) && ffwd_plugin_u64(a + 9, &interval) == 0 && interval)
             ;
         else {
             fprintf(stderr,
@@ -384,10 +354,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         char err[200];
         for (int s = 0; s < S_N; s++)
             if (!want[s] && def[s]) {
-                if (s >= S_ITLB)
-                    parse_tlb(def[s], &cfgs[s]);
-                else
-                    cache_parse(def[s], &cfgs[s], err, sizeof err);
+                cache_parse_checked(def[s], s >= S_ITLB, &cfgs[s], err, sizeof err);
                 want[s] = true;
             }
     }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define FFWD_QEMU_PLUGIN_API_VERSION 4
 #define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -85,6 +86,21 @@ static inline bool ffwd_plugin_api_ok(const char *plugin, const qemu_info_t *inf
     fprintf(stderr, "%s: QEMU offers plugin API %d, need %d\n", plugin, info->version.cur,
             FFWD_QEMU_PLUGIN_API_VERSION);
     return false;
+}
+
+/* The region-of-interest markers of `ffwd-guest roi-begin/roi-end` and
+ * guest/ffwd-roi.h: the otherwise unused hints HINT #100 / #101. */
+#define FFWD_HINT_ROI_BEGIN 0xd5032c9fu
+#define FFWD_HINT_ROI_END 0xd5032cbfu
+
+/* A plugin option's number (decimal, 0x hex or 0 octal); -1 unless it all parses. */
+static inline int ffwd_plugin_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!*s)
+        return -1;
+    *out = strtoull(s, &end, 0);
+    return *end ? -1 : 0;
 }
 
 /* provided by QEMU */
