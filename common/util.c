@@ -113,6 +113,35 @@ void sbuf_free(struct sbuf *b)
     b->len = b->cap = 0;
 }
 
+void rmdir_up(const char *dir, const char *top)
+{
+    if (!top)
+        return;
+    char *p = xstrdup(dir);
+    size_t tl = strlen(top);
+    while (strlen(p) >= tl && rmdir(p) == 0 && strlen(p) > tl) {
+        char *sl = strrchr(p, '/');
+        if (!sl)
+            break;
+        *sl = 0;
+    }
+    free(p);
+}
+
+char *path_clean(const char *path)
+{
+    char *p = xstrdup(path);
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = 0;
+    return p;
+}
+
+bool path_name_ok(const char *name)
+{
+    return name && *name && strcmp(name, ".") && strcmp(name, "..") && !strchr(name, '/');
+}
+
 bool path_exists(const char *p)
 {
     struct stat st;
@@ -125,13 +154,20 @@ bool path_is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int mkdir_p(const char *dir, mode_t mode)
+int mkdir_p(const char *dir, mode_t mode) { return mkdir_p_track(dir, mode, NULL); }
+
+int mkdir_p_track(const char *dir, mode_t mode, char **created)
 {
     char *p = xstrdup(dir);
+    if (created)
+        *created = NULL;
     for (char *s = p + 1; *s; s++) {
         if (*s == '/') {
             *s = 0;
-            if (mkdir(p, mode) < 0 && errno != EEXIST) {
+            int r = mkdir(p, mode);
+            if (r == 0 && created && !*created)
+                *created = xstrdup(p);
+            if (r < 0 && errno != EEXIST) {
                 ffwd_seterr_errno("cannot create directory %s", p);
                 free(p);
                 return -1;
@@ -139,8 +175,10 @@ int mkdir_p(const char *dir, mode_t mode)
             *s = '/';
         }
     }
-    int r = 0;
-    if (mkdir(p, mode) < 0 && errno != EEXIST)
+    int r = 0, m = mkdir(p, mode);
+    if (m == 0 && created && !*created)
+        *created = xstrdup(p);
+    if (m < 0 && errno != EEXIST)
         r = ffwd_seterr_errno("cannot create directory %s", p);
     else if (!path_is_dir(p))
         r = ffwd_seterr("%s exists and is not a directory", p);
@@ -230,6 +268,34 @@ int fd_pwrite_all(int fd, const void *data, size_t len, off_t at)
     return 0;
 }
 
+char *read_text_file(const char *path, size_t *len)
+{
+    size_t n;
+    char *t = read_file(path, &n);
+    if (!t)
+        return NULL;
+    size_t z = strlen(t);
+    if (z != n) {
+        ffwd_seterr("%s: a NUL byte at offset %zu (not a text file)", path, z);
+        free(t);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return t;
+}
+
+int gz_check_end(void *f, const char *path)
+{
+    int e;
+    const char *m = gzerror((gzFile)f, &e);
+    /* zlib reports a stream cut short as Z_BUF_ERROR ("unexpected end of
+     * file") and lets reads return 0 as at a clean end: check it here. */
+    if (e == Z_OK || e == Z_STREAM_END)
+        return 0;
+    return ffwd_seterr("%s: truncated or corrupt compressed data (%s)", path, e == Z_ERRNO ? strerror(errno) : m);
+}
+
 char *read_file_gz(const char *path, size_t *len)
 {
     gzFile gz = gzopen(path, "rb");
@@ -242,11 +308,10 @@ char *read_file_gz(const char *path, size_t *len)
     int n;
     while ((n = gzread(gz, buf, sizeof buf)) > 0)
         sbuf_add(&b, buf, (size_t)n);
-    int err = n < 0;
+    int err = gz_check_end(gz, path);
     gzclose(gz);
-    if (err) {
+    if (err < 0) {
         sbuf_free(&b);
-        ffwd_seterr("cannot decompress %s (corrupt or truncated)", path);
         return NULL;
     }
     if (!b.s)
@@ -410,7 +475,7 @@ bool str_starts(const char *s, const char *prefix)
 
 int parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-')
+    if (!s || !(*s >= '0' && *s <= '9'))
         return ffwd_seterr("'%s' is not a non-negative integer", s ? s : "");
     char *end;
     errno = 0;
@@ -423,7 +488,7 @@ int parse_u64(const char *s, uint64_t *out)
 
 int parse_size(const char *s, uint64_t *out)
 {
-    if (!s || !*s || *s == '-')
+    if (!s || !(*s >= '0' && *s <= '9'))
         return ffwd_seterr("'%s' is not a size (e.g. 512M, 2G)", s ? s : "");
     char *end;
     errno = 0;

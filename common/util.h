@@ -33,14 +33,29 @@ void sbuf_free(struct sbuf *b);
 
 /* ---- files and paths ---- */
 bool path_exists(const char *p);
+/* One plain file name: not empty, not "." or "..", no '/'. Every name ffwd
+ * reads from a file and joins to a folder goes through this. */
+bool path_name_ok(const char *name);
 bool path_is_dir(const char *p);
 int mkdir_p(const char *dir, mode_t mode);
+/* mkdir_p that tells which directory it created first (NULL: none), so a
+ * failed command can take back what it made with rmdir_up(dir, created). */
+int mkdir_p_track(const char *dir, mode_t mode, char **created);
+/* rmdir dir and its parents up to and including top, while they are empty. */
+void rmdir_up(const char *dir, const char *top);
+/* A copy of path without trailing slashes ("out/" -> "out"). */
+char *path_clean(const char *path);
 int rm_rf(const char *path);
 /* Read a whole file (NUL-terminated; *len gets the size without the NUL). */
 char *read_file(const char *path, size_t *len);
 /* write(2) / pwrite(2) all of it, retrying on EINTR and short writes; -1 with errno set. */
 int fd_write_all(int fd, const void *data, size_t len);
 int fd_pwrite_all(int fd, const void *data, size_t len, off_t at);
+/* read_file for text: a NUL byte anywhere is an error naming its offset. */
+char *read_text_file(const char *path, size_t *len);
+/* After a zlib read returned 0 or -1: 0 at a clean end, -1 (message naming
+ * `path`) for a truncated or corrupt stream. f is a gzFile. */
+int gz_check_end(void *f, const char *path);
 /* Read a whole file that may be gzip-compressed (zlib reads plain files as is). */
 char *read_file_gz(const char *path, size_t *len);
 /* Write via "<path>.tmp.<pid>" + fsync + rename: never a half-written file. */

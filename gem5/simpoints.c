@@ -116,12 +116,46 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     for (size_t i = 0; i < r->n; i++) {
         json_t *p = json_array_get(pts, i);
         struct gem5_simpoint_run *run = &r->runs[i];
-        run->index = (unsigned)json_integer_value(json_object_get(p, "index"));
-        run->cluster = (unsigned)json_integer_value(json_object_get(p, "cluster"));
-        run->weight = json_number_value(json_object_get(p, "weight"));
-        warm[i] = (uint64_t)json_integer_value(json_object_get(p, "warmup"));
+        json_t *ji = json_object_get(p, "index"), *jc = json_object_get(p, "cluster");
+        json_t *jw = json_object_get(p, "weight"), *ju = json_object_get(p, "warmup");
         const char *c = json_string_value(json_object_get(p, "checkpoint"));
-        snprintf(run->checkpoint, sizeof run->checkpoint, "%s", c ? c : "");
+        const char *bad = !json_is_integer(ji) || json_integer_value(ji) < 0 || json_integer_value(ji) > 1000000
+                              ? "index"
+                          : !json_is_integer(jc) || json_integer_value(jc) < 0 || json_integer_value(jc) > 1000000
+                              ? "cluster"
+                          : !json_is_number(jw) || !(json_number_value(jw) >= 0 && json_number_value(jw) <= 1)
+                              ? "weight"
+                          : !json_is_integer(ju) || json_integer_value(ju) < 0 ? "warmup"
+                          : !c                                                 ? "checkpoint"
+                                                                               : NULL;
+        if (bad) {
+            ffwd_seterr("%s: points[%zu].%s is missing or out of range", mp, i, bad);
+            goto bad_input;
+        }
+        /* the name becomes DIR/NAME and DIR/gem5-CPU/NAME, which is removed
+         * and rewritten: it must be one plain name of a checkpoint in DIR */
+        if (!path_name_ok(c) || strncmp(c, "cpt.", 4) || strlen(c) >= sizeof run->checkpoint) {
+            ffwd_seterr("%s: points[%zu].checkpoint '%s' is not the name of a checkpoint folder in %s (cpt.*, no '/')",
+                        mp, i, c, o->dir);
+            goto bad_input;
+        }
+        char *ckp = xasprintf("%s/%s/m5.cpt", o->dir, c);
+        bool there = path_exists(ckp);
+        free(ckp);
+        if (!there) {
+            ffwd_seterr("%s: points[%zu].checkpoint: %s/%s/m5.cpt does not exist", mp, i, o->dir, c);
+            goto bad_input;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(r->runs[k].checkpoint, c)) {
+                ffwd_seterr("%s: points[%zu].checkpoint '%s' is also points[%zu]'s", mp, i, c, k);
+                goto bad_input;
+            }
+        run->index = (unsigned)json_integer_value(ji);
+        run->cluster = (unsigned)json_integer_value(jc);
+        run->weight = json_number_value(jw);
+        warm[i] = (uint64_t)json_integer_value(ju);
+        snprintf(run->checkpoint, sizeof run->checkpoint, "%s", c);
     }
     char *cfg = gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, cpu);
     mkdir_p(base, 0755);
@@ -225,4 +259,9 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     free(mp);
     json_decref(man);
     return rc;
+bad_input:
+    free(warm);
+    free(mp);
+    json_decref(man);
+    return -1;
 }

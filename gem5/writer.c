@@ -751,7 +751,20 @@ static const char *const VERSION_TAGS =
     "process-fdmap-rename register-files remove-arm-cpsr-mode-miscreg riscv-dyn-vlen riscv-pcstate riscv-vext "
     "ruby-block-size-bytes smt-interrupts x86-add-tlb x86-add-xcr0";
 
+static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result *res);
+
 int gem5_convert(const struct gem5_convert_opts *o, struct gem5_convert_result *res)
+{
+    /* "out/" names the same folder as "out": the final rename needs the latter */
+    struct gem5_convert_opts oo = *o;
+    char *out = path_clean(o->out);
+    oo.out = out;
+    int rc = convert(&oo, res);
+    free(out);
+    return rc;
+}
+
+static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result *res)
 {
     memset(res, 0, sizeof *res);
     double t0 = now_sec();
@@ -763,7 +776,7 @@ int gem5_convert(const struct gem5_convert_opts *o, struct gem5_convert_result *
     struct gem5_miscregs parsed = {0};
     const struct gem5_miscregs *mr = gem5_miscregs_v24();
     json_t *gic = NULL, *timer = NULL, *devs = NULL, *cpus = json_array(), *vio = NULL, *info = NULL;
-    char *tmp = NULL, *tpath = NULL, *parent = NULL;
+    char *tmp = NULL, *tpath = NULL, *parent = NULL, *made = NULL;
     struct conv c = {.unmapped_list = json_array()};
     if (path_exists(o->out)) {
         ffwd_seterr("%s already exists; ffwd never overwrites a checkpoint", o->out);
@@ -882,7 +895,7 @@ int gem5_convert(const struct gem5_convert_opts *o, struct gem5_convert_result *
         ffwd_seterr("checkpoint path %s must not contain '%%' (gem5 formats it with printf)", o->out);
         goto out;
     }
-    if (mkdir_p(parent, 0755) < 0 || !(tmp = make_temp_dir(parent, ".ckpt-tmp-")))
+    if (mkdir_p_track(parent, 0755, &made) < 0 || !(tmp = make_temp_dir(parent, ".ckpt-tmp-")))
         goto out;
     struct sbuf text = {0};
     ini_write(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (ffwd convert)", &text);
@@ -953,6 +966,9 @@ out:
         rm_rf(tmp);
         free(tmp);
     }
+    if (rc < 0 && parent)
+        rmdir_up(parent, made); /* folders this call made for the result */
+    free(made);
     free(parent);
     free(tpath);
     ini_free(&t);

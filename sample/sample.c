@@ -31,9 +31,9 @@ void sample_positions_free(struct sample_positions *p)
 int sample_positions_read(const char *path, struct sample_positions *p)
 {
     memset(p, 0, sizeof *p);
-    char *text = read_file(path, NULL);
+    char *text = read_text_file(path, NULL);
     if (!text)
-        return ffwd_preerr("%s", path);
+        return -1;
     size_t cap[64] = {0};
     unsigned long lineno = 0;
     int rc = 0;
@@ -180,9 +180,11 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         p->interval = pts[i].interval;
         p->weight = pts[i].weight;
         p->start = pos.all[o->vcpu][pts[i].interval];
-        /* as gem5: without room for the whole warm-up, start at the beginning */
+        /* as gem5: without room for the whole warm-up, start at the beginning
+         * (the trigger stops after at least one instruction: a point that
+         * starts at 0 gets no warm-up, never start - 1 wrapped around) */
         p->target = p->start > o->warmup ? p->start - o->warmup : 1;
-        p->warmup = p->start - p->target;
+        p->warmup = p->start > p->target ? p->start - p->target : 0;
     }
     qsort(r->points, r->n, sizeof *r->points, cmp_target);
     targets = xmalloc(r->n * sizeof *targets);

@@ -40,8 +40,18 @@ void bbv_free(struct bbv_data *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Read one line (any length) into *buf. Returns its length, 0 at EOF, -1 on error. */
-static long gz_line(gzFile f, char **buf, size_t *cap)
+/* A line reader over gzread: gzgets cannot tell a NUL byte from the end of
+ * a line, and a BBV with a NUL in it is not a BBV. */
+struct gz_lines {
+    gzFile f;
+    char in[1 << 17];
+    size_t pos, len;
+    bool eof;
+};
+
+/* Read one line (any length) into *buf. Returns its length, 0 at EOF, -1 on
+ * error (message set, naming `path`). */
+static long gz_line(struct gz_lines *g, const char *path, char **buf, size_t *cap)
 {
     size_t len = 0;
     if (!*buf) {
@@ -49,21 +59,32 @@ static long gz_line(gzFile f, char **buf, size_t *cap)
         *buf = xmalloc(*cap);
     }
     for (;;) {
-        if (!gzgets(f, *buf + len, (int)(*cap - len > INT32_MAX ? INT32_MAX : *cap - len))) {
-            int e;
-            gzerror(f, &e);
-            if (e != Z_OK && e != Z_BUF_ERROR)
-                return -1;
-            return (long)len;
+        if (g->pos == g->len) {
+            if (g->eof)
+                break;
+            int n = gzread(g->f, g->in, sizeof g->in);
+            if (n <= 0) {
+                g->eof = true;
+                if (gz_check_end(g->f, path) < 0)
+                    return -1;
+                break;
+            }
+            g->pos = 0;
+            g->len = (size_t)n;
         }
-        len += strlen(*buf + len);
-        if (len && (*buf)[len - 1] == '\n')
-            return (long)len;
-        if (len + 1 < *cap) /* EOF without a newline */
-            continue;
-        *cap *= 2;
-        *buf = xrealloc(*buf, *cap);
+        char c = g->in[g->pos++];
+        if (c == 0)
+            return ffwd_seterr("%s: a NUL byte (not a text file)", path);
+        if (len + 2 > *cap) {
+            *cap *= 2;
+            *buf = xrealloc(*buf, *cap);
+        }
+        (*buf)[len++] = c;
+        if (c == '\n')
+            break;
     }
+    (*buf)[len] = 0;
+    return (long)len;
 }
 
 int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, struct bbv_data *out)
@@ -75,6 +96,8 @@ int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, s
     if (!f)
         return ffwd_seterr_errno("%s", path);
     gzbuffer(f, 1 << 17);
+    struct gz_lines *gl = xcalloc(1, sizeof *gl);
+    gl->f = f;
     size_t cap_rows = 1024, cap = 0;
     char *line = NULL;
     out->dim = dim;
@@ -83,10 +106,11 @@ int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, s
     int rc = 0;
     unsigned long lineno = 0;
     for (;;) {
-        long len = gz_line(f, &line, &cap);
+        long len = gz_line(gl, path, &line, &cap);
         if (len < 0) {
-            int e;
-            rc = ffwd_seterr("%s: read error after line %lu: %s", path, lineno, gzerror(f, &e));
+            char *m = xstrdup(ffwd_errmsg());
+            rc = ffwd_seterr("%s (after line %lu)", m, lineno);
+            free(m);
             break;
         }
         if (len == 0)
@@ -158,6 +182,7 @@ int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, s
     }
 out:
     gzclose(f);
+    free(gl);
     free(line);
     if (rc == 0 && out->n == 0)
         rc = ffwd_seterr("%s: no intervals (no lines starting with 'T')", path);
@@ -473,9 +498,9 @@ int simpoint_write(const char *prefix, const struct bbv_data *d, const struct si
 /* Lines of "<number> <cluster>": values[cluster] = number. */
 static int read_pairs(const char *path, bool real, double **vals, unsigned char **have, unsigned *ncl)
 {
-    char *text = read_file(path, NULL);
+    char *text = read_text_file(path, NULL);
     if (!text)
-        return ffwd_preerr("%s", path);
+        return -1;
     unsigned cap = 0;
     *vals = NULL;
     *have = NULL;
@@ -490,12 +515,34 @@ static int read_pairs(const char *path, bool real, double **vals, unsigned char 
             continue;
         char *end;
         errno = 0;
-        double v = real ? strtod(l, &end) : (double)strtoull(l, &end, 10);
+        double v;
+        if (real)
+            v = strtod(l, &end);
+        else if (*l < '0' || *l > '9') { /* strtoull would take "-4" as 2^64-4 */
+            rc = ffwd_seterr("%s:%lu: interval '%.*s' is not a whole number >= 0", path, lineno,
+                             (int)strcspn(l, " \t\r"), l);
+            break;
+        } else {
+            unsigned long long iv = strtoull(l, &end, 10);
+            if (errno || iv > (1ULL << 52)) { /* kept exactly in a double */
+                rc = ffwd_seterr("%s:%lu: interval %.*s is out of range", path, lineno, (int)strcspn(l, " \t\r"), l);
+                break;
+            }
+            v = (double)iv;
+        }
         if (end == l || errno || (real && !(v >= 0 && v <= 1)) || (*end != ' ' && *end != '\t')) {
-            rc = ffwd_seterr("%s:%lu: expected \"<%s> <cluster>\"", path, lineno, real ? "weight" : "interval");
+            rc = ffwd_seterr("%s:%lu: expected \"<%s> <cluster>\"%s", path, lineno, real ? "weight" : "interval",
+                             real && end != l && !errno ? " with a weight from 0 to 1" : "");
             break;
         }
         char *e2;
+        while (*end == ' ' || *end == '\t')
+            end++;
+        if (*end < '0' || *end > '9') {
+            rc = ffwd_seterr("%s:%lu: cluster '%.*s' is not a whole number >= 0", path, lineno,
+                             (int)strcspn(end, " \t\r"), end);
+            break;
+        }
         unsigned long c = strtoul(end, &e2, 10);
         while (*e2 == ' ' || *e2 == '\t' || *e2 == '\r')
             e2++;

@@ -11,6 +11,13 @@
 # and exits (well under a second).
 set -euo pipefail
 
+# --gem5-runtime: also the Debian packages a stock gem5 build needs at run
+# time (the list of ../shared/gem5/README.md), for scripts/gem5-unpack.sh.
+GEM5_PKGS=()
+if [ "${1:-}" = --gem5-runtime ]; then
+  GEM5_PKGS=(libpython3.11 libprotobuf32 libtcmalloc-minimal4 libpng16-16 libexpat1 zlib1g xz-utils)
+fi
+
 need_root() { if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi; }
 need_root
 
@@ -24,7 +31,7 @@ HOST_PKGS=(
 BPO_PKGS=(qemu-system-arm qemu-utils)
 
 missing=()
-for p in "${HOST_PKGS[@]}" "${BPO_PKGS[@]}"; do
+for p in "${HOST_PKGS[@]}" "${BPO_PKGS[@]}" "${GEM5_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
@@ -78,7 +85,7 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends "${HOST_PKGS[@]}"
+$SUDO apt-get install -y -q --no-install-recommends "${HOST_PKGS[@]}" "${GEM5_PKGS[@]}"
 $SUDO apt-get install -y -q --no-install-recommends -t bookworm-backports "${BPO_PKGS[@]}"
 
 m=$(qemu_major)

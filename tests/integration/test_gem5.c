@@ -6,8 +6,10 @@
  *                          platform, value syntax, values round-trip from the capture,
  *                          pmem = RAM byte for byte, COW = the overlay's written sectors
  *   test_gem5 smp          2 CPUs with GICv3 and GICv2 against gem5's 2-CPU checkpoints
- *   test_gem5 gem5-check   the real thing (restore in gem5, compare outputs): needs
- *                          GEM5=/path/to/gem5.opt, otherwise SKIPPED (exit 77)
+ *   test_gem5 gem5-restore SMP GIC CPU SWITCH   restore in real gem5 and compare the
+ *                          guest's output with QEMU's
+ *   test_gem5 gem5-hackback / gem5-simpoints   the hack-back and SimPoint flows in gem5
+ *   (the gem5-* cases need GEM5=/path/to/gem5.opt|fast, otherwise SKIPPED, exit 77)
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -346,48 +348,63 @@ static void t_smp(void)
     }
 }
 
-/* The real check: needs a gem5 ARM build (GEM5=path). */
-static int t_gem5_check(void)
+/* The real checks need a gem5 ARM build (GEM5=path); without one each
+ * reports itself skipped (exit 77, ctest's SKIP_RETURN_CODE), never passed. */
+static const char *need_gem5(const char *what)
 {
     const char *g = getenv("GEM5");
     if (!g || !*g) {
-        printf("SKIPPED: gem5 check -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt).\n"
-               "SKIPPED: nothing was restored in gem5; this is not a pass.\n");
+        printf("SKIPPED: %s -- GEM5 is not set (make gem5-check GEM5=/path/to/gem5.opt).\n"
+               "SKIPPED: nothing was restored in gem5; this is not a pass.\n",
+               what);
+        return NULL;
+    }
+    if (access(g, X_OK) < 0) {
+        printf("FAILED: GEM5=%s is not an executable file\n", g);
+        exit(1);
+    }
+    return g;
+}
+
+/* Restore + output comparison: SMP CPUs, GICv GIC, CPU model, switch after SW. */
+static int t_gem5_restore(const char *smp, const char *gic, const char *cpu, const char *sw)
+{
+    const char *g = need_gem5("gem5 restore");
+    if (!g)
         return 77;
-    }
-    struct {
-        const char *smp, *gic, *cpu, *sw;
-    } cases[] = {{"1", "3", "atomic", "0"}, {"1", "3", "o3", "100000"}, {"1", "2", "atomic", "0"},
-                 {"1", "2", "o3", "100000"},    {"2", "3", "atomic", "0"},   {"2", "2", "atomic", "0"},
-                 {"2", "3", "o3", "100000"},    {"1", "3", "timing", "0"}};
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *dir = make_temp_dir("/tmp", "ffwd-gem5-check-");
-        const char *prof[] = {"--smp", cases[i].smp, "--gic", cases[i].gic, NULL};
-        char *cap;
-        char *ck = capture_and_convert(dir, prof,
-                                       "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
-                                       "ffwd-guest marker verified && ffwd-guest exit",
-                                       &cap);
-        char *keep = xasprintf("%s/gem5", dir);
-        const char *v[] = {"verify", ck, "--gem5", g, "--cpu", cases[i].cpu, "--switch-after", cases[i].sw,
-                           "--max-seconds", "1", "--keep", keep, NULL};
-        struct sbuf o = {0};
-        double t0 = now_sec();
-        int st = ffwd(&o, v);
-        printf("gem5 check: %s CPU(s), GICv%s, %s: %s (%.0f s)\n%s", cases[i].smp, cases[i].gic, cases[i].cpu,
-               st == 0 ? "MATCH" : "MISMATCH", now_sec() - t0, o.s);
-        CHECK_MSG(st == 0, "gem5 restore of %s CPU(s) GICv%s on %s failed (kept in %s)", cases[i].smp, cases[i].gic,
-                  cases[i].cpu, dir);
-        if (st == 0)
-            rm_rf(dir);
-        sbuf_free(&o);
-        free(keep);
-        free(ck);
-        free(cap);
-        free(dir);
-    }
-    /* gem5's "hack back" flow: checkpoint right after boot in QEMU, hand a
-     * benchmark script to gem5, the guest reads it with ffwd-guest readfile */
+    char *dir = make_temp_dir("/tmp", "ffwd-gem5-check-");
+    const char *prof[] = {"--smp", smp, "--gic", gic, NULL};
+    char *cap;
+    char *ck = capture_and_convert(dir, prof,
+                                   "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
+                                   "ffwd-guest marker verified && ffwd-guest exit",
+                                   &cap);
+    char *keep = xasprintf("%s/gem5", dir);
+    const char *v[] = {"verify", ck, "--gem5", g, "--cpu", cpu, "--switch-after", sw, "--max-seconds", "1", "--keep",
+                       keep, NULL};
+    struct sbuf o = {0};
+    double t0 = now_sec();
+    int st = ffwd(&o, v);
+    printf("gem5 check: %s CPU(s), GICv%s, %s: %s (%.0f s)\n%s", smp, gic, cpu, st == 0 ? "MATCH" : "MISMATCH",
+           now_sec() - t0, o.s);
+    CHECK_MSG(st == 0, "gem5 restore of %s CPU(s) GICv%s on %s failed (kept in %s)", smp, gic, cpu, dir);
+    if (st == 0)
+        rm_rf(dir);
+    sbuf_free(&o);
+    free(keep);
+    free(ck);
+    free(cap);
+    free(dir);
+    return test_done();
+}
+
+/* gem5's "hack back" flow: checkpoint right after boot in QEMU, hand a
+ * benchmark script to gem5, the guest reads it with ffwd-guest readfile */
+static int t_gem5_hackback(void)
+{
+    const char *g = need_gem5("gem5 hack-back flow");
+    if (!g)
+        return 77;
     {
         char *dir = make_temp_dir("/tmp", "ffwd-gem5-hb-");
         char *cap;
@@ -419,6 +436,14 @@ static int t_gem5_check(void)
         free(dir);
         sbuf_free(&o);
     }
+    return test_done();
+}
+
+static int t_gem5_simpoints(void)
+{
+    const char *g = need_gem5("gem5 simulation-point flow");
+    if (!g)
+        return 77;
     /* simulation points: profile -> cluster -> sample -> every point in gem5
      * (warm-up, stats reset, one interval, dump) -> weighted CPI */
     {
@@ -456,14 +481,18 @@ static int t_gem5_check(void)
 
 int main(int argc, char **argv)
 {
+    if (argc == 6 && !strcmp(argv[1], "gem5-restore"))
+        return t_gem5_restore(argv[2], argv[3], argv[4], argv[5]);
     if (argc != 2)
         return 2;
     if (!strcmp(argv[1], "convert"))
         t_convert();
     else if (!strcmp(argv[1], "smp"))
         t_smp();
-    else if (!strcmp(argv[1], "gem5-check"))
-        return t_gem5_check();
+    else if (!strcmp(argv[1], "gem5-hackback"))
+        return t_gem5_hackback();
+    else if (!strcmp(argv[1], "gem5-simpoints"))
+        return t_gem5_simpoints();
     else
         return 2;
     return test_done();
