@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -548,7 +550,8 @@ static uint32_t hmp_xp32(struct qmp *q, uint64_t addr, int *err)
 
 static uint16_t ram_u16(const uint8_t *ram, uint64_t ram_size, uint64_t gpa)
 {
-    if (gpa < VIRT_RAM_BASE || gpa + 2 > VIRT_RAM_BASE + ram_size)
+    /* gpa comes from QEMU's reply: compare without sums that can wrap */
+    if (gpa < VIRT_RAM_BASE || ram_size < 2 || gpa - VIRT_RAM_BASE > ram_size - 2)
         return 0;
     const uint8_t *p = ram + (gpa - VIRT_RAM_BASE);
     return (uint16_t)(p[0] | p[1] << 8);
@@ -671,6 +674,105 @@ static char *run_file(const char *run_dir, const char *name)
     return s;
 }
 
+/* ---- the guardian: a capture killed at any moment leaves the guest running ----
+ *
+ * `ffwd capture RUN_DIR` drives another process's QEMU: if it dies between
+ * QMP stop and cont (SIGKILL, SIGINT, OOM), the guest would stay paused for
+ * good and the half-written capture would stay behind. So a detached
+ * guardian process holds the read end of a pipe; the capture writes 'D' when
+ * it is done. End of file without 'D' means the capture died: the guardian
+ * connects to the QMP socket (free again once the dead process's connection
+ * is closed), cancels a migration under way, resumes the guest if it was
+ * running before the capture, and removes the temporary directory. */
+static void guardian_main(int rfd, const char *run_dir, const char *tmp, bool resume)
+{
+    char c = 0;
+    ssize_t n;
+    do
+        n = read(rfd, &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1 && c == 'D')
+        _exit(0);
+    if (tmp)
+        rm_rf(tmp);
+    char *qp = xasprintf("%s/qmp-ctl.sock", run_dir);
+    struct qmp *q = NULL;
+    for (int i = 0; i < 50 && !(q = qmp_connect(qp, 2)); i++)
+        usleep(100000);
+    if (q) {
+        json_t *st = NULL;
+        if (qmp_cmd(q, "query-migrate", NULL, &st, 5) == 0) {
+            const char *ms = json_string_value(json_object_get(st, "status"));
+            if (ms && (!strcmp(ms, "active") || !strcmp(ms, "setup") || !strcmp(ms, "device")))
+                qmp_cmd(q, "migrate_cancel", NULL, NULL, 5);
+        }
+        json_decref(st);
+        if (resume) {
+            for (int i = 0; i < 50; i++) { /* migrate_cancel completes asynchronously */
+                json_t *vs = NULL;
+                qmp_cmd(q, "query-status", NULL, &vs, 5);
+                bool running = json_is_true(json_object_get(vs, "running"));
+                json_decref(vs);
+                if (running || qmp_cmd(q, "cont", NULL, NULL, 5) == 0)
+                    break;
+                usleep(100000);
+            }
+        }
+        qmp_close(q);
+    }
+    free(qp);
+    _exit(0);
+}
+
+/* Start the guardian; returns the write end of its pipe (-1 if none). */
+static int guardian_start(const char *run_dir, const char *tmp, bool resume)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        setsid(); /* not killed with the capture's process group */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        if (fork() != 0)
+            _exit(0); /* reparented to init: nobody has to wait for it */
+        /* keep nothing of the capture's: above all not its QMP connection,
+         * which would keep QEMU's monitor busy after the capture died */
+        for (int fd = 3; fd < 4096; fd++)
+            if (fd != p[0])
+                close(fd);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        guardian_main(p[0], run_dir, tmp, resume);
+    }
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+    return p[1];
+}
+
+static void guardian_done(int fd)
+{
+    if (fd < 0)
+        return;
+    ssize_t n;
+    do
+        n = write(fd, "D", 1);
+    while (n < 0 && errno == EINTR);
+    close(fd);
+}
+
 int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -715,6 +817,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     struct mig_stream ms = {0};
     const uint8_t *ram = NULL;
     bool was_running = false, stopped = false;
+    int guard = -1;
     /* name and temporary directory (same file system as the result) */
     if (mkdir_p(o->out_dir, 0755) < 0)
         goto out;
@@ -753,8 +856,10 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     }
     json_decref(st);
 
-    if (!(tmp = make_temp_dir(o->out_dir, ".capture-tmp-")))
+    if (!(tmp = make_owned_temp_dir(o->out_dir, ".capture-tmp-")))
         goto out;
+    if (own_qmp) /* someone else's guest: it must survive our death */
+        guard = guardian_start(o->run_dir, tmp, was_running);
 
     /* 1. stop, with the disk idle */
     double t_stop = 0;
@@ -828,6 +933,9 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         char *p = xasprintf("%s/vmstate.bin", tmp);
         size_t n;
         char *d = read_file(p, &n);
+        mode_t um = umask(0);
+        umask(um);
+        chmod(p, 0644 & ~um); /* QEMU creates it 0600; a capture's files are 0644 less the umask */
         if (d)
             json_object_set_new(fs.list, "vmstate.bin",
                                 json_pack("{s:I,s:o}", "size", (json_int_t)n, "crc32",
@@ -1000,6 +1108,17 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         int64_t off = file_size(lp);
         json_object_set_new(manifest, "console",
                             json_pack("{s:s,s:I}", "log", alp ? alp : lp, "offset", (json_int_t)(off > 0 ? off : 0)));
+        /* Was the guest kernel's random-number generator ready? Linux prints
+         * "random: crng init done" once it is; a program that calls
+         * getrandom() before then blocks, and after a restore in gem5
+         * (deterministic timer, no host timing) it may block for good. */
+        char *con = read_file(lp, NULL);
+        bool ready = con && strstr(con, "crng init done");
+        free(con);
+        json_object_set_new(manifest, "guest_rng",
+                            json_pack("{s:b,s:s}", "ready", ready, "evidence",
+                                      ready ? "console: 'random: crng init done' before the capture"
+                                            : "no 'crng init done' on the console before the capture"));
         free(alp);
         free(lp);
     }
@@ -1057,6 +1176,7 @@ out:
     free(ram_path);
     if (own_qmp)
         qmp_close(q);
+    guardian_done(guard);
     return rc;
 }
 
@@ -1093,6 +1213,10 @@ json_t *ffwd_capture_open(const char *dir)
     json_t *f;
     json_object_foreach(files, name, f)
     {
+        if (!path_name_ok(name)) {
+            ffwd_seterr("%s: files.%s is not a plain file name inside the capture", mp, name);
+            goto bad;
+        }
         char *p = xasprintf("%s/%s", dir, name);
         json_t *sz = json_object_get(f, "size");
         const char *crc_s = json_string_value(json_object_get(f, "crc32"));
@@ -1111,6 +1235,67 @@ json_t *ffwd_capture_open(const char *dir)
         if (crc != (uint32_t)strtoul(crc_s, NULL, 16)) {
             ffwd_seterr("%s: file %s does not match its CRC-32 in the manifest (corrupt capture)", dir, name);
             goto bad;
+        }
+    }
+    /* every file a reader opens is one of those checked above: a plain
+     * name inside the capture, listed with its size and CRC-32 */
+    {
+        json_t *vc = json_object_get(m, "vcpus"), *cf = json_object_get(m, "cpu_files");
+        json_t *ram = json_object_get(m, "ram"), *disks = json_object_get(m, "disks");
+        json_t *prof = json_object_get(m, "profile");
+        if (!json_is_integer(vc) || json_integer_value(vc) < 1 || json_integer_value(vc) > FFWD_MAX_CPUS ||
+            !json_is_array(cf) || json_array_size(cf) != (size_t)json_integer_value(vc)) {
+            ffwd_seterr("%s: fields vcpus and cpu_files must agree (1..%d CPUs, one file each)", mp, FFWD_MAX_CPUS);
+            goto bad;
+        }
+        const char *need[] = {"gic.json", "timer.json", "devices.json"};
+        for (size_t i = 0; i < 3; i++)
+            if (!json_object_get(files, need[i])) {
+                ffwd_seterr("%s: %s is not listed in field 'files'", mp, need[i]);
+                goto bad;
+            }
+        size_t i;
+        json_t *x;
+        json_array_foreach(cf, i, x)
+        {
+            const char *n = json_string_value(x);
+            if (!path_name_ok(n) || !json_object_get(files, n)) {
+                ffwd_seterr("%s: cpu_files[%zu] '%s' is not a file listed in field 'files'", mp, i, n ? n : "");
+                goto bad;
+            }
+        }
+        if (!json_is_array(ram) || json_array_size(ram) != 1) {
+            ffwd_seterr("%s: field 'ram' must list one RAM region", mp);
+            goto bad;
+        }
+        json_t *r0 = json_array_get(ram, 0);
+        const char *rf = json_string_value(json_object_get(r0, "file"));
+        json_t *rsz = json_object_get(r0, "size");
+        json_int_t want = json_integer_value(json_object_get(prof, "mem_bytes"));
+        json_t *lf = rf ? json_object_get(files, rf) : NULL;
+        if (!path_name_ok(rf) || !lf) {
+            ffwd_seterr("%s: ram[0].file '%s' is not a file listed in field 'files'", mp, rf ? rf : "");
+            goto bad;
+        }
+        if (!json_is_integer(rsz) || json_integer_value(rsz) < (64 << 20) || json_integer_value(rsz) % (1 << 20) ||
+            json_integer_value(rsz) != want || json_integer_value(json_object_get(lf, "size")) != json_integer_value(rsz)) {
+            ffwd_seterr("%s: ram[0].size %lld disagrees with profile.mem_bytes %lld or with the size of %s "
+                        "(files.%s.size %lld)",
+                        mp, (long long)json_integer_value(rsz), (long long)want, rf, rf,
+                        (long long)json_integer_value(json_object_get(lf, "size")));
+            goto bad;
+        }
+        if (disks && !json_is_array(disks)) {
+            ffwd_seterr("%s: field 'disks' must be a list", mp);
+            goto bad;
+        }
+        json_array_foreach(disks, i, x)
+        {
+            const char *n = json_string_value(json_object_get(x, "file"));
+            if (!path_name_ok(n) || !json_object_get(files, n)) {
+                ffwd_seterr("%s: disks[%zu].file '%s' is not a file listed in field 'files'", mp, i, n ? n : "");
+                goto bad;
+            }
         }
     }
     free(mp);

@@ -22,6 +22,26 @@ int delta_parse(const void *buf, size_t len, const char *what, uint64_t *count, 
     memcpy(&n, d + 24, 8);
     if (n > (len - DELTA_HEADER) / DELTA_ENTRY || DELTA_HEADER + n * DELTA_ENTRY != len)
         return ffwd_seterr("%s: entry count %llu does not match its size", what, (unsigned long long)n);
+    uint32_t ss;
+    uint64_t disk;
+    memcpy(&ss, d + 8, 4);
+    memcpy(&disk, d + 16, 8);
+    if (ss != DELTA_SECTOR)
+        return ffwd_seterr("%s: sector size %u (this ffwd writes and reads %d)", what, ss, DELTA_SECTOR);
+    /* gem5's COW image asserts on a repeated sector, and a sector past the
+     * disk's end is not the disk's: the writer's order is strictly ascending */
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t sec, prev = 0;
+        memcpy(&sec, d + DELTA_HEADER + i * DELTA_ENTRY, 8);
+        if (i)
+            memcpy(&prev, d + DELTA_HEADER + (i - 1) * DELTA_ENTRY, 8);
+        if (i && sec <= prev)
+            return ffwd_seterr("%s: entry %llu (sector %llu) is not after sector %llu: repeated or out of order",
+                               what, (unsigned long long)i, (unsigned long long)sec, (unsigned long long)prev);
+        if (sec >= disk / DELTA_SECTOR)
+            return ffwd_seterr("%s: entry %llu: sector %llu is past the end of the %llu-byte disk", what,
+                               (unsigned long long)i, (unsigned long long)sec, (unsigned long long)disk);
+    }
     *count = n;
     *entries = d + DELTA_HEADER;
     return 0;

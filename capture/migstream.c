@@ -35,12 +35,13 @@ struct rd {
     const uint8_t *p, *end;
     const char *what;
     int err;
+    const uint8_t *start; /* byte 0 of the stream, for the offsets in messages */
 };
 
 static int rd_fail(struct rd *r, const char *msg)
 {
     if (!r->err)
-        ffwd_seterr("%s: migration stream: %s (at byte %zu)", r->what, msg, (size_t)0);
+        ffwd_seterr("%s: migration stream: %s (at byte %zu)", r->what, msg, (size_t)(r->p - r->start));
     r->err = 1;
     return -1;
 }
@@ -50,7 +51,8 @@ static int need(struct rd *r, size_t n)
     if (r->err)
         return -1;
     if ((size_t)(r->end - r->p) < n) {
-        ffwd_seterr("%s: migration stream is truncated", r->what);
+        ffwd_seterr("%s: migration stream is truncated (%zu bytes needed at byte %zu, %zu left)", r->what, n,
+                    (size_t)(r->p - r->start), (size_t)(r->end - r->p));
         r->err = 1;
         return -1;
     }
@@ -110,7 +112,18 @@ static int parse_fields(struct ctx *c, struct mig_device *d, json_t *fields, con
         json_t *sz = json_object_get(f, "size"), *al = json_object_get(f, "array_len");
         if (!name || !type || !json_is_integer(sz))
             return rd_fail(&c->r, "vmdesc field without name/type/size");
+        if (json_integer_value(sz) < 0 || (al && (!json_is_integer(al) || json_integer_value(al) < 0)))
+            return rd_fail(&c->r, "vmdesc field with a negative size or array_len");
         size_t size = (size_t)json_integer_value(sz), cnt = al ? (size_t)json_integer_value(al) : 1;
+        if (cnt && size > ((size_t)-1) / cnt)
+            return rd_fail(&c->r, "field too large");
+        /* every element is in the stream: an array longer than what is left
+         * is corrupt (and a zero-size struct repeated 2^62 times would
+         * otherwise take forever) */
+        if (need(&c->r, size * cnt) < 0)
+            return -1;
+        if (size == 0 && cnt > 4096)
+            return rd_fail(&c->r, "vmdesc: an array of more than 4096 empty elements");
         if (!strcmp(type, "struct")) {
             json_t *st = json_object_get(f, "struct");
             if (!st)
@@ -124,10 +137,6 @@ static int parse_fields(struct ctx *c, struct mig_device *d, json_t *fields, con
             }
             continue;
         }
-        if (cnt && size > ((size_t)-1) / cnt)
-            return rd_fail(&c->r, "field too large");
-        if (need(&c->r, size * cnt) < 0)
-            return -1;
         add_field(d, name, sect, c->r.p, size, cnt);
         c->r.p += size * cnt;
     }
@@ -263,7 +272,7 @@ int mig_parse(uint8_t *buf, size_t len, const char *what, struct mig_stream *out
         mig_free(out);
         return -1;
     }
-    struct ctx c = {.r = {buf + 8, buf + len, what, 0}, .m = out, .page_size = 4096};
+    struct ctx c = {.r = {buf + 8, buf + len, what, 0, buf}, .m = out, .page_size = 4096};
     c.vmdesc = load_vmdesc(buf, len, what);
     if (!c.vmdesc) {
         mig_free(out);

@@ -238,7 +238,18 @@ int cmd_estimate(int argc, char **argv)
         cycles += est_cpi(&all[i], f.n, w) * (double)all[i].insns;
         insns += (double)all[i].insns;
     }
-    double est = cycles / insns;
+    double est = insns > 0 ? cycles / insns : 0;
+    bool all_zero = true;
+    for (unsigned k = 0; k < f.n; k++)
+        all_zero &= !(w[k] > 0);
+    /* a fit that predicts no cycles (every weight 0, e.g. events that are
+     * all zero or calibration CPIs of 0) is no estimate: say so, save nothing */
+    if (!(est > 0) || !isfinite(est) || all_zero || !(mean > 0)) {
+        ffwd_seterr("%s: the fit is degenerate (every weight %s, estimated CPI %g): the events do not explain "
+                    "the measured CPIs; nothing was %s",
+                    events, all_zero ? "is 0" : "fitted", est, save ? "saved" : "estimated");
+        goto out;
+    }
     printf("estimate: %zu intervals, %.0f instructions, %.0f cycles: CPI %.4f (IPC %.4f)\n", nall, insns, cycles, est,
            1 / est);
     if (samples && wcpi > 0)

@@ -64,10 +64,11 @@ static json_t *profile_json(const struct boot_args *b, uint64_t interval, const 
         json_object_set_new(g, "append", json_string(c->append));
     if (c->cmd)
         json_object_set_new(g, "cmd", json_string(c->cmd));
-    return json_pack("{s:s, s:i, s:I, s:s, s:{s:i, s:I, s:i, s:s, s:b}, s:o}", "format", "ffwd-profile", "version",
-                     1, "interval", (json_int_t)interval, "filters", filters, "machine", "smp", (int)c->prof.smp,
-                     "mem_bytes", (json_int_t)c->prof.mem_bytes, "gic", c->prof.gic_version, "accel", c->prof.accel,
-                     "deterministic", c->prof.icount, "guest", g);
+    return json_pack("{s:s, s:i, s:I, s:s, s:{s:i, s:I, s:i, s:s, s:b, s:I}, s:o}", "format", "ffwd-profile",
+                     "version", 1, "interval", (json_int_t)interval, "filters", filters, "machine", "smp",
+                     (int)c->prof.smp, "mem_bytes", (json_int_t)c->prof.mem_bytes, "gic", c->prof.gic_version, "accel",
+                     c->prof.accel, "deterministic", c->prof.icount, "rng_seed",
+                     c->prof.rng_seed_bytes ? (json_int_t)c->prof.rng_seed : -1, "guest", g);
 }
 
 int cmd_profile(int argc, char **argv)

@@ -67,6 +67,15 @@ int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg)
     case OPT_DETERMINISTIC:
         p->icount = true;
         return 1;
+    case OPT_RNG_SEED:
+        if (!strcmp(arg, "off")) { /* no seed: the guest's generator waits for host timing, as before */
+            p->rng_seed_bytes = 0;
+            return 1;
+        }
+        if (cli_uint("--rng-seed", arg, 0, INT64_MAX, &p->rng_seed) < 0)
+            return ffwd_seterr("--rng-seed: '%s' is not a whole number >= 0 or 'off'", arg);
+        p->rng_seed_bytes = 64;
+        return 1;
     }
     return 0;
 }

@@ -42,11 +42,12 @@ enum {
     OPT_SWITCH,
     OPT_MAXSEC,
     OPT_KEEP,
+    OPT_RNG_SEED,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \
     {"smp", required_argument, 0, OPT_SMP}, {"mem", required_argument, 0, OPT_MEM},                                \
         {"gic", required_argument, 0, OPT_GIC}, {"accel", required_argument, 0, OPT_ACCEL},                        \
-        {"deterministic", no_argument, 0, OPT_DETERMINISTIC}
+        {"deterministic", no_argument, 0, OPT_DETERMINISTIC}, {"rng-seed", required_argument, 0, OPT_RNG_SEED}
 
 #endif

@@ -1,6 +1,7 @@
 /* util.c -- see util.h. */
 #define _GNU_SOURCE
 #include "util.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <glib.h>
 #include <libdeflate.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -422,6 +424,44 @@ char *make_temp_dir(const char *parent, const char *prefix)
         return NULL;
     }
     return t;
+}
+
+char *make_owned_temp_dir(const char *parent, const char *prefix)
+{
+    remove_stale_temps(parent, prefix);
+    char *pp = xasprintf("%s%ld-", prefix, (long)getpid());
+    char *t = make_temp_dir(parent, pp);
+    free(pp);
+    if (t) { /* one permission policy: results are 0755 / 0644 less the umask */
+        mode_t um = umask(0);
+        umask(um);
+        chmod(t, 0755 & ~um);
+    }
+    return t;
+}
+
+void remove_stale_temps(const char *parent, const char *prefix)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    size_t pl = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, pl))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + pl, &end, 10);
+        if (pid <= 0 || *end != '-' || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its owner still runs (or is not ours to judge) */
+        char *p = xasprintf("%s/%s", parent, e->d_name);
+        ffwd_warn("removing %s, left by ffwd process %ld that is gone", p, pid);
+        rm_rf(p);
+        free(p);
+    }
+    closedir(d);
 }
 
 char *hex_encode(const void *data, size_t n)

@@ -66,6 +66,12 @@ int64_t file_size(const char *path);
 int self_exe_dir(char *out, size_t outsz);
 /* A fresh private directory under `parent` named "<prefix>XXXXXX". */
 char *make_temp_dir(const char *parent, const char *prefix);
+/* make_temp_dir for a result in the making: "<prefix><pid>-XXXXXX", mode
+ * 0755 less the umask (the one policy for result folders). Entries named
+ * so by ffwd processes that are gone are removed first (a kill at any
+ * moment leaves no stray temporary state for long). */
+char *make_owned_temp_dir(const char *parent, const char *prefix);
+void remove_stale_temps(const char *parent, const char *prefix);
 
 /* ---- strings ---- */
 char *hex_encode(const void *data, size_t n);

@@ -1,6 +1,7 @@
 /* ini.c -- see ini.h. */
 #include "ini.h"
 
+#include <glib.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,21 @@ static char *trim_spaces(char *s, size_t n)
     return xasprintf("%.*s", (int)n, s);
 }
 
+/* Sections are found through a hash index (a checkpoint of 64 CPUs has
+ * thousands of sections; a linear search made reading quadratic). Appending
+ * keeps the index; inserting in the middle or removing marks it stale and
+ * the next lookup rebuilds it. */
+static void index_rebuild(struct ini *f)
+{
+    if (!f->index)
+        f->index = g_hash_table_new(g_str_hash, g_str_equal);
+    else
+        g_hash_table_remove_all(f->index);
+    for (size_t i = 0; i < f->n; i++)
+        g_hash_table_insert(f->index, f->s[i].name, (gpointer)(uintptr_t)(i + 1));
+    f->index_stale = 0;
+}
+
 static struct ini_sec *add_at(struct ini *f, size_t pos, const char *name)
 {
     if (f->n == f->cap) {
@@ -26,15 +42,20 @@ static struct ini_sec *add_at(struct ini *f, size_t pos, const char *name)
     f->n++;
     memset(&f->s[pos], 0, sizeof f->s[pos]);
     f->s[pos].name = xstrdup(name);
+    if (pos + 1 == f->n && f->index && !f->index_stale)
+        g_hash_table_insert(f->index, f->s[pos].name, (gpointer)(uintptr_t)(pos + 1));
+    else
+        f->index_stale = 1;
     return &f->s[pos];
 }
 
-struct ini_sec *ini_find(const struct ini *f, const char *name)
+struct ini_sec *ini_find(const struct ini *cf, const char *name)
 {
-    for (size_t i = 0; i < f->n; i++)
-        if (!strcmp(f->s[i].name, name))
-            return &f->s[i];
-    return NULL;
+    struct ini *f = (struct ini *)cf; /* the index is a cache */
+    if (!f->index || f->index_stale)
+        index_rebuild(f);
+    uintptr_t at = (uintptr_t)g_hash_table_lookup(f->index, name);
+    return at ? &f->s[at - 1] : NULL;
 }
 
 static void kv_put(struct ini_sec *s, char *key, char *val) /* takes ownership */
@@ -59,6 +80,9 @@ int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
     memset(out, 0, sizeof *out);
     struct ini_sec *cur = NULL;
     size_t lineno = 0;
+    /* "<section position>\n<key>" -> key position + 1: a section with many
+     * keys must not make reading quadratic either */
+    GHashTable *keys = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
     for (size_t pos = 0; pos < len;) {
         const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - l) : len - pos;
@@ -72,6 +96,7 @@ int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
             const char *rb = memchr(l, ']', n);
             if (!rb) {
                 ini_free(out);
+                g_hash_table_destroy(keys);
                 return ffwd_seterr("%s:%zu: section header without ']'", what, lineno);
             }
             char *name = xasprintf("%.*s", (int)(rb - l - 1), l + 1);
@@ -88,10 +113,28 @@ int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
             ffwd_seterr("%s:%zu: line in section [%s] has no '=' (gem5 refuses such a checkpoint)", what, lineno,
                         cur->name);
             ini_free(out);
+            g_hash_table_destroy(keys);
             return -1;
         }
-        kv_put(cur, trim_spaces((char *)l, (size_t)(eq - l)), trim_spaces((char *)eq + 1, n - (size_t)(eq - l) - 1));
+        char *key = trim_spaces((char *)l, (size_t)(eq - l)), *val = trim_spaces((char *)eq + 1, n - (size_t)(eq - l) - 1);
+        char *hk = xasprintf("%zu\n%s", (size_t)(cur - out->s), key);
+        uintptr_t at = (uintptr_t)g_hash_table_lookup(keys, hk);
+        if (at) { /* a repeated key: the last one wins, as in gem5 */
+            free(cur->kv[at - 1].val);
+            cur->kv[at - 1].val = val;
+            free(key);
+            free(hk);
+            continue;
+        }
+        g_hash_table_insert(keys, hk, (gpointer)(uintptr_t)(cur->n + 1));
+        if (cur->n == cur->cap) {
+            cur->cap = cur->cap ? cur->cap * 2 : 8;
+            cur->kv = xrealloc(cur->kv, cur->cap * sizeof *cur->kv);
+        }
+        cur->kv[cur->n].key = key;
+        cur->kv[cur->n++].val = val;
     }
+    g_hash_table_destroy(keys);
     return 0;
 }
 
@@ -106,6 +149,8 @@ void ini_free(struct ini *f)
         free(f->s[i].name);
     }
     free(f->s);
+    if (f->index)
+        g_hash_table_destroy(f->index);
     memset(f, 0, sizeof *f);
 }
 
@@ -166,6 +211,7 @@ void ini_remove_tree(struct ini *f, const char *name)
             f->s[w++] = f->s[i];
     }
     f->n = w;
+    f->index_stale = 1;
 }
 
 void ini_clone_tree(struct ini *f, const char *from, const char *to)

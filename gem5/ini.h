@@ -28,6 +28,8 @@ struct ini_sec {
 struct ini {
     struct ini_sec *s;
     size_t n, cap;
+    void *index;     /* GHashTable: section name -> position + 1 (a cache, rebuilt when stale) */
+    int index_stale;
 };
 
 /* Parse; errors name `what` and the line. */

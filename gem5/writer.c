@@ -788,6 +788,13 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
         mr = &parsed;
     }
     c.mr = mr;
+    json_t *rng = json_object_get(m, "guest_rng");
+    if (json_is_object(rng) && json_is_false(json_object_get(rng, "ready")))
+        ffwd_warn("%s: the guest's random-number generator was not ready at the capture (%s): in gem5 a program "
+                  "that asks for randomness (getrandom(), sqlite3, Python, OpenSSL) may wait for good. Boot with "
+                  "the profile's rng-seed and a kernel that credits it (CONFIG_RANDOM_TRUST_BOOTLOADER), or "
+                  "capture later",
+                  o->capture, json_string_value(json_object_get(rng, "evidence")));
     json_t *prof = json_object_get(m, "profile");
     int gicv = (int)json_integer_value(json_object_get(prof, "gic_version"));
     unsigned ncpu = (unsigned)json_integer_value(json_object_get(m, "vcpus"));
@@ -895,7 +902,7 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
         ffwd_seterr("checkpoint path %s must not contain '%%' (gem5 formats it with printf)", o->out);
         goto out;
     }
-    if (mkdir_p_track(parent, 0755, &made) < 0 || !(tmp = make_temp_dir(parent, ".ckpt-tmp-")))
+    if (mkdir_p_track(parent, 0755, &made) < 0 || !(tmp = make_owned_temp_dir(parent, ".ckpt-tmp-")))
         goto out;
     struct sbuf text = {0};
     ini_write(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (ffwd convert)", &text);

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -161,6 +162,8 @@ static int usage(FILE *f)
                "  work-begin ID, work-end ID  gem5 work items; QEMU: announce only\n"
                "  where         print \"gem5\" or \"qemu\"\n"
                "  counter       print the virtual counter (CNTVCT_EL0) and its frequency\n"
+               "  getrandom [N] read N bytes (default 32) with getrandom(2), blocking until the\n"
+               "                kernel's generator is ready, as sqlite3 or Python do\n"
                "  init          run as the ffwd initramfs init (PID 1)\n"
                "  version       print the version\n");
     return f == stderr ? 2 : 0;
@@ -196,6 +199,22 @@ int main(int argc, char **argv)
         return guest_init_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "checkpoint"))
         return cmd_checkpoint(argc > 2 ? argv[2] : "checkpoint");
+    if (!strcmp(cmd, "getrandom")) {
+        /* the count only: the bytes themselves differ between QEMU and gem5 */
+        unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 10) : 32;
+        unsigned char buf[256];
+        if (n == 0 || n > sizeof buf) {
+            fprintf(stderr, "ffwd-guest: getrandom: N must be 1..%zu\n", sizeof buf);
+            return 2;
+        }
+        long got = syscall(SYS_getrandom, buf, n, 0);
+        if (got < 0) {
+            fprintf(stderr, "ffwd-guest: getrandom: %s\n", strerror(errno));
+            return 1;
+        }
+        printf("getrandom: %ld bytes\n", got);
+        return fflush(stdout) ? 1 : 0;
+    }
     if (!strcmp(cmd, "counter")) {
 #if defined(__aarch64__)
         uint64_t vct, frq;

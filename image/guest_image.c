@@ -17,14 +17,22 @@
 #include "cpio.h"
 #include "modinfo.h"
 
-#define IMAGE_FORMAT "ffwd-guest-image 2"
-#define DEMO_DISK_SIZE "96M"
+#define IMAGE_FORMAT "ffwd-guest-image 3"
+#define DEMO_DISK_SIZE "160M"
 #define ROOTFS_DISK_SIZE "64M"
 
 /* index 0 is resolved from the linux-image-arm64 meta package */
-enum { PKG_KERNEL, PKG_BUSYBOX_STATIC, PKG_BUSYBOX, PKG_XZ, PKG_LZMA, PKG_LIBC, NPKG };
-const char *const guest_image_packages[] = {"linux-image-arm64", "busybox-static", "busybox",
-                                            "xz-utils",          "liblzma5",       "libc6", NULL};
+enum {
+    PKG_KERNEL, PKG_BUSYBOX_STATIC, PKG_BUSYBOX, PKG_XZ, PKG_LZMA, PKG_LIBC,
+    PKG_REAL0, /* from here: real programs (and their libraries) on the demo disk */
+    NPKG = PKG_REAL0 + 8
+};
+const char *const guest_image_packages[] = {"linux-image-arm64", "busybox-static", "busybox", "xz-utils",
+                                            "liblzma5", "libc6",
+                                            /* real programs: bzip2, sqlite3 (writes its database to
+                                             * the disk; asks the kernel for randomness), lua5.4 */
+                                            "bzip2", "libbz2-1.0", "sqlite3", "libsqlite3-0", "libreadline8",
+                                            "libtinfo6", "zlib1g", "lua5.4", NULL};
 
 /* Modules the profile's devices need when the kernel has them as modules. */
 static const char *const module_roots[] = {"virtio_mmio", "virtio_blk", "ext4", "crc32c_generic", NULL};
@@ -524,6 +532,9 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
         if (extract(deb[PKG_BUSYBOX_STATIC], demo) < 0 || extract(deb[PKG_LIBC], demo) < 0 ||
             extract(deb[PKG_LZMA], demo) < 0 || extract(deb[PKG_XZ], demo) < 0)
             goto out;
+        for (int i = PKG_REAL0; i < NPKG; i++)
+            if (extract(deb[i], demo) < 0)
+                goto out;
         for (const char *const *a = busybox_applets; *a; a++) {
             char *n = xasprintf("bin/%s", *a);
             if (strcmp(*a, "init") == 0) {

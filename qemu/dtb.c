@@ -2,6 +2,7 @@
 #include "dtb.h"
 
 #include <libfdt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,5 +87,42 @@ int dtb_trim(const void *in, size_t inlen, const uint64_t *keep_mmio, unsigned n
     *outlen = fdt_totalsize(fdt);
     if (rep)
         *rep = r;
+    return 0;
+}
+
+int dtb_set_rng_seed(void **blob, size_t *bloblen, uint64_t seed, size_t len)
+{
+    if (len == 0 || len > 4096)
+        return ffwd_seterr("device tree: rng-seed of %zu bytes (1..4096)", len);
+    /* bytes i*32.. = SHA-256("ffwd rng-seed <seed> <i>"): the same seed
+     * always gives the same bytes, different seeds unrelated ones */
+    uint8_t *bytes = xmalloc(len + 32);
+    for (size_t i = 0; i * 32 < len; i++) {
+        char in[64], hex[65];
+        int n = snprintf(in, sizeof in, "ffwd rng-seed %llu %zu", (unsigned long long)seed, i);
+        sha256_data(in, (size_t)n, hex);
+        for (int k = 0; k < 32; k++) {
+            unsigned v;
+            sscanf(hex + 2 * k, "%2x", &v);
+            bytes[i * 32 + (size_t)k] = (uint8_t)v;
+        }
+    }
+    size_t cap = fdt_totalsize(*blob) + len + 256;
+    void *fdt = xmalloc(cap);
+    int err = fdt_open_into(*blob, fdt, (int)cap);
+    int chosen = err ? err : fdt_path_offset(fdt, "/chosen");
+    if (!err && chosen < 0)
+        chosen = fdt_add_subnode(fdt, 0, "chosen");
+    if (!err && chosen >= 0)
+        err = fdt_setprop(fdt, chosen, "rng-seed", bytes, (int)len);
+    free(bytes);
+    if (err || chosen < 0) {
+        free(fdt);
+        return ffwd_seterr("device tree: cannot set /chosen/rng-seed: %s", fdt_strerror(err ? err : chosen));
+    }
+    fdt_pack(fdt);
+    free(*blob);
+    *blob = fdt;
+    *bloblen = fdt_totalsize(fdt);
     return 0;
 }

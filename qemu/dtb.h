@@ -22,6 +22,12 @@ struct dtb_trim_report {
  * base addresses of the virtio-mmio transports to keep. */
 int dtb_trim(const void *in, size_t inlen, const uint64_t *keep_mmio, unsigned nkeep, void **out, size_t *outlen,
              struct dtb_trim_report *rep);
+/* Set /chosen/rng-seed of a blob made by dtb_trim (grown in place as
+ * needed). The guest kernel feeds it to its random-number generator at
+ * boot and, with CONFIG_RANDOM_TRUST_BOOTLOADER (Debian's arm64 kernels),
+ * credits it: the generator is ready before init runs, whatever the host's
+ * timing. `seed` is the run's seed, expanded to `len` bytes. */
+int dtb_set_rng_seed(void **fdt, size_t *fdtlen, uint64_t seed, size_t len);
 /* The compatible strings whose nodes dtb_trim removes (NULL-terminated). */
 extern const char *const dtb_removed_compatibles[];
 

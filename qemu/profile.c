@@ -16,6 +16,8 @@ void ffwd_profile_default(struct ffwd_profile *p)
     p->mem_bytes = 512ULL << 20;
     p->accel = "tcg";
     p->dtb_randomness = false;
+    p->rng_seed = 0;
+    p->rng_seed_bytes = 64;
     p->virtio_queue_size = 1024;
     p->virtio_event_idx = false;
     p->virtio_indirect_desc = false;
@@ -65,6 +67,9 @@ void ffwd_profile_print(const struct ffwd_profile *p, struct sbuf *out, bool jso
     json_object_set_new(o, "accel", json_string(p->accel));
     json_object_set_new(o, "icount", json_boolean(p->icount));
     json_object_set_new(o, "dtb_randomness", json_boolean(p->dtb_randomness));
+    json_object_set_new(o, "dtb_rng_seed", json_string(p->rng_seed_bytes ? "fixed, from --rng-seed" : "none"));
+    json_object_set_new(o, "rng_seed", json_integer((json_int_t)p->rng_seed));
+    json_object_set_new(o, "rng_seed_bytes", json_integer(p->rng_seed_bytes));
     json_object_set_new(o, "kernel_cmdline_base", json_string(p->append_base));
     json_object_set_new(o, "boot", json_string("direct -kernel, no firmware; PSCI via hvc"));
     json_object_set_new(o, "ram_base", json_integer((json_int_t)VIRT_RAM_BASE));

@@ -49,7 +49,9 @@ struct ffwd_profile {
     unsigned smp;                 /* vCPUs */
     uint64_t mem_bytes;           /* RAM at VIRT_RAM_BASE */
     const char *accel;            /* "tcg" or "kvm" */
-    bool dtb_randomness;          /* off: no kaslr-seed/rng-seed -> reproducible boots */
+    bool dtb_randomness;          /* off: no random kaslr-seed/rng-seed from QEMU -> reproducible boots */
+    uint64_t rng_seed;            /* seed of /chosen/rng-seed (--rng-seed; default 0) */
+    unsigned rng_seed_bytes;      /* 64: the guest's RNG is ready at boot (0: none) */
     unsigned virtio_queue_size;   /* 1024 = legacy virtio-mmio QueueNumMax; gem5 queueSize */
     bool virtio_event_idx;        /* off: gem5's VirtIO has no EVENT_IDX */
     bool virtio_indirect_desc;    /* off: gem5's VirtIO has no INDIRECT_DESC */

@@ -336,6 +336,10 @@ static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char 
     free(blob);
     if (r < 0)
         return ffwd_preerr("trimming QEMU's device tree");
+    if (cfg->prof.rng_seed_bytes && dtb_set_rng_seed(&trimmed, &tlen, cfg->prof.rng_seed, cfg->prof.rng_seed_bytes) < 0) {
+        free(trimmed);
+        return -1;
+    }
     char *dtb = xasprintf("%s/virt.dtb", run_dir);
     r = write_file_atomic(dtb, trimmed, tlen, 0644);
     free(trimmed);

@@ -121,6 +121,10 @@ static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg,
     cfg->prof.gic_version = (int)gic;
     cfg->prof.mem_bytes = (uint64_t)mem;
     cfg->prof.icount = json_is_true(json_object_get(m, "deterministic"));
+    json_t *seed = json_object_get(m, "rng_seed"); /* -1: --rng-seed off */
+    cfg->prof.rng_seed = json_integer_value(seed) > 0 ? (uint64_t)json_integer_value(seed) : 0;
+    if (json_integer_value(seed) < 0)
+        cfg->prof.rng_seed_bytes = 0;
     cfg->prof.accel = "tcg";
     cfg->kernel = kernel;
     cfg->initrd = json_string_value(json_object_get(g, "initrd"));

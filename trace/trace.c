@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define WBUF (1u << 16)   /* reader buffer */
@@ -129,8 +130,8 @@ void trace_write(struct trace_writer *w, const struct trace_rec *r)
     if (!same_pc)
         n += put_varint(p + n, zigzag((int64_t)(r->pc - w->last_pc)));
     n += put_varint(p + n, zigzag((int64_t)(r->vaddr - w->last_vaddr)));
-    int64_t pd = (int64_t)(r->paddr - r->vaddr);
-    n += put_varint(p + n, zigzag(pd - w->last_pdelta));
+    uint64_t pd = r->paddr - r->vaddr;
+    n += put_varint(p + n, zigzag((int64_t)(pd - w->last_pdelta)));
     if (r->has_value)
         n += put_varint(p + n, r->value);
     w->len += n;
@@ -172,7 +173,7 @@ int trace_open_read(struct trace_reader *r, const char *path)
     memset(r, 0, sizeof *r);
     r->f = gzopen(path, "rb");
     if (!r->f) {
-        snprintf(r->err, sizeof r->err, "%s: cannot open", path);
+        snprintf(r->err, sizeof r->err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
         return -1;
     }
     unsigned char h[32];
@@ -250,11 +251,11 @@ int trace_next(struct trace_reader *r, struct trace_rec *out)
     if (!(fl & 0x20))
         r->pc += (uint64_t)unzigzag(d_pc);
     r->vaddr += (uint64_t)unzigzag(d_va);
-    r->pdelta += unzigzag(d_pd);
+    r->pdelta += (uint64_t)unzigzag(d_pd);
     out->icount = r->icount;
     out->pc = r->pc;
     out->vaddr = r->vaddr;
-    out->paddr = r->vaddr + (uint64_t)r->pdelta;
+    out->paddr = r->vaddr + r->pdelta;
     out->store = fl & 1;
     out->size = 1u << ((fl >> 1) & 7);
     out->has_value = fl & 0x10;

@@ -47,7 +47,7 @@ struct trace_writer {
     unsigned pending_len;
     bool stop, started, failed;
     uint64_t last_icount, last_pc, last_vaddr;
-    int64_t last_pdelta;
+    uint64_t last_pdelta; /* paddr - vaddr, modulo 2^64 */
     uint64_t records, bytes_raw;
 };
 
@@ -66,7 +66,7 @@ struct trace_reader {
     bool values;
     uint64_t start_icount;
     uint64_t icount, pc, vaddr;
-    int64_t pdelta;
+    uint64_t pdelta; /* paddr - vaddr, modulo 2^64 (no signed overflow on hostile input) */
     uint64_t records;
     char err[256];
 };

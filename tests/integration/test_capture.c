@@ -18,6 +18,7 @@
  *             errors, nothing left that looks like a capture
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <jansson.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -470,6 +471,72 @@ static void t_faults(void)
     free(caps);
 }
 
+/* SIGKILL / SIGINT of `ffwd capture` at several moments: the guest runs on
+ * to its end, no temporary directory stays, the next capture works. */
+static void t_kill(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-kill-");
+    char *run = xasprintf("%s/run", dir), *caps = xasprintf("%s/caps", dir);
+    char *bargv[] = {FFWD_BIN, "boot", "--run-dir", run, "--cmd",
+                     "i=0; while [ $i -lt 250 ]; do ffwd-matmul 40 >/dev/null; sleep 0.1; i=$((i+1)); done; "
+                     "ffwd-guest marker survived",
+                     "--expect-marker", "survived", "--timeout", "300", NULL};
+    pid_t boot = ffwd_bg(bargv);
+    CHECK(wait_console(run, "cmd-start", 60));
+    const int delays_us[] = {20000, 80000, 150000, 250000};
+    const int sigs[] = {SIGKILL, SIGKILL, SIGINT, SIGKILL};
+    for (size_t i = 0; i < sizeof delays_us / sizeof *delays_us; i++) {
+        char *ca[] = {FFWD_BIN, "capture", run, "--out", caps, NULL};
+        pid_t c = ffwd_bg(ca);
+        usleep((useconds_t)delays_us[i]);
+        kill(c, sigs[i]);
+        int st;
+        waitpid(c, &st, 0);
+        usleep(1500000); /* the guardian resumes the guest and cleans up */
+        /* nothing half-written: only complete captures (with a manifest) */
+        DIR *d = opendir(caps);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+                continue;
+            CHECK_MSG(e->d_name[0] != '.', "a temporary %s/%s stayed after killing ffwd capture", caps, e->d_name);
+            char *m = xasprintf("%s/%s/manifest.json", caps, e->d_name);
+            CHECK_MSG(path_exists(m), "%s/%s has no manifest", caps, e->d_name);
+            free(m);
+        }
+        if (d)
+            closedir(d);
+        char *qs = xasprintf("%s/qmp-ctl.sock", run);
+        struct qmp *q = NULL;
+        json_t *sj = NULL;
+        for (int t = 0; t < 50; t++) { /* the monitor takes one client: the guardian may still hold it */
+            if ((q = qmp_connect(qs, 2)) && qmp_cmd(q, "query-status", NULL, &sj, 5) == 0)
+                break;
+            if (q)
+                qmp_close(q);
+            q = NULL;
+            usleep(200000);
+        }
+        CHECK_MSG(q && sj && json_is_true(json_object_get(sj, "running")),
+                  "the guest is not running after ffwd capture got signal %d after %d us: %s", sigs[i],
+                  delays_us[i], sj ? json_string_value(json_object_get(sj, "status")) : ffwd_errmsg());
+        json_decref(sj);
+        if (q)
+            qmp_close(q);
+        free(qs);
+    }
+    struct sbuf o = {0};
+    const char *ok[] = {"capture", run, "--out", caps, "--name", "after", NULL};
+    CHECK_MSG(ffwd(&o, ok) == 0, "a capture after the kills: %s", o.s);
+    int st;
+    waitpid(boot, &st, 0);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the guest did not run to its end after the kills (0x%x)", st);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(dir);
+    free(run), free(caps), free(dir);
+}
+
 static void t_insn(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-in-");
@@ -625,6 +692,8 @@ int main(int argc, char **argv)
         t_checkpoint();
     else if (!strcmp(argv[1], "ondemand"))
         t_ondemand();
+    else if (!strcmp(argv[1], "kill"))
+        t_kill();
     else if (!strcmp(argv[1], "faults"))
         t_faults();
     else if (!strcmp(argv[1], "smp"))

@@ -439,6 +439,41 @@ static int t_gem5_hackback(void)
     return test_done();
 }
 
+/* A checkpoint right before programs that ask the kernel for randomness
+ * (getrandom(2); Debian's sqlite3 on the disk): the device tree's rng-seed
+ * made the generator ready at boot, so they run in gem5 as in QEMU. */
+static int t_gem5_rng(const char *cpu)
+{
+    const char *g = need_gem5("gem5 restore before getrandom()");
+    if (!g)
+        return 77;
+    char *dir = make_temp_dir("/tmp", "ffwd-gem5-rng-");
+    char *cap;
+    char *ck = capture_and_convert(dir, NULL,
+                                   "ffwd-guest checkpoint ck; ffwd-guest getrandom 32; "
+                                   "sqlite3 /root/t.db 'create table t(a); insert into t values (6),(7); "
+                                   "select sum(a) from t;'; ffwd-guest exit",
+                                   &cap);
+    char *mp = xasprintf("%s/manifest.json", cap);
+    char *man = file_text(mp);
+    CHECK_STR_HAS(man, "\"guest_rng\"");
+    CHECK_MSG(strstr(man, "\"ready\": true") != NULL, "the capture says the guest's RNG was not ready: %s", man);
+    char *keep = xasprintf("%s/gem5", dir);
+    const char *v[] = {"verify", ck, "--gem5", g, "--cpu", cpu, "--max-seconds", "2", "--keep", keep, NULL};
+    struct sbuf o = {0};
+    double t0 = now_sec();
+    int st = ffwd(&o, v);
+    printf("gem5 check: getrandom() + sqlite3 after a restore on %s: %s (%.0f s)\n%s", cpu,
+           st == 0 ? "MATCH" : "MISMATCH", now_sec() - t0, o.s);
+    CHECK_MSG(st == 0, "gem5 restore before getrandom() on %s failed (kept in %s)", cpu, dir);
+    CHECK_STR_HAS(o.s, "match between QEMU and gem5");
+    if (st == 0)
+        rm_rf(dir);
+    sbuf_free(&o);
+    free(keep), free(man), free(mp), free(ck), free(cap), free(dir);
+    return test_done();
+}
+
 static int t_gem5_simpoints(void)
 {
     const char *g = need_gem5("gem5 simulation-point flow");
@@ -493,6 +528,10 @@ int main(int argc, char **argv)
         return t_gem5_hackback();
     else if (!strcmp(argv[1], "gem5-simpoints"))
         return t_gem5_simpoints();
+    else if (!strcmp(argv[1], "gem5-rng-atomic"))
+        return t_gem5_rng("atomic");
+    else if (!strcmp(argv[1], "gem5-rng-o3"))
+        return t_gem5_rng("o3");
     else
         return 2;
     return test_done();
