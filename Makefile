@@ -12,9 +12,11 @@ BUILD      ?= build
 BENCH_SIZES    ?= 256M,1G,4G
 BENCH_PERCENTS ?= 10,90
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan demo test test-plain test-asan gem5-check bench clean
+.PHONY: all deps build build-asan build-fuzz demo test test-plain test-asan test-fuzz fuzz-long gem5-check bench clean
 
 all: build
 
@@ -39,7 +41,20 @@ test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure
 
-test: test-plain test-asan
+# libFuzzer targets (clang + ASan + UBSan), each for FUZZ_SECONDS; make fuzz-long for the long run
+build-fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFFWD_SANITIZE=ON -DFFWD_FUZZ=ON \
+		-DFFWD_INTEGRATION=OFF -DFFWD_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,migstream ini delta bbv simpoints positions trace estimate qmp)
+
+test-fuzz: build-fuzz
+	@cd $(FUZZ_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest -L fuzz --output-on-failure
+
+fuzz-long:
+	@$(MAKE) test-fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-1800}
+
+test: test-plain test-asan test-fuzz
 
 bench: build
 	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
@@ -57,4 +72,4 @@ gem5-check: build
 	fi
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -559,7 +559,7 @@ static uint16_t ram_u16(const uint8_t *ram, uint64_t ram_size, uint64_t gpa)
 
 /* State of the block device's transport and queue. *busy is set when a
  * request is in flight or queued but not yet seen by QEMU. */
-static json_t *virtio_json(struct qmp *q, const uint8_t *ram, uint64_t ram_size, bool *busy)
+json_t *ffwd_capture_virtio_state(struct qmp *q, const uint8_t *ram, uint64_t ram_size, bool *busy)
 {
     *busy = false;
     json_t *qs = NULL, *vs = NULL;
@@ -890,7 +890,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
             char *dp = xasprintf("%s/disk0.qcow2", o->run_dir);
             bool has_disk = path_exists(dp);
             free(dp);
-            if (has_disk && !(virtio = virtio_json(q, ram, prof.mem_bytes, &busy)))
+            if (has_disk && !(virtio = ffwd_capture_virtio_state(q, ram, prof.mem_bytes, &busy)))
                 goto out;
         }
         if (!busy)

@@ -62,5 +62,10 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
  * recorded size and CRC-32. Returns the parsed manifest (new reference). */
 struct json_t;
 struct json_t *ffwd_capture_open(const char *dir);
+/* The block device's virtio transport and queue state, from QMP (the
+ * queue's ring addresses as QEMU reports them) and guest RAM (ram, ram_size
+ * bytes from the RAM base). *busy: a request is in flight. Used by the
+ * capture; public for its tests and fuzz target (hostile QMP replies). */
+struct json_t *ffwd_capture_virtio_state(struct qmp *q, const uint8_t *ram, uint64_t ram_size, bool *busy);
 
 #endif

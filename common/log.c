@@ -31,7 +31,7 @@ double ffwd_log_elapsed(void)
     return now() - ((double)t0.tv_sec + (double)t0.tv_nsec * 1e-9);
 }
 
-static void emit(enum ffwd_loglevel lvl, const char *tag, const char *fmt, va_list ap)
+FFWD_PRINTF(3, 0) static void emit(enum ffwd_loglevel lvl, const char *tag, const char *fmt, va_list ap)
 {
     if (cur_level < lvl)
         return;

@@ -87,6 +87,12 @@ char *sample_checkpoint_name(unsigned index, uint64_t inst, double weight, uint6
                      weight, interval, warmup);
 }
 
+void sample_warmup(uint64_t start, uint64_t warmup, uint64_t *target, uint64_t *got)
+{
+    *target = start > warmup ? start - warmup : 1;
+    *got = start > *target ? start - *target : 0;
+}
+
 static int cmp_target(const void *a, const void *b)
 {
     const struct sample_point_result *x = a, *y = b;
@@ -187,8 +193,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         /* as gem5: without room for the whole warm-up, start at the beginning
          * (the trigger stops after at least one instruction: a point that
          * starts at 0 gets no warm-up, never start - 1 wrapped around) */
-        p->target = p->start > o->warmup ? p->start - o->warmup : 1;
-        p->warmup = p->start > p->target ? p->start - p->target : 0;
+        sample_warmup(p->start, o->warmup, &p->target, &p->warmup);
     }
     qsort(r->points, r->n, sizeof *r->points, cmp_target);
     targets = xmalloc(r->n * sizeof *targets);

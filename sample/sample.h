@@ -54,6 +54,11 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
 void sample_result_free(struct sample_result *r);
 
 /* gem5's name of a simulation-point checkpoint directory. */
+/* Where to stop for an interval starting at instruction `start` with a
+ * warm-up of `warmup` (as gem5: without room for all of it, from the
+ * beginning; the trigger needs a count >= 1): *target, and the warm-up it
+ * really gets, never start - target wrapped around. */
+void sample_warmup(uint64_t start, uint64_t warmup, uint64_t *target, uint64_t *got);
 char *sample_checkpoint_name(unsigned index, uint64_t inst, double weight, uint64_t interval, uint64_t warmup);
 
 #endif

@@ -27,6 +27,7 @@ HOST_PKGS=(
   libfdt-dev zlib1g-dev libdeflate-dev libjansson-dev libglib2.0-dev
   e2fsprogs dpkg-dev
   valgrind
+  clang libclang-rt-14-dev
 )
 BPO_PKGS=(qemu-system-arm qemu-utils)
 

@@ -19,8 +19,53 @@
     "ffwd-ptrchase 100000; ffwd-sort 50000; ffwd-guest roi-end"
 #define INTERVAL 4000000ULL
 
+/* Hostile simpoints.json for sample-run: names from the file never become
+ * paths outside DIR (`../../victim` was removed with rm -rf; a missing name
+ * removed DIR/gem5-CPU and still reported a CPI); a -1 warm-up is refused. */
+static int t_hostile(void)
+{
+    char *w = make_temp_dir("/tmp", "ffwd-it-hostile-");
+    char *d = xasprintf("%s/d", w), *victim = xasprintf("%s/victim", w), *keep = xasprintf("%s/victim/important.txt", w);
+    mkdir_p(d, 0755);
+    mkdir_p(victim, 0755);
+    write_file_atomic(keep, "precious\n", 9, 0644);
+    char *ck = xasprintf("%s/cpt.simpoint_00_inst_1_weight_1.000000_interval_4_warmup_0", d);
+    mkdir_p(ck, 0755);
+    char *m5 = xasprintf("%s/m5.cpt", ck);
+    write_file_atomic(m5, "[root]\n", 7, 0644);
+    const char *cases[][2] = {
+        {"\"checkpoint\":\"../../victim\"", "is not the name of a checkpoint folder"},
+        {"\"checkpoint\":\"../victim\"", "is not the name of a checkpoint folder"},
+        {"\"nothing\":0", "points[0].checkpoint is missing"},
+        {"\"checkpoint\":\"cpt.simpoint_00_inst_1_weight_1.000000_interval_4_warmup_0\",\"warmup\":-1",
+         "points[0].warmup is missing or out of range"},
+        {"\"checkpoint\":\"cpt.nope\"", "does not exist"},
+    };
+    char *mp = xasprintf("%s/simpoints.json", d);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *j = xasprintf("{\"format\":\"ffwd-simpoints\",\"version\":1,\"interval\":2000000,\"points\":[{\"index\":0,"
+                            "\"cluster\":0,\"interval\":4,\"weight\":1.0,%s%s}]}",
+                            strstr(cases[i][0], "warmup") ? "" : "\"warmup\":0,", cases[i][0]);
+        write_file_atomic(mp, j, strlen(j), 0644);
+        struct sbuf o = {0};
+        const char *a[] = {"sample-run", d, "--gem5", "/bin/true", NULL};
+        int st = ffwd(&o, a);
+        CHECK_MSG(st == 1, "case %zu: exit %d: %s", i, st, o.s);
+        CHECK_STR_HAS(o.s, cases[i][1]);
+        CHECK_MSG(path_exists(keep), "case %zu removed a file outside DIR", i);
+        CHECK_MSG(path_exists(m5), "case %zu removed the checkpoint", i);
+        sbuf_free(&o);
+        free(j);
+    }
+    rm_rf(w);
+    free(mp), free(m5), free(ck), free(keep), free(victim), free(d), free(w);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "hostile"))
+        return t_hostile();
     if (argc != 2 || strcmp(argv[1], "flow"))
         return 2;
     char *dir = make_temp_dir("/tmp", "ffwd-it-sample-");
