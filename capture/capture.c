@@ -933,9 +933,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         char *p = xasprintf("%s/vmstate.bin", tmp);
         size_t n;
         char *d = read_file(p, &n);
-        mode_t um = umask(0);
-        umask(um);
-        chmod(p, 0644 & ~um); /* QEMU creates it 0600; a capture's files are 0644 less the umask */
+        chmod_umask(p, 0644); /* QEMU creates it 0600 */
         if (d)
             json_object_set_new(fs.list, "vmstate.bin",
                                 json_pack("{s:I,s:o}", "size", (json_int_t)n, "crc32",

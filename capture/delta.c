@@ -30,17 +30,17 @@ int delta_parse(const void *buf, size_t len, const char *what, uint64_t *count, 
         return ffwd_seterr("%s: sector size %u (this ffwd writes and reads %d)", what, ss, DELTA_SECTOR);
     /* gem5's COW image asserts on a repeated sector, and a sector past the
      * disk's end is not the disk's: the writer's order is strictly ascending */
+    uint64_t prev = 0;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t sec, prev = 0;
+        uint64_t sec;
         memcpy(&sec, d + DELTA_HEADER + i * DELTA_ENTRY, 8);
-        if (i)
-            memcpy(&prev, d + DELTA_HEADER + (i - 1) * DELTA_ENTRY, 8);
         if (i && sec <= prev)
             return ffwd_seterr("%s: entry %llu (sector %llu) is not after sector %llu: repeated or out of order",
                                what, (unsigned long long)i, (unsigned long long)sec, (unsigned long long)prev);
         if (sec >= disk / DELTA_SECTOR)
             return ffwd_seterr("%s: entry %llu: sector %llu is past the end of the %llu-byte disk", what,
                                (unsigned long long)i, (unsigned long long)sec, (unsigned long long)disk);
+        prev = sec;
     }
     *count = n;
     *entries = d + DELTA_HEADER;

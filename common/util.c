@@ -432,12 +432,16 @@ char *make_owned_temp_dir(const char *parent, const char *prefix)
     char *pp = xasprintf("%s%ld-", prefix, (long)getpid());
     char *t = make_temp_dir(parent, pp);
     free(pp);
-    if (t) { /* one permission policy: results are 0755 / 0644 less the umask */
-        mode_t um = umask(0);
-        umask(um);
-        chmod(t, 0755 & ~um);
-    }
+    if (t)
+        chmod_umask(t, 0755);
     return t;
+}
+
+int chmod_umask(const char *path, mode_t mode)
+{
+    mode_t um = umask(0);
+    umask(um);
+    return chmod(path, mode & ~um);
 }
 
 void remove_stale_temps(const char *parent, const char *prefix)

@@ -72,6 +72,10 @@ char *make_temp_dir(const char *parent, const char *prefix);
  * moment leaves no stray temporary state for long). */
 char *make_owned_temp_dir(const char *parent, const char *prefix);
 void remove_stale_temps(const char *parent, const char *prefix);
+/* chmod to mode less the process's umask: the one permission policy for
+ * what ffwd did not create with that mode itself (result folders 0755,
+ * files 0644). */
+int chmod_umask(const char *path, mode_t mode);
 
 /* ---- strings ---- */
 char *hex_encode(const void *data, size_t n);

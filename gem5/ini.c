@@ -58,6 +58,16 @@ struct ini_sec *ini_find(const struct ini *cf, const char *name)
     return at ? &f->s[at - 1] : NULL;
 }
 
+static void kv_append(struct ini_sec *s, char *key, char *val) /* takes ownership */
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->kv = xrealloc(s->kv, s->cap * sizeof *s->kv);
+    }
+    s->kv[s->n].key = key;
+    s->kv[s->n++].val = val;
+}
+
 static void kv_put(struct ini_sec *s, char *key, char *val) /* takes ownership */
 {
     for (size_t i = 0; i < s->n; i++)
@@ -67,12 +77,7 @@ static void kv_put(struct ini_sec *s, char *key, char *val) /* takes ownership *
             free(key);
             return;
         }
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 8;
-        s->kv = xrealloc(s->kv, s->cap * sizeof *s->kv);
-    }
-    s->kv[s->n].key = key;
-    s->kv[s->n++].val = val;
+    kv_append(s, key, val);
 }
 
 int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
@@ -127,12 +132,7 @@ int ini_parse(const char *text, size_t len, const char *what, struct ini *out)
             continue;
         }
         g_hash_table_insert(keys, hk, (gpointer)(uintptr_t)(cur->n + 1));
-        if (cur->n == cur->cap) {
-            cur->cap = cur->cap ? cur->cap * 2 : 8;
-            cur->kv = xrealloc(cur->kv, cur->cap * sizeof *cur->kv);
-        }
-        cur->kv[cur->n].key = key;
-        cur->kv[cur->n++].val = val;
+        kv_append(cur, key, val);
     }
     g_hash_table_destroy(keys);
     return 0;

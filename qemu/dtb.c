@@ -101,11 +101,9 @@ int dtb_set_rng_seed(void **blob, size_t *bloblen, uint64_t seed, size_t len)
         char in[64], hex[65];
         int n = snprintf(in, sizeof in, "ffwd rng-seed %llu %zu", (unsigned long long)seed, i);
         sha256_data(in, (size_t)n, hex);
-        for (int k = 0; k < 32; k++) {
-            unsigned v;
-            sscanf(hex + 2 * k, "%2x", &v);
-            bytes[i * 32 + (size_t)k] = (uint8_t)v;
-        }
+        char *raw = hex_decode(hex, NULL);
+        memcpy(bytes + i * 32, raw, 32);
+        free(raw);
     }
     size_t cap = fdt_totalsize(*blob) + len + 256;
     void *fdt = xmalloc(cap);

@@ -27,6 +27,8 @@ void ffwd_profile_default(struct ffwd_profile *p)
     p->icount = false;
 }
 
+unsigned ffwd_profile_rng_seed_bytes(const struct ffwd_profile *p) { return p->icount ? 0 : p->rng_seed_bytes; }
+
 int ffwd_profile_check(const struct ffwd_profile *p)
 {
     if (p->gic_version != 2 && p->gic_version != 3)
@@ -67,9 +69,13 @@ void ffwd_profile_print(const struct ffwd_profile *p, struct sbuf *out, bool jso
     json_object_set_new(o, "accel", json_string(p->accel));
     json_object_set_new(o, "icount", json_boolean(p->icount));
     json_object_set_new(o, "dtb_randomness", json_boolean(p->dtb_randomness));
-    json_object_set_new(o, "dtb_rng_seed", json_string(p->rng_seed_bytes ? "fixed, from --rng-seed" : "none"));
+    unsigned seed_bytes = ffwd_profile_rng_seed_bytes(p);
+    json_object_set_new(o, "dtb_rng_seed",
+                        json_string(seed_bytes         ? "fixed, from --rng-seed"
+                                    : p->rng_seed_bytes ? "none (not yet with --deterministic)"
+                                                        : "none (--rng-seed off)"));
     json_object_set_new(o, "rng_seed", json_integer((json_int_t)p->rng_seed));
-    json_object_set_new(o, "rng_seed_bytes", json_integer(p->rng_seed_bytes));
+    json_object_set_new(o, "rng_seed_bytes", json_integer(seed_bytes));
     json_object_set_new(o, "kernel_cmdline_base", json_string(p->append_base));
     json_object_set_new(o, "boot", json_string("direct -kernel, no firmware; PSCI via hvc"));
     json_object_set_new(o, "ram_base", json_integer((json_int_t)VIRT_RAM_BASE));

@@ -336,10 +336,8 @@ static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char 
     free(blob);
     if (r < 0)
         return ffwd_preerr("trimming QEMU's device tree");
-    /* Not with -icount yet: with the seed, two deterministic runs diverged
-     * (cpu state, RAM, BBVs); until that is understood deterministic runs
-     * keep the unseeded generator they had before. */
-    if (cfg->prof.rng_seed_bytes && !cfg->prof.icount && dtb_set_rng_seed(&trimmed, &tlen, cfg->prof.rng_seed, cfg->prof.rng_seed_bytes) < 0) {
+    unsigned seed_bytes = ffwd_profile_rng_seed_bytes(&cfg->prof);
+    if (seed_bytes && dtb_set_rng_seed(&trimmed, &tlen, cfg->prof.rng_seed, seed_bytes) < 0) {
         free(trimmed);
         return -1;
     }

@@ -72,15 +72,19 @@ static long gz_line(struct gz_lines *g, const char *path, char **buf, size_t *ca
             g->pos = 0;
             g->len = (size_t)n;
         }
-        char c = g->in[g->pos++];
-        if (c == 0)
+        /* copy up to and including the next newline of the buffered input */
+        const char *from = g->in + g->pos, *nl = memchr(from, '\n', g->len - g->pos);
+        size_t take = nl ? (size_t)(nl - from) + 1 : g->len - g->pos;
+        if (memchr(from, 0, take))
             return ffwd_seterr("%s: a NUL byte (not a text file)", path);
-        if (len + 2 > *cap) {
+        while (len + take + 1 > *cap) {
             *cap *= 2;
             *buf = xrealloc(*buf, *cap);
         }
-        (*buf)[len++] = c;
-        if (c == '\n')
+        memcpy(*buf + len, from, take);
+        len += take;
+        g->pos += take;
+        if (nl)
             break;
     }
     (*buf)[len] = 0;

@@ -366,6 +366,23 @@ static const char *need_gem5(const char *what)
     return g;
 }
 
+/* `ffwd verify` of checkpoint ck in gem5 g (kept in DIR/gem5); prints
+ * "gem5 check: WHAT: MATCH|MISMATCH (seconds)" and ffwd's output, checks
+ * it matched. Returns the exit status; *out gets the output. */
+static int verify_case(const char *g, const char *dir, const char *ck, const char *cpu, const char *sw,
+                       const char *max_seconds, const char *what, struct sbuf *out)
+{
+    char *keep = xasprintf("%s/gem5", dir);
+    const char *v[] = {"verify", ck,           "--gem5", g,    "--cpu", cpu, "--switch-after", sw, "--max-seconds",
+                       max_seconds, "--keep", keep,     NULL};
+    double t0 = now_sec();
+    int st = ffwd(out, v);
+    printf("gem5 check: %s: %s (%.0f s)\n%s", what, st == 0 ? "MATCH" : "MISMATCH", now_sec() - t0, out->s);
+    CHECK_MSG(st == 0, "gem5 check: %s failed (kept in %s)", what, dir);
+    free(keep);
+    return st;
+}
+
 /* Restore + output comparison: SMP CPUs, GICv GIC, CPU model, switch after SW. */
 static int t_gem5_restore(const char *smp, const char *gic, const char *cpu, const char *sw)
 {
@@ -379,19 +396,12 @@ static int t_gem5_restore(const char *smp, const char *gic, const char *cpu, con
                                    "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
                                    "ffwd-guest marker verified && ffwd-guest exit",
                                    &cap);
-    char *keep = xasprintf("%s/gem5", dir);
-    const char *v[] = {"verify", ck, "--gem5", g, "--cpu", cpu, "--switch-after", sw, "--max-seconds", "1", "--keep",
-                       keep, NULL};
     struct sbuf o = {0};
-    double t0 = now_sec();
-    int st = ffwd(&o, v);
-    printf("gem5 check: %s CPU(s), GICv%s, %s: %s (%.0f s)\n%s", smp, gic, cpu, st == 0 ? "MATCH" : "MISMATCH",
-           now_sec() - t0, o.s);
-    CHECK_MSG(st == 0, "gem5 restore of %s CPU(s) GICv%s on %s failed (kept in %s)", smp, gic, cpu, dir);
-    if (st == 0)
+    char *what = xasprintf("%s CPU(s), GICv%s, %s", smp, gic, cpu);
+    if (verify_case(g, dir, ck, cpu, sw, "1", what, &o) == 0)
         rm_rf(dir);
     sbuf_free(&o);
-    free(keep);
+    free(what);
     free(ck);
     free(cap);
     free(dir);
@@ -405,37 +415,35 @@ static int t_gem5_hackback(void)
     const char *g = need_gem5("gem5 hack-back flow");
     if (!g)
         return 77;
-    {
-        char *dir = make_temp_dir("/tmp", "ffwd-gem5-hb-");
-        char *cap;
-        char *ck = capture_and_convert(dir, NULL,
-                                       "ffwd-guest checkpoint ck && ffwd-guest readfile > /tmp/s && sh /tmp/s; "
-                                       "ffwd-guest exit",
-                                       &cap);
-        char *script = xasprintf("%s/bench.sh", dir), *out = xasprintf("%s/m5out", dir);
-        const char *body = "echo \"running in $(ffwd-guest where)\"\nffwd-matmul 32\nffwd-guest resetstats\n"
-                           "ffwd-guest dumpstats\necho handed-in-script-done\n";
-        write_file_atomic(script, body, strlen(body), 0644);
-        char *od = xasprintf("--outdir=%s", out);
-        char *argv[] = {(char *)g, od, "--listener-mode=off", FFWD_SOURCE_DIR "/gem5/ffwd_restore.py", "--checkpoint",
-                        ck, "--script", script, "--max-seconds", "1", NULL};
-        struct sbuf o = {0};
-        int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
-        char *tp = xasprintf("%s/system.realview.terminal", out), *sp = xasprintf("%s/stats.txt", out);
-        char *term = file_text(tp), *stats = file_text(sp), *ref = host_checksum("matmul", "32");
-        CHECK_MSG(st == 0 && strstr(o.s, "m5_exit instruction encountered"), "gem5: %s", o.s);
-        CHECK_STR_HAS(term, "running in gem5");
-        CHECK_STR_HAS(term, ref);
-        CHECK_STR_HAS(term, "handed-in-script-done");
-        CHECK_STR_HAS(stats, "Begin Simulation Statistics"); /* dumped by ffwd-guest dumpstats */
-        printf("gem5 check: hack-back flow (readfile, resetstats, dumpstats, exit): %s\n",
-               strstr(term, "handed-in-script-done") ? "OK" : "FAILED");
-        if (!t_fail)
-            rm_rf(dir);
-        free(ref), free(term), free(stats), free(tp), free(sp), free(od), free(script), free(out), free(ck), free(cap);
-        free(dir);
-        sbuf_free(&o);
-    }
+    char *dir = make_temp_dir("/tmp", "ffwd-gem5-hb-");
+    char *cap;
+    char *ck = capture_and_convert(dir, NULL,
+                                   "ffwd-guest checkpoint ck && ffwd-guest readfile > /tmp/s && sh /tmp/s; "
+                                   "ffwd-guest exit",
+                                   &cap);
+    char *script = xasprintf("%s/bench.sh", dir), *out = xasprintf("%s/m5out", dir);
+    const char *body = "echo \"running in $(ffwd-guest where)\"\nffwd-matmul 32\nffwd-guest resetstats\n"
+                       "ffwd-guest dumpstats\necho handed-in-script-done\n";
+    write_file_atomic(script, body, strlen(body), 0644);
+    char *od = xasprintf("--outdir=%s", out);
+    char *argv[] = {(char *)g, od, "--listener-mode=off", FFWD_SOURCE_DIR "/gem5/ffwd_restore.py", "--checkpoint",
+                    ck, "--script", script, "--max-seconds", "1", NULL};
+    struct sbuf o = {0};
+    int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
+    char *tp = xasprintf("%s/system.realview.terminal", out), *sp = xasprintf("%s/stats.txt", out);
+    char *term = file_text(tp), *stats = file_text(sp), *ref = host_checksum("matmul", "32");
+    CHECK_MSG(st == 0 && strstr(o.s, "m5_exit instruction encountered"), "gem5: %s", o.s);
+    CHECK_STR_HAS(term, "running in gem5");
+    CHECK_STR_HAS(term, ref);
+    CHECK_STR_HAS(term, "handed-in-script-done");
+    CHECK_STR_HAS(stats, "Begin Simulation Statistics"); /* dumped by ffwd-guest dumpstats */
+    printf("gem5 check: hack-back flow (readfile, resetstats, dumpstats, exit): %s\n",
+           strstr(term, "handed-in-script-done") ? "OK" : "FAILED");
+    if (!t_fail)
+        rm_rf(dir);
+    free(ref), free(term), free(stats), free(tp), free(sp), free(od), free(script), free(out), free(ck), free(cap);
+    free(dir);
+    sbuf_free(&o);
     return test_done();
 }
 
@@ -458,19 +466,14 @@ static int t_gem5_rng(const char *cpu)
     char *man = file_text(mp);
     CHECK_STR_HAS(man, "\"guest_rng\"");
     CHECK_MSG(strstr(man, "\"ready\": true") != NULL, "the capture says the guest's RNG was not ready: %s", man);
-    char *keep = xasprintf("%s/gem5", dir);
-    const char *v[] = {"verify", ck, "--gem5", g, "--cpu", cpu, "--max-seconds", "2", "--keep", keep, NULL};
     struct sbuf o = {0};
-    double t0 = now_sec();
-    int st = ffwd(&o, v);
-    printf("gem5 check: getrandom() + sqlite3 after a restore on %s: %s (%.0f s)\n%s", cpu,
-           st == 0 ? "MATCH" : "MISMATCH", now_sec() - t0, o.s);
-    CHECK_MSG(st == 0, "gem5 restore before getrandom() on %s failed (kept in %s)", cpu, dir);
+    char *what = xasprintf("getrandom() + sqlite3 after a restore on %s", cpu);
+    int st = verify_case(g, dir, ck, cpu, "0", "2", what, &o);
     CHECK_STR_HAS(o.s, "match between QEMU and gem5");
     if (st == 0)
         rm_rf(dir);
     sbuf_free(&o);
-    free(keep), free(man), free(mp), free(ck), free(cap), free(dir);
+    free(what), free(man), free(mp), free(ck), free(cap), free(dir);
     return test_done();
 }
 
@@ -481,36 +484,34 @@ static int t_gem5_simpoints(void)
         return 77;
     /* simulation points: profile -> cluster -> sample -> every point in gem5
      * (warm-up, stats reset, one interval, dump) -> weighted CPI */
-    {
-        char *dir = make_temp_dir("/tmp", "ffwd-gem5-sp-");
-        char *prefix = xasprintf("%s/p", dir), *bbv = xasprintf("%s.0.bb.gz", prefix), *ck = xasprintf("%s/ck", dir);
-        struct sbuf o = {0};
-        const char *pa[] = {"profile", "--out", prefix, "--interval", "2000000", "--roi", "--deterministic",
-                            "--append", "ffwd.root=none", "--cmd",
-                            "ffwd-guest roi-begin; ffwd-matmul 96; ffwd-ptrchase 60000; ffwd-sort 30000; "
-                            "ffwd-guest roi-end",
-                            NULL};
-        const char *ca[] = {"cluster", bbv, "--maxk", "4", NULL};
-        const char *sa[] = {"sample", "--profile", prefix, "--warmup", "200000", "--out", ck, NULL};
-        const char *ra[] = {"sample-run", ck, "--gem5", g, "--cpu", "timing", "--measure", "300000", "--jobs", "2",
-                            NULL};
-        int st = ffwd(&o, pa);
-        st = st ? st : ffwd(&o, ca);
-        st = st ? st : ffwd(&o, sa);
-        double t0 = now_sec();
-        st = st ? st : ffwd(&o, ra);
-        char *rp = xasprintf("%s/gem5-timing/results.json", ck);
-        char *res = file_text(rp);
-        printf("gem5 check: simulation points (profile, cluster, sample, sample-run on timing): %s (%.0f s)\n%s",
-               st == 0 ? "OK" : "FAILED", now_sec() - t0, o.s);
-        CHECK_MSG(st == 0, "sampling flow in gem5 failed (kept in %s)", dir);
-        CHECK_STR_HAS(res, "\"weighted_cpi\"");
-        CHECK_STR_HAS(o.s, "weighted CPI");
-        if (st == 0)
-            rm_rf(dir);
-        free(res), free(rp), free(prefix), free(bbv), free(ck), free(dir);
-        sbuf_free(&o);
-    }
+    char *dir = make_temp_dir("/tmp", "ffwd-gem5-sp-");
+    char *prefix = xasprintf("%s/p", dir), *bbv = xasprintf("%s.0.bb.gz", prefix), *ck = xasprintf("%s/ck", dir);
+    struct sbuf o = {0};
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "2000000", "--roi", "--deterministic",
+                        "--append", "ffwd.root=none", "--cmd",
+                        "ffwd-guest roi-begin; ffwd-matmul 96; ffwd-ptrchase 60000; ffwd-sort 30000; "
+                        "ffwd-guest roi-end",
+                        NULL};
+    const char *ca[] = {"cluster", bbv, "--maxk", "4", NULL};
+    const char *sa[] = {"sample", "--profile", prefix, "--warmup", "200000", "--out", ck, NULL};
+    const char *ra[] = {"sample-run", ck, "--gem5", g, "--cpu", "timing", "--measure", "300000", "--jobs", "2",
+                        NULL};
+    int st = ffwd(&o, pa);
+    st = st ? st : ffwd(&o, ca);
+    st = st ? st : ffwd(&o, sa);
+    double t0 = now_sec();
+    st = st ? st : ffwd(&o, ra);
+    char *rp = xasprintf("%s/gem5-timing/results.json", ck);
+    char *res = file_text(rp);
+    printf("gem5 check: simulation points (profile, cluster, sample, sample-run on timing): %s (%.0f s)\n%s",
+           st == 0 ? "OK" : "FAILED", now_sec() - t0, o.s);
+    CHECK_MSG(st == 0, "sampling flow in gem5 failed (kept in %s)", dir);
+    CHECK_STR_HAS(res, "\"weighted_cpi\"");
+    CHECK_STR_HAS(o.s, "weighted CPI");
+    if (st == 0)
+        rm_rf(dir);
+    free(res), free(rp), free(prefix), free(bbv), free(ck), free(dir);
+    sbuf_free(&o);
     return test_done();
 }
 
