@@ -17,7 +17,7 @@
 #include "cpio.h"
 #include "modinfo.h"
 
-#define IMAGE_FORMAT "ffwd-guest-image 3"
+#define IMAGE_FORMAT "ffwd-guest-image 4"
 #define DEMO_DISK_SIZE "160M"
 #define ROOTFS_DISK_SIZE "64M"
 
@@ -387,7 +387,12 @@ static char *find_deb(const char *dir, const char *pkg)
 
 static int mke2fs(const char *root, const char *img, const char *size, const char *label)
 {
-    char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-L", (char *)label, "-E", "root_owner=0:0", "-d",
+    /* Inode tables and the journal zeroed here, not by the guest kernel's
+     * ext4lazyinit thread after mount: that thread writes to the disk in the
+     * background at host-timed moments (it rewrote sectors a capture had
+     * just taken, and it is I/O no rerun reproduces). */
+    char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-L", (char *)label,
+                    "-E", "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0", "-d",
                     (char *)root, (char *)img, (char *)size, NULL};
     if (!have_program("mke2fs") && access("/usr/sbin/mke2fs", X_OK) == 0)
         argv[0] = "/usr/sbin/mke2fs";

@@ -272,7 +272,9 @@ static void t_convert(void)
             if (memcmp(fd + s * 512, bd + s * 512, 512))
                 differing++;
         for (uint64_t i = 0; i < cnt; i++)
-            CHECK(e[i].sector < fl / 512 && !memcmp(e[i].data, fd + e[i].sector * 512, 512));
+            CHECK_MSG(e[i].sector < fl / 512 && !memcmp(e[i].data, fd + e[i].sector * 512, 512),
+                      "COW entry %llu: sector %llu differs from the finished overlay", (unsigned long long)i,
+                      (unsigned long long)e[i].sector);
     }
     /* the overlay is read after the run ended, the capture before: the capture's
      * sectors are a subset, and the demo wrote before the checkpoint */
