@@ -55,11 +55,17 @@ static json_t *profile_json(const struct boot_args *b, uint64_t interval, const 
 {
     const struct ffwd_vm_config *c = &b->cfg;
     json_t *g = json_object();
-    json_object_set_new(g, "kernel", json_string(c->kernel));
-    if (c->initrd)
-        json_object_set_new(g, "initrd", json_string(c->initrd));
-    if (c->disk)
-        json_object_set_new(g, "disk", json_string(c->disk));
+    /* absolute paths: a rerun from another folder finds the same files */
+    const char *files[3] = {c->kernel, c->initrd, c->disk}, *keys[3] = {"kernel", "initrd", "disk"};
+    for (int i = 0; i < 3; i++)
+        if (files[i]) {
+            char *abs = realpath(files[i], NULL);
+            json_object_set_new(g, keys[i], json_string(abs ? abs : files[i]));
+            free(abs);
+        }
+    char sum[65];
+    if (c->disk && sha256_file(c->disk, sum) == 0) /* checked before every rerun */
+        json_object_set_new(g, "disk_sha256", json_string(sum));
     if (c->append)
         json_object_set_new(g, "append", json_string(c->append));
     if (c->cmd)
@@ -194,6 +200,16 @@ int cmd_profile(int argc, char **argv)
                   now_sec() - t0, out, meta);
         if (pos.nvcpus == 0 || pos.n[0] == 0)
             ffwd_warn("no interval was counted: check the filters (%s)", filters.s);
+        /* a region that lived for a blink is not what anyone meant */
+        for (unsigned v = 0; (roi || process) && v < pos.nvcpus; v++) {
+            uint64_t cnt = pos.has_end[v] ? pos.end_counted[v] : 0, all = pos.has_end[v] ? pos.end_self[v] : 0;
+            if (pos.n[v] && all && (cnt < interval || cnt * 100 < all))
+                ffwd_warn("vCPU %u: the region counted only %" PRIu64 " of %" PRIu64 " instructions (%.3f %%, %zu "
+                          "interval%s): `ffwd-guest roi-begin` marks its own short-lived process; mark the "
+                          "program with `ffwd-guest roi -- CMD ARGS` (the program and its children) or "
+                          "FFWD_ROI_BEGIN() inside it",
+                          v, cnt, all, 100.0 * (double)cnt / (double)all, pos.n[v], pos.n[v] == 1 ? "" : "s");
+        }
     }
     sample_positions_free(&pos);
 out:
@@ -212,39 +228,51 @@ static void sample_help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd sample --profile PREFIX --out DIR [--simpoints FILE --weights FILE]\n"
-            "                   [--warmup N] [--vcpu K] [--keep-captures] [--gem5-src DIR]\n"
-            "                   [--template CPT] [--timeout SEC] [--run-dir DIR] [--console]\n"
+            "                   [--warmup N] [--vcpu K] [--keep-captures] [--no-landing-check]\n"
+            "                   [--max-distance D] [--gem5-src DIR] [--template CPT]\n"
+            "                   [--timeout SEC] [--run-dir DIR] [--console] [--qemu PATH]\n"
             "\n"
             "Rerun the profiled workload (machine and command from PREFIX.run.json) once and\n"
-            "capture every simulation point on the way, each WARMUP instructions before its\n"
-            "interval starts (clamped at the start of the run, as gem5 does), then convert\n"
-            "each capture into a gem5 checkpoint DIR/cpt.simpoint_II_inst_N_weight_W_interval_L_warmup_U\n"
-            "(gem5's own naming; II in order of N). DIR/simpoints.json lists each point: cluster,\n"
-            "interval, weight, the requested and the reached instruction count.\n"
+            "capture every simulation point on the way, each WARMUP counted instructions before\n"
+            "its interval starts (clamped at the start of the region), then convert each\n"
+            "capture into a gem5 checkpoint DIR/cpt.simpoint_II_inst_N_weight_W_interval_L_warmup_U\n"
+            "(gem5's own naming, II in order; N, L and U in instructions of the clustered vCPU\n"
+            "as gem5 counts them: every instruction, kernel included).\n"
+            "\n"
+            "The rerun counts what the profile counted (its --user/--roi/--range/--process\n"
+            "filters), so it stops at the same instruction of the program even when the kernel\n"
+            "runs differently. It also records its own BBV: each point's landing distance\n"
+            "(SimPoint's Manhattan distance between the profiled interval and the rerun's, by\n"
+            "code) must be at most D (default 0.1), or the point is not taken.\n"
+            "DIR/simpoints.json lists each point: cluster, interval, weight, counts asked and\n"
+            "reached, the window gem5 must run, the landing distance, the EL and PC it stopped at.\n"
+            "\n"
+            "What is taken is kept: when points fail, DIR keeps the others (without\n"
+            "simpoints.json) and the same command again retakes only the missing ones.\n"
             "\n"
             "  --profile PREFIX     what `ffwd profile --out PREFIX` wrote\n"
             "  --simpoints FILE     default PREFIX.<vcpu>.simpoints (from `ffwd cluster`)\n"
             "  --weights FILE       default PREFIX.<vcpu>.weights\n"
-            "  --warmup N           instructions before each interval (default 0)\n"
+            "  --warmup N           counted instructions before each interval (default 0)\n"
             "  --vcpu K             whose BBV was clustered (default 0)\n"
             "  --keep-captures      keep the captures (DIR/captures) next to the checkpoints\n"
+            "  --no-landing-check   no BBV in the rerun (faster; the points carry no proof)\n"
+            "  --max-distance D     landing distance allowed, in (0, 2] (default 0.1)\n"
             "  --gem5-src, --template  as for `ffwd convert`\n"
-            "  --timeout, --run-dir, --console, --qemu  as for `ffwd boot`\n"
-            "\n"
-            "Instruction counts are exact (the trigger plugin); a rerun reaches the same\n"
-            "instructions as the profile only when the run is deterministic (--deterministic,\n"
-            "no disk I/O): ffwd checks that every reached count is within a block of the request.\n");
+            "  --timeout, --run-dir, --console, --qemu  as for `ffwd boot`\n");
 }
 
 int cmd_sample(int argc, char **argv)
 {
-    enum { O_PROFILE = 1000, O_SIMPOINTS, O_WEIGHTS, O_WARMUP, O_VCPU, O_KEEP_CAPS };
+    enum { O_PROFILE = 1000, O_SIMPOINTS, O_WEIGHTS, O_WARMUP, O_VCPU, O_KEEP_CAPS, O_NO_CHECK, O_MAX_DIST };
     static const struct option lo[] = {{"profile", required_argument, 0, O_PROFILE},
                                        {"simpoints", required_argument, 0, O_SIMPOINTS},
                                        {"weights", required_argument, 0, O_WEIGHTS},
                                        {"warmup", required_argument, 0, O_WARMUP},
                                        {"vcpu", required_argument, 0, O_VCPU},
                                        {"keep-captures", no_argument, 0, O_KEEP_CAPS},
+                                       {"no-landing-check", no_argument, 0, O_NO_CHECK},
+                                       {"max-distance", required_argument, 0, O_MAX_DIST},
                                        {"out", required_argument, 0, OPT_OUT},
                                        {"gem5-src", required_argument, 0, OPT_GEM5_SRC},
                                        {"template", required_argument, 0, OPT_TEMPLATE},
@@ -282,6 +310,16 @@ int cmd_sample(int argc, char **argv)
             so.vcpu = (unsigned)v;
             break;
         case O_KEEP_CAPS: so.keep_captures = true; break;
+        case O_NO_CHECK: so.no_landing_check = true; break;
+        case O_MAX_DIST: {
+            char *end;
+            so.max_distance = strtod(optarg, &end);
+            if (*end || end == optarg || !(so.max_distance > 0 && so.max_distance <= 2)) {
+                ffwd_seterr("--max-distance: a number in (0, 2] (got '%s')", optarg);
+                return cli_fail();
+            }
+            break;
+        }
         case OPT_OUT: so.out = optarg; break;
         case OPT_GEM5_SRC: so.gem5_src = optarg; break;
         case OPT_TEMPLATE: so.template_cpt = optarg; break;

@@ -112,7 +112,7 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     }
     r->n = json_array_size(pts);
     r->runs = xcalloc(r->n, sizeof *r->runs);
-    uint64_t *warm = xcalloc(r->n, sizeof *warm);
+    uint64_t *warm = xcalloc(r->n, sizeof *warm), *meas = xcalloc(r->n, sizeof *meas);
     for (size_t i = 0; i < r->n; i++) {
         json_t *p = json_array_get(pts, i);
         struct gem5_simpoint_run *run = &r->runs[i];
@@ -155,6 +155,23 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         run->cluster = (unsigned)json_integer_value(jc);
         run->weight = json_number_value(jw);
         warm[i] = (uint64_t)json_integer_value(ju);
+        meas[i] = o->measure ? o->measure : interval;
+        /* version 2: the profiled window in instructions gem5 counts (every
+         * instruction of the CPU), measured in the rerun that took the point */
+        json_t *win = json_object_get(p, "window");
+        if (win) {
+            json_t *ww = json_object_get(win, "warmup_insts"), *wm = json_object_get(win, "measure_insts");
+            if (!json_is_integer(ww) || json_integer_value(ww) < 0 || !json_is_integer(wm) ||
+                json_integer_value(wm) <= 0) {
+                ffwd_seterr("%s: points[%zu].window needs warmup_insts >= 0 and measure_insts > 0", mp, i);
+                goto bad_input;
+            }
+            warm[i] = (uint64_t)json_integer_value(ww);
+            if (!o->measure)
+                meas[i] = (uint64_t)json_integer_value(wm);
+        }
+        run->warmup_insts = warm[i];
+        run->measure_insts = meas[i];
         snprintf(run->checkpoint, sizeof run->checkpoint, "%s", c);
     }
     char *cfg = gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, cpu);
@@ -170,7 +187,7 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
             rm_rf(work);
             mkdir_p(work, 0755);
             char *od = xasprintf("--outdir=%s/m5out", work), *log = xasprintf("%s/gem5.log", work);
-            char *w = xasprintf("%" PRIu64, warm[next]), *m = xasprintf("%" PRIu64, o->measure ? o->measure : interval);
+            char *w = xasprintf("%" PRIu64, warm[next]), *m = xasprintf("%" PRIu64, meas[next]);
             char *argv[] = {(char *)o->gem5, od, "--listener-mode=off", cfg, "--checkpoint", ck, "--cpu", (char *)cpu,
                             "--warmup-insts", w, "--measure-insts", m, NULL};
             pid_t pid = gem5_spawn(argv, log);
@@ -240,11 +257,13 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
                                 r->seconds, "points");
         json_t *arr = json_object_get(out, "points");
         for (size_t i = 0; i < r->n; i++)
-            json_array_append_new(arr, json_pack("{s:i, s:i, s:f, s:I, s:I, s:f, s:f, s:s}", "index",
+            json_array_append_new(arr, json_pack("{s:i, s:i, s:f, s:I, s:I, s:f, s:f, s:s, s:{s:I, s:I}}", "index",
                                                  (int)r->runs[i].index, "cluster", (int)r->runs[i].cluster, "weight",
                                                  r->runs[i].weight, "cycles", (json_int_t)r->runs[i].cycles, "insts",
                                                  (json_int_t)r->runs[i].insts, "cpi", r->runs[i].cpi, "seconds",
-                                                 r->runs[i].seconds, "checkpoint", r->runs[i].checkpoint));
+                                                 r->runs[i].seconds, "checkpoint", r->runs[i].checkpoint, "window",
+                                                 "warmup_insts", (json_int_t)r->runs[i].warmup_insts,
+                                                 "measure_insts", (json_int_t)r->runs[i].measure_insts));
         char *text = json_dumps(out, JSON_INDENT(2));
         char *rp = xasprintf("%s/results.json", base);
         rc = write_file_atomic(rp, text, strlen(text), 0644);
@@ -254,6 +273,7 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     }
     free(js);
     free(warm);
+    free(meas);
     free(cfg);
     free(base);
     free(mp);
@@ -261,6 +281,7 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     return rc;
 bad_input:
     free(warm);
+    free(meas);
     free(mp);
     json_decref(man);
     return -1;

@@ -22,6 +22,7 @@ struct gem5_simpoint_run {
     unsigned index, cluster;
     double weight;
     uint64_t cycles, insts;
+    uint64_t warmup_insts, measure_insts; /* the window asked of gem5 */
     double cpi, seconds;
     char checkpoint[512];
     char error[256];     /* empty when measured */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sys/mman.h>
@@ -156,6 +157,9 @@ static int usage(FILE *f)
                "  checkpoint [NAME]  let the host capture the machine here; returns when the host\n"
                "                is done (QEMU) or at once when restored in gem5\n"
                "  roi-begin, roi-end  mark the region of interest (gem5: work-begin/end 0)\n"
+               "  roi [--] CMD ARGS  run CMD as the region: CMD and the processes it starts are\n"
+               "                counted by `ffwd profile --process roi` (and it is the window of\n"
+               "                --roi); exits with CMD's status\n"
                "  exit [CODE]   gem5: m5 exit; QEMU: announce and power off\n"
                "  readfile      gem5: print the file given to gem5 (--script); QEMU: prints nothing\n"
                "  resetstats, dumpstats  gem5: reset/dump statistics; QEMU: announce only\n"
@@ -243,6 +247,45 @@ int main(int argc, char **argv)
         }
         guest_event(FFWD_PROTO_EXIT, "%d", code);
         guest_poweroff();
+    }
+    if (!strcmp(cmd, "roi")) {
+        int first = argc > 2 && !strcmp(argv[2], "--") ? 3 : 2;
+        if (first >= argc) {
+            fprintf(stderr, "ffwd-guest roi: needs a command (ffwd-guest roi -- CMD ARGS)\n");
+            return 2;
+        }
+        fflush(stdout);
+        if (gem5)
+            m5_work_begin(0, 0);
+        else
+            guest_event("roi-begin", NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("ffwd-guest roi: fork");
+            return 1;
+        }
+        if (pid == 0) {
+#if defined(__aarch64__)
+            /* HINT #102: this task -- which becomes CMD -- and the tasks it
+             * creates are the region (qemu/plugins/filter.h) */
+            __asm__ volatile("hint #102" ::: "memory");
+#endif
+            execvp(argv[first], argv + first);
+            fprintf(stderr, "ffwd-guest roi: cannot run %s: %s\n", argv[first], strerror(errno));
+            _exit(127);
+        }
+        int st = 0;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+#if defined(__aarch64__)
+        if (!gem5)
+            __asm__ volatile("hint #101" ::: "memory");
+#endif
+        if (gem5)
+            m5_work_end(0, 0);
+        else
+            guest_event("roi-end", NULL);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     }
     if (!strcmp(cmd, "roi-begin") || !strcmp(cmd, "roi-end") || !strcmp(cmd, "work-begin") ||
         !strcmp(cmd, "work-end") || !strcmp(cmd, "resetstats") || !strcmp(cmd, "dumpstats")) {

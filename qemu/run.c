@@ -86,17 +86,40 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     usleep(10000); /* QEMU handles `stop` at once: the vCPU's exit request is set by now */
     if (ffwd_vm_trigger_go(vm) < 0 || qmp_wait_reply(vm->qmp, "stop", id, NULL, 30) < 0)
         return -1;
-    uint64_t total, per[64];
+    uint64_t total, per[64], counted[64];
     unsigned nv;
-    if (ffwd_vm_trigger_counts(vm, &total, per, 64, &nv) < 0)
+    if (ffwd_vm_trigger_counts(vm, &total, per, counted, 64, &nv) < 0)
         return -1;
-    uint64_t reached = o->insn_scope >= 0 && (unsigned)o->insn_scope < nv ? per[o->insn_scope] : total;
+    bool one = o->insn_scope >= 0 && (unsigned)o->insn_scope < nv;
+    uint64_t reached = 0, all = one ? per[o->insn_scope] : total;
+    if (one)
+        reached = counted[o->insn_scope];
+    else
+        for (unsigned i = 0; i < nv; i++)
+            reached += counted[i];
+    /* same target again after a short stop: one record, retries counted */
+    unsigned retries = 0;
+    if (res->nstops && res->stops[res->nstops - 1].target == n && res->stops[res->nstops - 1].reached < n) {
+        retries = res->stops[res->nstops - 1].retries + 1;
+        res->nstops--;
+    }
     int64_t over = (int64_t)(reached - n);
     if (res->nstops < FFWD_MAX_STOPS) {
         res->stops[res->nstops].target = n;
         res->stops[res->nstops].reached = reached;
+        res->stops[res->nstops].all = all;
         res->stops[res->nstops].tb_len = tb;
+        res->stops[res->nstops].retries = retries;
         res->stops[res->nstops++].overshoot = over;
+    }
+    if (reached < n && retries < 1000) {
+        /* the block that was to reach n was cut short (a page fault, an
+         * interrupt): the count is exact, so stop at n again */
+        prog(o, "instruction count %llu: stopped at %llu, short by %lld (an exception in the block): again", n,
+             (unsigned long long)reached, (long long)-over);
+        if (ffwd_vm_trigger_again(vm) < 0)
+            return -1;
+        return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
     }
     prog(o, "instruction count %llu: held vCPU %u at %llu, stopped at %llu (overshoot %lld; the block was %llu "
             "instructions)",

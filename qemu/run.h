@@ -28,8 +28,10 @@ struct ffwd_run_result {
     double marker_t[FFWD_MAX_MARKERS];
     unsigned nstops;            /* instruction-count stops */
     struct {
-        uint64_t target, reached, tb_len;
+        uint64_t target, reached, tb_len; /* in what the trigger counts (cfg.insn_filter) */
+        uint64_t all;                     /* every retired instruction then (the scope's vCPU, or all vCPUs) */
         int64_t overshoot;
+        unsigned retries;                 /* stops that fell short (a block cut by an exception) */
     } stops[FFWD_MAX_STOPS];
     unsigned ncaptures;
     char captures[FFWD_MAX_STOPS][1200]; /* paths, in the order taken */

@@ -244,6 +244,8 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
             sbuf_addf(&t, "%s%llu", i ? ":" : "", (unsigned long long)cfg->insn_targets[i]);
         if (cfg->insn_scope >= 0)
             sbuf_addf(&t, ",scope=vcpu%d", cfg->insn_scope);
+        if (cfg->insn_filter && *cfg->insn_filter)
+            sbuf_addf(&t, ",%s", cfg->insn_filter);
         av2(&a, "-plugin", t.s);
     }
     return a.v;
@@ -853,7 +855,17 @@ int ffwd_vm_trigger_go(struct ffwd_vm *vm)
     return 0;
 }
 
-int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vcpu, unsigned max, unsigned *n)
+int ffwd_vm_trigger_again(struct ffwd_vm *vm)
+{
+    if (vm->trig_fd < 0)
+        return ffwd_seterr("the trigger plugin is not connected");
+    if (send(vm->trig_fd, "again\n", 6, MSG_NOSIGNAL) != 6)
+        return ffwd_seterr_errno("cannot talk to the trigger plugin");
+    return 0;
+}
+
+int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vcpu, uint64_t *counted, unsigned max,
+                           unsigned *n)
 {
     if (vm->trig_fd < 0)
         return ffwd_seterr("the trigger plugin is not connected");
@@ -872,6 +884,20 @@ int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vc
                 if (end == p)
                     break;
                 per_vcpu[(*n)++] = v;
+            }
+            /* " counted K0 K1 ...": as many as vCPUs */
+            char *k = strstr(p, " counted");
+            for (unsigned i = 0; counted && i < *n; i++) {
+                counted[i] = 0;
+                if (k) {
+                    k += i ? 0 : 8;
+                    counted[i] = strtoull(k, &end, 10);
+                    k = end;
+                }
+            }
+            if (counted && !k) {
+                *nl = '\n';
+                break; /* an old trigger plugin */
             }
             size_t used = (size_t)(nl - vm->trig_line.s) + 1;
             memmove(vm->trig_line.s, nl + 1, vm->trig_line.len - used);

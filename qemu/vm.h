@@ -43,6 +43,8 @@ struct ffwd_vm_config {
     const uint64_t *insn_targets; /* stop at these retired-instruction counts (trigger plugin) */
     unsigned ninsn_targets;
     int insn_scope;          /* -1: all vCPUs together; k: vCPU k only */
+    const char *insn_filter; /* what the targets count: the BBV plugin's filters ("mode=user,process=roi");
+                                NULL: every retired instruction */
 };
 
 enum ffwd_vm_event_kind {
@@ -105,7 +107,13 @@ char *ffwd_machine_opt(const struct ffwd_profile *p, const char *dumpdtb, bool r
 char *ffwd_plugin_path(const char *name);
 /* After a trigger: release the held vCPU and read exact counts ("counts TOTAL C0 C1..."). */
 int ffwd_vm_trigger_go(struct ffwd_vm *vm);
-int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vcpu, unsigned max, unsigned *n);
+/* Exact counts of the stopped machine: every retired instruction (all vCPUs,
+ * per vCPU) and, when counted != NULL, what the trigger counts per vCPU. */
+int ffwd_vm_trigger_counts(struct ffwd_vm *vm, uint64_t *total, uint64_t *per_vcpu, uint64_t *counted, unsigned max,
+                           unsigned *n);
+/* The last target was not reached after all (an exception cut the block
+ * short): the trigger stops at it again. */
+int ffwd_vm_trigger_again(struct ffwd_vm *vm);
 /* The default QEMU binary name ($FFWD_QEMU or qemu-system-aarch64). */
 const char *ffwd_qemu_binary(const char *override);
 

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../gem5/writer.h"
+#include "landing.h"
 #include "simpoint.h"
 
 void sample_positions_free(struct sample_positions *p)
@@ -24,8 +26,18 @@ void sample_positions_free(struct sample_positions *p)
     for (unsigned v = 0; v < 64; v++) {
         free(p->all[v]);
         free(p->self[v]);
+        free(p->counted[v]);
     }
     memset(p, 0, sizeof *p);
+}
+
+uint64_t sample_positions_self_end(const struct sample_positions *p, unsigned v, size_t i)
+{
+    if (v >= 64 || i >= p->n[v])
+        return 0;
+    if (i + 1 < p->n[v])
+        return p->self[v][i + 1];
+    return p->has_end[v] ? p->end_self[v] : 0;
 }
 
 int sample_positions_read(const char *path, struct sample_positions *p)
@@ -37,34 +49,50 @@ int sample_positions_read(const char *path, struct sample_positions *p)
     size_t cap[64] = {0};
     unsigned long lineno = 0;
     int rc = 0;
+    p->version = 1;
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
         lineno++;
         if (l[0] == '#') {
             char *iv = strstr(l, "interval=");
             if (iv)
                 p->interval = strtoull(iv + 9, NULL, 10);
+            if (strstr(l, "positions v2"))
+                p->version = 2;
             continue;
         }
+        bool end = !strncmp(l, "end ", 4);
         unsigned v;
-        unsigned long long idx, all, self;
+        unsigned long long idx, all, self, counted = 0;
         char extra;
-        if (sscanf(l, "%u %llu %llu %llu %c", &v, &idx, &all, &self, &extra) != 4 || v >= 64) {
-            rc = ffwd_seterr("%s:%lu: expected \"<vcpu> <interval> <insns all vCPUs> <insns this vCPU>\"", path,
-                             lineno);
+        int got = sscanf(end ? l + 4 : l, "%u %llu %llu %llu %llu %c", &v, &idx, &all, &self, &counted, &extra);
+        if (got != (p->version == 2 ? 5 : 4) || v >= 64) {
+            rc = ffwd_seterr("%s:%lu: expected \"%s<vcpu> <interval> <insns all vCPUs> <insns this vCPU>%s\"", path,
+                             lineno, end ? "end " : "", p->version == 2 ? " <counted this vCPU>" : "");
             break;
         }
-        if (idx != p->n[v]) {
+        if (p->version == 1)
+            counted = self;
+        if (idx != p->n[v] || p->has_end[v]) {
             rc = ffwd_seterr("%s:%lu: interval %llu of vCPU %u out of order (expected %zu)", path, lineno, idx, v,
                              p->n[v]);
             break;
+        }
+        if (end) {
+            p->has_end[v] = true;
+            p->end_all[v] = all;
+            p->end_self[v] = self;
+            p->end_counted[v] = counted;
+            continue;
         }
         if (p->n[v] == cap[v]) {
             cap[v] = cap[v] ? cap[v] * 2 : 256;
             p->all[v] = xrealloc(p->all[v], cap[v] * sizeof **p->all);
             p->self[v] = xrealloc(p->self[v], cap[v] * sizeof **p->self);
+            p->counted[v] = xrealloc(p->counted[v], cap[v] * sizeof **p->counted);
         }
         p->all[v][p->n[v]] = all;
-        p->self[v][p->n[v]++] = self;
+        p->self[v][p->n[v]] = self;
+        p->counted[v][p->n[v]++] = counted;
         if (v + 1 > p->nvcpus)
             p->nvcpus = v + 1;
     }
@@ -89,18 +117,32 @@ char *sample_checkpoint_name(unsigned index, uint64_t inst, double weight, uint6
 
 void sample_warmup(uint64_t start, uint64_t warmup, uint64_t *target, uint64_t *got)
 {
-    *target = start > warmup ? start - warmup : 1;
-    *got = start > *target ? start - *target : 0;
+    /* counted instructions: target 0 stops after the first counted block */
+    *target = start > warmup ? start - warmup : 0;
+    *got = start - *target;
 }
 
 static int cmp_target(const void *a, const void *b)
 {
     const struct sample_point_result *x = a, *y = b;
-    return x->target < y->target ? -1 : x->target > y->target;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    return x->interval < y->interval ? -1 : x->interval > y->interval;
 }
 
-/* Fill the machine and the workload from PREFIX.run.json. */
-static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg, uint64_t *interval)
+/* A path from run.json: absolute, or relative to the folder of run.json. */
+static char *run_path(const char *runp, const char *p)
+{
+    if (!p || p[0] == '/')
+        return p ? xstrdup(p) : NULL;
+    const char *slash = strrchr(runp, '/');
+    return slash ? xasprintf("%.*s/%s", (int)(slash - runp), runp, p) : xstrdup(p);
+}
+
+/* Fill the machine and the workload from PREFIX.run.json. The strings in
+ * cfg point into `owned` (freed by the caller). */
+static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg, uint64_t *interval,
+                    const char **filters, char *owned[4])
 {
     json_error_t e;
     json_t *j = json_load_file(path, 0, &e);
@@ -132,32 +174,160 @@ static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg,
     if (json_integer_value(seed) < 0)
         cfg->prof.rng_seed_bytes = 0;
     cfg->prof.accel = "tcg";
-    cfg->kernel = kernel;
-    cfg->initrd = json_string_value(json_object_get(g, "initrd"));
-    cfg->disk = json_string_value(json_object_get(g, "disk"));
+    cfg->kernel = owned[0] = run_path(path, kernel);
+    cfg->initrd = owned[1] = run_path(path, json_string_value(json_object_get(g, "initrd")));
+    cfg->disk = owned[2] = run_path(path, json_string_value(json_object_get(g, "disk")));
     cfg->append = json_string_value(json_object_get(g, "append"));
     cfg->cmd = json_string_value(json_object_get(g, "cmd"));
+    *filters = json_string_value(json_object_get(j, "filters"));
+    const char *files[3] = {cfg->kernel, cfg->initrd, cfg->disk}, *names[3] = {"kernel", "initrd", "disk"};
+    for (int i = 0; i < 3; i++)
+        if (files[i] && !path_exists(files[i])) {
+            json_decref(j);
+            return ffwd_seterr("%s: guest.%s %s does not exist", path, names[i], files[i]);
+        }
+    /* a rebuilt disk is an error, not a silent wrong result */
+    const char *want = json_string_value(json_object_get(g, "disk_sha256"));
+    if (cfg->disk && want) {
+        char have[65];
+        if (sha256_file(cfg->disk, have) < 0) {
+            json_decref(j);
+            return -1;
+        }
+        if (strcmp(have, want)) {
+            json_decref(j);
+            return ffwd_seterr("%s: the disk %s changed since the profile (sha256 %.12s..., profiled %.12s...): a "
+                               "rerun would not run the same workload; profile again",
+                               path, cfg->disk, have, want);
+        }
+    }
     *root = j;
     return 0;
+}
+
+/* DIR/ffwd-sample.json: what this folder is a sample of (so that a second
+ * `ffwd sample` with the same arguments resumes, and another is refused). */
+static json_t *sample_identity(const struct sample_opts *o, const char *spp, const char *wp, uint64_t interval)
+{
+    return json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:i}", "format", "ffwd-sample-dir", "version", 1,
+                     "profile", o->profile, "simpoints", spp, "weights", wp, "warmup", (json_int_t)o->warmup,
+                     "interval", (json_int_t)interval, "vcpu", (int)o->vcpu);
+}
+
+/* Create DIR, or accept it for resuming. *resume: it existed. */
+static int open_out_dir(const struct sample_opts *o, json_t *ident, bool *resume)
+{
+    char *idp = xasprintf("%s/ffwd-sample.json", o->out), *mp = xasprintf("%s/simpoints.json", o->out);
+    int rc = 0;
+    *resume = false;
+    if (mkdir(o->out, 0755) == 0) {
+        char *t = json_dumps(ident, JSON_INDENT(2) | JSON_SORT_KEYS);
+        rc = write_file_atomic(idp, t, strlen(t), 0644);
+        free(t);
+    } else if (errno != EEXIST)
+        rc = ffwd_seterr_errno("%s", o->out);
+    else if (path_exists(mp))
+        rc = ffwd_seterr("%s already holds a complete sample (simpoints.json): remove it or choose another --out",
+                         o->out);
+    else {
+        json_t *old = path_exists(idp) ? json_load_file(idp, 0, NULL) : NULL;
+        if (!old)
+            rc = ffwd_seterr("%s exists and is not an unfinished `ffwd sample` (the output directory must not "
+                             "exist)",
+                             o->out);
+        else if (!json_equal(old, ident))
+            rc = ffwd_seterr("%s is an unfinished sample of other arguments (%s): resume it with those, or choose "
+                             "another --out",
+                             o->out, idp);
+        else
+            *resume = true;
+        json_decref(old);
+    }
+    free(idp);
+    free(mp);
+    return rc;
+}
+
+/* The record of a finished point: DIR/<checkpoint>/ffwd-point.json. A point
+ * of an interrupted sample is done when its record is there (the checkpoint
+ * folder is renamed into place complete, the record written after it). */
+static json_t *find_done(const char *out, unsigned index, uint64_t target, char *name, size_t nlen)
+{
+    DIR *d = opendir(out);
+    if (!d)
+        return NULL;
+    char pre[64];
+    snprintf(pre, sizeof pre, "cpt.simpoint_%02u_", index);
+    json_t *rec = NULL;
+    for (struct dirent *e; !rec && (e = readdir(d));) {
+        if (strncmp(e->d_name, pre, strlen(pre)))
+            continue;
+        char *rp = xasprintf("%s/%s/ffwd-point.json", out, e->d_name);
+        json_t *j = path_exists(rp) ? json_load_file(rp, 0, NULL) : NULL;
+        free(rp);
+        if (j && (uint64_t)json_integer_value(json_object_get(j, "target")) == target &&
+            !strcmp(json_string_value(json_object_get(j, "checkpoint")) ?: "", e->d_name)) {
+            rec = j;
+            snprintf(name, nlen, "%s", e->d_name);
+        } else
+            json_decref(j);
+    }
+    closedir(d);
+    return rec;
+}
+
+static json_t *point_json(const struct sample_point_result *p, const char *name, const char *filters, double maxd,
+                          const char *cap, unsigned vcpu)
+{
+    json_t *j = json_pack("{s:i, s:i, s:I, s:f, s:s, s:I, s:I, s:I, s:I, s:s}", "index", (int)p->index, "cluster",
+                          (int)p->cluster, "interval", (json_int_t)p->interval, "weight", p->weight, "counts",
+                          filters ? filters : "mode=all", "interval_start", (json_int_t)p->start, "target",
+                          (json_int_t)p->target, "reached", (json_int_t)p->reached, "warmup",
+                          (json_int_t)p->warmup, "checkpoint", name);
+    /* what gem5 must run, in the instructions it counts (all, this CPU) */
+    json_object_set_new(j, "window",
+                        json_pack("{s:I, s:I, s:I, s:I}", "stopped_at", (json_int_t)p->reached_all, "start",
+                                  (json_int_t)p->start_all, "warmup_insts",
+                                  (json_int_t)(p->start_all - p->reached_all), "measure_insts",
+                                  (json_int_t)(p->end_all - p->start_all)));
+    if (p->distance >= 0)
+        json_object_set_new(j, "landing", json_pack("{s:f, s:f}", "distance", p->distance, "max", maxd));
+    else
+        json_object_set_new(j, "landing", json_pack("{s:n}", "distance"));
+    /* where the machine stopped: exception level and PC of the vCPU */
+    char *cp = xasprintf("%s/cpu%u.json", cap, vcpu);
+    json_t *cpu = cap ? json_load_file(cp, 0, NULL) : NULL;
+    free(cp);
+    if (cpu) {
+        json_object_set(j, "el", json_object_get(cpu, "el"));
+        json_object_set(j, "pc", json_object_get(cpu, "pc"));
+        json_decref(cpu);
+    }
+    return j;
 }
 
 int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct ffwd_run_opts *ro,
                struct sample_result *r)
 {
     memset(r, 0, sizeof *r);
-    json_t *run = NULL;
-    struct sample_positions pos = {0};
+    json_t *run = NULL, *ident = NULL, **recs = NULL;
+    struct sample_positions pos = {0}, rpos = {0};
     struct simpoint_point *pts = NULL;
-    size_t npts = 0;
+    struct landing_vec *pv = NULL, *rv = NULL;
+    size_t npts = 0, *want = NULL;
     uint64_t interval = 0, *targets = NULL;
     struct ffwd_run_result *res = NULL;
+    char *owned[4] = {0};
+    const char *filters = NULL;
     char *runp = xasprintf("%s.run.json", o->profile), *posp = xasprintf("%s.positions", o->profile);
     char *spp = o->simpoints ? xstrdup(o->simpoints) : xasprintf("%s.%u.simpoints", o->profile, o->vcpu);
     char *wp = o->weights ? xstrdup(o->weights) : xasprintf("%s.%u.weights", o->profile, o->vcpu);
-    char *capdir = NULL;
-    bool created = false;
+    char *capdir = NULL, *landp = NULL, *rprefix = NULL;
+    struct sbuf plug = {0};
+    double maxd = o->max_distance > 0 ? o->max_distance : LANDING_MAX_DISTANCE;
+    bool resume = false, check = !o->no_landing_check;
     int rc = -1;
-    if (load_run(runp, &run, cfg, &interval) < 0 || sample_positions_read(posp, &pos) < 0 ||
+    if (load_run(runp, &run, cfg, &interval, &filters, owned) < 0 || sample_positions_read(posp, &pos) < 0 ||
         simpoint_read(spp, wp, &pts, &npts) < 0)
         goto out;
     if (o->vcpu >= pos.nvcpus) {
@@ -169,10 +339,23 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
                     pos.interval, runp, interval);
         goto out;
     }
-    if (!cfg->prof.icount)
-        ffwd_warn("%s: the profile was not --deterministic: the rerun may not reach the same instructions at the "
-                  "same counts",
+    bool filtered = filters && strcmp(filters, "mode=all");
+    if (pos.version < 2 && filtered) {
+        ffwd_seterr("%s: written by an older ffwd that did not record what the filters (%s) count: profile again",
+                    posp, filters);
+        goto out;
+    }
+    /* what makes a rerun land: a count the kernel cannot move, or determinism */
+    if (!filtered && !cfg->prof.icount)
+        ffwd_warn("%s: the profile counts every instruction and was not --deterministic: kernel noise moves a "
+                  "rerun's counts (profile with --user or --process roi; the landing check will tell)",
                   runp);
+    if (cfg->prof.smp > 1)
+        ffwd_warn("%s: %u vCPUs: the interleaving of a rerun is not the profile's; only vCPU %u's own count is "
+                  "followed",
+                  runp, cfg->prof.smp, o->vcpu);
+    if (cfg->disk && !filtered)
+        ffwd_warn("%s: a disk and an unfiltered profile: disk completion times differ between runs", runp);
     if (npts > FFWD_MAX_STOPS) {
         ffwd_seterr("%s: %zu simulation points; at most %d per run", spp, npts, FFWD_MAX_STOPS);
         goto out;
@@ -189,118 +372,222 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         p->cluster = pts[i].cluster;
         p->interval = pts[i].interval;
         p->weight = pts[i].weight;
-        p->start = pos.all[o->vcpu][pts[i].interval];
-        /* as gem5: without room for the whole warm-up, start at the beginning
-         * (the trigger stops after at least one instruction: a point that
-         * starts at 0 gets no warm-up, never start - 1 wrapped around) */
+        p->distance = -1;
+        p->start = pos.counted[o->vcpu][pts[i].interval];
         sample_warmup(p->start, o->warmup, &p->target, &p->warmup);
     }
     qsort(r->points, r->n, sizeof *r->points, cmp_target);
+    recs = xcalloc(r->n, sizeof *recs);
     targets = xmalloc(r->n * sizeof *targets);
-    unsigned nt = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        r->points[i].index = (unsigned)i;
-        if (!nt || targets[nt - 1] != r->points[i].target)
-            targets[nt++] = r->points[i].target;
-    }
-    if (mkdir(o->out, 0755) < 0) {
-        ffwd_seterr_errno("%s (the output directory must not exist)", o->out);
+    ident = sample_identity(o, spp, wp, interval);
+    if (open_out_dir(o, ident, &resume) < 0)
         goto out;
-    }
-    created = true;
-    capdir = xasprintf("%s/captures", o->out);
-    if (mkdir(capdir, 0755) < 0) {
-        ffwd_seterr_errno("%s", capdir);
-        goto out;
-    }
-    cfg->insn_targets = targets;
-    cfg->ninsn_targets = nt;
-    cfg->insn_scope = -1;
-    cfg->plugin = NULL;
-    ro->capture_dir = capdir;
-    ro->insn_scope = -1;
-    res = xcalloc(1, sizeof *res);
-    double t0 = now_sec();
-    ffwd_info("rerunning the workload with %u capture points (%zu simulation points, warm-up %" PRIu64 ")", nt, r->n,
-              o->warmup);
-    if (ffwd_run_guest(cfg, ro, res) < 0)
-        goto out;
-    r->run_seconds = now_sec() - t0;
-    if (res->cmd_status > 0) {
-        ffwd_seterr("the guest command exited with status %d (console: %s)", res->cmd_status, res->console_log);
-        goto out;
-    }
-    t0 = now_sec();
-    json_t *list = json_array();
+    unsigned nt = 0, ndone = 0;
     for (size_t i = 0; i < r->n; i++) {
         struct sample_point_result *p = &r->points[i];
-        const char *cap = NULL;
-        for (unsigned k = 0; k < res->ncaptures; k++)
-            if (res->capture_target[k] == p->target)
-                cap = res->captures[k];
-        for (unsigned k = 0; k < res->nstops; k++)
-            if (res->stops[k].target == p->target)
-                p->reached = res->stops[k].reached;
-        if (!cap || !p->reached) {
-            ffwd_seterr("instruction count %" PRIu64 " (simulation point %u) was never reached: the guest finished "
-                        "earlier than in the profile (not deterministic?)",
-                        p->target, p->index);
-            json_decref(list);
-            goto out;
+        p->index = (unsigned)i;
+        if (resume && (recs[i] = find_done(o->out, p->index, p->target, p->checkpoint, sizeof p->checkpoint))) {
+            p->resumed = true;
+            ndone++;
+            continue;
         }
-        char *name = sample_checkpoint_name(p->index, p->target, p->weight, interval, p->warmup);
-        char *dst = xasprintf("%s/%s", o->out, name);
-        struct gem5_convert_opts co = {.capture = cap, .out = dst, .gem5_src = o->gem5_src,
-                                       .template_cpt = o->template_cpt};
-        struct gem5_convert_result cr;
-        int cv = gem5_convert(&co, &cr);
-        snprintf(p->checkpoint, sizeof p->checkpoint, "%s", dst);
-        free(dst);
-        if (cv < 0) {
-            ffwd_preerr("simulation point %u (%s)", p->index, name);
-            free(name);
-            json_decref(list);
-            goto out;
-        }
-        json_array_append_new(list, json_pack("{s:i, s:i, s:I, s:f, s:I, s:I, s:I, s:I, s:s}", "index", (int)p->index,
-                                              "cluster", (int)p->cluster, "interval", (json_int_t)p->interval,
-                                              "weight", p->weight, "interval_start", (json_int_t)p->start, "target",
-                                              (json_int_t)p->target, "reached", (json_int_t)p->reached, "warmup",
-                                              (json_int_t)p->warmup, "checkpoint", name));
-        ffwd_info("simulation point %u: cluster %u, interval %zu, weight %.4f: stopped at %" PRIu64 " (asked %" PRIu64
-                  ", warm-up %" PRIu64 ") -> %s",
-                  p->index, p->cluster, p->interval, p->weight, p->reached, p->target, p->warmup, name);
-        free(name);
+        if (!nt || targets[nt - 1] != p->target)
+            targets[nt++] = p->target;
     }
-    r->convert_seconds = now_sec() - t0;
-    json_t *man = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:i, s:o}", "format", "ffwd-simpoints", "version", 1,
-                            "profile", o->profile, "simpoints", spp, "weights", wp, "interval", (json_int_t)interval,
-                            "warmup", (json_int_t)o->warmup, "vcpu", (int)o->vcpu, "points", list);
+    if (resume)
+        ffwd_info("resuming %s: %u of %zu simulation points were taken before", o->out, ndone, r->n);
+    capdir = xasprintf("%s/captures", o->out);
+    landp = xasprintf("%s/landing", o->out);
+    rprefix = xasprintf("%s/rerun", landp);
+    bool failed_points = false;
+    if (nt) {
+        if (mkdir(capdir, 0755) < 0 && errno != EEXIST) {
+            ffwd_seterr_errno("%s", capdir);
+            goto out;
+        }
+        rm_rf(landp);
+        if (check && mkdir(landp, 0755) < 0) {
+            ffwd_seterr_errno("%s", landp);
+            goto out;
+        }
+        cfg->insn_targets = targets;
+        cfg->ninsn_targets = nt;
+        cfg->insn_scope = (int)o->vcpu;
+        cfg->insn_filter = filters;
+        cfg->plugin = NULL;
+        if (check) { /* the rerun's own BBV: the same plugin, filters and interval */
+            char *so = ffwd_plugin_path("bbv");
+            sbuf_addf(&plug, "%s,out=%s,interval=%" PRIu64 "%s%s", so, rprefix, interval, filters ? "," : "",
+                      filters ? filters : "");
+            free(so);
+            cfg->plugin = plug.s;
+        }
+        ro->capture_dir = capdir;
+        ro->insn_scope = (int)o->vcpu;
+        res = xcalloc(1, sizeof *res);
+        double t0 = now_sec();
+        ffwd_info("rerunning the workload with %u capture points (%zu simulation points, warm-up %" PRIu64
+                  ", counting %s on vCPU %u%s)",
+                  nt, r->n, o->warmup, filters ? filters : "mode=all", o->vcpu, check ? ", landing check" : "");
+        if (ffwd_run_guest(cfg, ro, res) < 0) {
+            ffwd_preerr("the rerun (the captures taken so far stay in %s; run `ffwd sample` again with the same "
+                        "arguments to resume)",
+                        capdir);
+            goto out;
+        }
+        r->run_seconds = now_sec() - t0;
+        if (res->cmd_status > 0) {
+            ffwd_seterr("the guest command exited with status %d (console: %s)", res->cmd_status, res->console_log);
+            goto out;
+        }
+        if (check) {
+            char *rpp = xasprintf("%s.positions", rprefix);
+            int pr = sample_positions_read(rpp, &rpos);
+            free(rpp);
+            if (pr < 0)
+                goto out;
+            want = xmalloc(r->n * sizeof *want);
+            for (size_t i = 0; i < r->n; i++)
+                want[i] = r->points[i].interval;
+            pv = xcalloc(r->n, sizeof *pv);
+            rv = xcalloc(r->n, sizeof *rv);
+            if (landing_load(o->profile, o->vcpu, want, r->n, pv) < 0 ||
+                landing_load(rprefix, o->vcpu, want, r->n, rv) < 0)
+                goto out;
+        }
+        t0 = now_sec();
+        for (size_t i = 0; i < r->n; i++) {
+            struct sample_point_result *p = &r->points[i];
+            if (recs[i])
+                continue;
+            const char *cap = NULL;
+            for (unsigned k = 0; k < res->ncaptures; k++)
+                if (res->capture_target[k] == p->target)
+                    cap = res->captures[k];
+            bool stopped = false;
+            for (unsigned k = 0; k < res->nstops; k++)
+                if (res->stops[k].target == p->target && res->stops[k].reached >= p->target) {
+                    p->reached = res->stops[k].reached;
+                    p->reached_all = res->stops[k].all;
+                    stopped = true;
+                }
+            if (!cap || !stopped) {
+                ffwd_warn("simulation point %u (interval %zu): count %" PRIu64 " was never reached: the rerun "
+                          "counted less than the profile",
+                          p->index, p->interval, p->target);
+                failed_points = true;
+                continue;
+            }
+            const struct sample_positions *wpos = check ? &rpos : &pos;
+            if (p->interval < wpos->n[o->vcpu]) {
+                p->start_all = wpos->self[o->vcpu][p->interval];
+                p->end_all = sample_positions_self_end(wpos, o->vcpu, p->interval);
+            }
+            if (p->start_all < p->reached_all) /* stopped after the interval's first block (target 0) */
+                p->start_all = p->reached_all;
+            if (p->end_all < p->start_all)
+                p->end_all = p->start_all; /* the rerun ended first: no window */
+            if (check) {
+                uint64_t rstart = p->interval < rpos.n[o->vcpu] ? rpos.counted[o->vcpu][p->interval] : 0;
+                p->distance = landing_distance(&pv[i], &rv[i]);
+                if (p->distance > maxd || p->interval >= rpos.n[o->vcpu]) {
+                    ffwd_warn("simulation point %u (cluster %u, interval %zu): landed %.4f away from the profiled "
+                              "interval (at most %.4f; rerun interval start %" PRIu64 ", profiled %" PRIu64
+                              "): not taken",
+                              p->index, p->cluster, p->interval, p->distance, maxd, rstart, p->start);
+                    failed_points = true;
+                    continue;
+                }
+            }
+            char *name = sample_checkpoint_name(p->index, p->start_all, p->weight, p->end_all - p->start_all,
+                                                p->start_all - p->reached_all);
+            char *dst = xasprintf("%s/%s", o->out, name);
+            struct gem5_convert_opts co = {.capture = cap, .out = dst, .gem5_src = o->gem5_src,
+                                           .template_cpt = o->template_cpt};
+            struct gem5_convert_result cr;
+            int cv = gem5_convert(&co, &cr);
+            snprintf(p->checkpoint, sizeof p->checkpoint, "%s", name);
+            if (cv < 0) {
+                ffwd_preerr("simulation point %u (%s)", p->index, name);
+                free(name);
+                free(dst);
+                goto out;
+            }
+            recs[i] = point_json(p, name, filters, maxd, cap, o->vcpu);
+            char *t = json_dumps(recs[i], JSON_INDENT(2));
+            char *rp = xasprintf("%s/ffwd-point.json", dst);
+            int wr = write_file_atomic(rp, t, strlen(t), 0644);
+            free(rp);
+            free(t);
+            free(dst);
+            if (wr < 0) {
+                free(name);
+                goto out;
+            }
+            char dist[48] = "unchecked";
+            if (p->distance >= 0)
+                snprintf(dist, sizeof dist, "%.5f (at most %.3f)", p->distance, maxd);
+            ffwd_info("simulation point %u: cluster %u, interval %zu, weight %.4f: stopped at %" PRIu64
+                      " (asked %" PRIu64 ", warm-up %" PRIu64 "), landing distance %s -> %s",
+                      p->index, p->cluster, p->interval, p->weight, p->reached, p->target, p->warmup, dist, name);
+            free(name);
+        }
+        r->convert_seconds = now_sec() - t0;
+    }
+    size_t have = 0;
+    for (size_t i = 0; i < r->n; i++)
+        have += recs[i] != NULL;
+    if (failed_points || have < r->n) {
+        ffwd_seterr("%zu of %zu simulation points taken; the others did not land (see above): %s keeps what was "
+                    "taken, and `ffwd sample` with the same arguments tries the rest again",
+                    have, r->n, o->out);
+        goto out;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < r->n; i++)
+        json_array_append(list, recs[i]);
+    json_t *man = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:o}", "format", "ffwd-simpoints",
+                            "version", 2, "profile", o->profile, "simpoints", spp, "weights", wp, "counts",
+                            filters ? filters : "mode=all", "interval", (json_int_t)interval, "warmup",
+                            (json_int_t)o->warmup, "vcpu", (int)o->vcpu, "points", list);
     char *text = json_dumps(man, JSON_INDENT(2));
     json_decref(man);
     char *mp = xasprintf("%s/simpoints.json", o->out);
     rc = write_file_atomic(mp, text, strlen(text), 0644);
     free(mp);
     free(text);
-    if (rc == 0 && !o->keep_captures)
-        rm_rf(capdir);
 out:
-    if (rc < 0 && created)
-        rm_rf(o->out); /* nothing half-made stays behind */
+    if (capdir && !o->keep_captures && rc == 0)
+        rm_rf(capdir);
     if (rc < 0 && r->points) {
         free(r->points);
         r->points = NULL;
         r->n = 0;
     }
+    for (size_t i = 0; recs && i < npts; i++)
+        json_decref(recs[i]);
+    for (size_t i = 0; pv && i < npts; i++)
+        landing_vec_free(&pv[i]), landing_vec_free(&rv[i]);
+    free(pv);
+    free(rv);
+    free(want);
+    free(recs);
     free(res);
     free(targets);
     free(pts);
     free(capdir);
+    free(landp);
+    free(rprefix);
+    sbuf_free(&plug);
     free(runp);
     free(posp);
     free(spp);
     free(wp);
+    for (int i = 0; i < 4; i++)
+        free(owned[i]);
     sample_positions_free(&pos);
+    sample_positions_free(&rpos);
+    json_decref(ident);
     json_decref(run);
     return rc;
 }

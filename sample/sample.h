@@ -13,15 +13,24 @@
 #include "../qemu/run.h"
 
 /* PREFIX.positions of the BBV plugin: per vCPU, per interval, the exact
- * instruction counts (all vCPUs together, this vCPU) at its start. */
+ * instruction counts at its start -- every instruction of all vCPUs, of this
+ * vCPU, and what the profile counts on this vCPU (its filters) -- and at the
+ * end of the last interval. Files of an older ffwd (version 1) have no
+ * counted column: counted = self there (they were right only unfiltered). */
 struct sample_positions {
     uint64_t interval;   /* from the header; 0 if absent */
+    int version;         /* 1 or 2 */
     unsigned nvcpus;
     size_t n[64];
-    uint64_t *all[64], *self[64];
+    uint64_t *all[64], *self[64], *counted[64];
+    bool has_end[64];
+    uint64_t end_all[64], end_self[64], end_counted[64];
 };
 int sample_positions_read(const char *path, struct sample_positions *p);
 void sample_positions_free(struct sample_positions *p);
+/* This vCPU's own instruction count (every instruction) at the end of
+ * interval i, or 0 if the file does not say. */
+uint64_t sample_positions_self_end(const struct sample_positions *p, unsigned v, size_t i);
 
 struct sample_opts {
     const char *profile;       /* PREFIX given to `ffwd profile` */
@@ -30,6 +39,8 @@ struct sample_opts {
     uint64_t warmup;
     unsigned vcpu;
     bool keep_captures;
+    bool no_landing_check;     /* skip the rerun's BBV and the check (faster, no proof) */
+    double max_distance;       /* landing check threshold; 0: LANDING_MAX_DISTANCE */
     const char *gem5_src, *template_cpt; /* for the conversion */
 };
 
@@ -37,7 +48,13 @@ struct sample_point_result {
     unsigned index, cluster;
     size_t interval;
     double weight;
+    /* in what the profile counts (its filters) on the clustered vCPU */
     uint64_t start, target, reached, warmup;
+    /* every instruction of that vCPU, in the rerun: where it stopped, and the
+     * profiled interval -- the window gem5 must run (it counts them all) */
+    uint64_t reached_all, start_all, end_all;
+    double distance;           /* landing distance, -1: not checked */
+    bool resumed;              /* taken by an earlier, interrupted `ffwd sample` */
     char checkpoint[4096];
 };
 

@@ -91,6 +91,37 @@ static long gz_line(struct gz_lines *g, const char *path, char **buf, size_t *ca
     return (long)len;
 }
 
+int bbv_each_line(const char *path, int (*fn)(size_t interval, const char *line, void *ctx), void *ctx)
+{
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return ffwd_seterr_errno("%s", path);
+    gzbuffer(f, 1 << 17);
+    struct gz_lines *gl = xcalloc(1, sizeof *gl);
+    gl->f = f;
+    char *line = NULL;
+    size_t cap = 0, iv = 0;
+    int rc = 0;
+    for (;;) {
+        long len = gz_line(gl, path, &line, &cap);
+        if (len <= 0) {
+            rc = len < 0 ? -1 : 0;
+            break;
+        }
+        const char *p = line;
+        while (*p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (*p == '\n' || *p == 0 || *p == '#')
+            continue;
+        if ((rc = fn(iv++, p, ctx)) < 0)
+            break;
+    }
+    free(line);
+    gzclose(f);
+    free(gl);
+    return rc;
+}
+
 int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, struct bbv_data *out)
 {
     memset(out, 0, sizeof *out);

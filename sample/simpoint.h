@@ -45,6 +45,11 @@ struct bbv_data {
 int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, struct bbv_data *out);
 void bbv_free(struct bbv_data *d);
 
+/* Stream a BBV file's interval lines ("T:id:count ...", blank lines and
+ * comments skipped): fn(interval index, line, ctx) for each; fn returns <0
+ * to stop with an error. A truncated or corrupt gzip is an error naming the file. */
+int bbv_each_line(const char *path, int (*fn)(size_t interval, const char *line, void *ctx), void *ctx);
+
 struct simpoint_opts {
     unsigned maxk;         /* search 1..maxk (binary search) */
     unsigned k;            /* if non-zero: exactly this k, no search */

@@ -10,9 +10,12 @@
  *     T:<id>:<count> :<id>:<count> ...
  *
  * ids from 1 in order of first appearance, sorted within a line; count =
- * instructions executed in that block during the interval. An interval
- * closes at the first block boundary at or after N counted instructions, so
- * it holds N plus less than one block.
+ * instructions of that block executed in the interval (the block's length
+ * per execution). An interval closes at the first counted block that starts
+ * at or after N counted instructions, so it holds N plus less than a block.
+ *
+ * What is counted: the filters of filter.h (mode, range, roi, process),
+ * shared with the trigger plugin, exactly per retired instruction.
  *
  * Block identity: the host address of the block's first instruction (a
  * pointer into guest RAM, i.e. its guest-PHYSICAL location, which neither
@@ -20,24 +23,19 @@
  * plus the block length. Blocks outside RAM (no host address) fall back to
  * the virtual address. The id is assigned once and kept for the whole run.
  *
- * What is counted (all filters combine):
- *   mode=user      only blocks in the lower, TTBR0 half of the address space
- *   roi=on         only between `ffwd-guest roi-begin` and `roi-end` (the
- *                  otherwise unused hints HINT #100 / #101, any process)
- *   range=LO-HI    only blocks whose first instruction's virtual address is
- *                  in [LO, HI) (hex or decimal)
- *   process=TTBR0  only while this vCPU's TTBR0_EL1 translation table base is
- *                  TTBR0 (ASID and CnP bits ignored); process=roi takes the
- *                  address space that executes the first roi-begin hint
- *                  (a workload that marks itself, see guest/ffwd-roi.h).
- *                  The plugin follows every `msr ttbr0_el1, Xt` the kernel
- *                  executes (context switches), reading Xt at that point.
+ * PREFIX.blocks: per id, a key that does not depend on the run: a 64-bit
+ * FNV-1a hash of the block's instruction bytes and its length,
+ *     <id> <length> <hash hex> <vaddr hex>
+ * so that the BBVs of two runs (a profile and the rerun that captures its
+ * points: physical pages, ASLR and ids differ) can be compared.
  *
  * PREFIX.positions: one line per interval START with the exact retired-
- * instruction counts at that point (all instructions, counted or not):
- *     <vcpu> <interval> <all vCPUs together> <this vCPU>
- * so that an instruction-count trigger (libffwd-trigger.so) reaches the
- * start of a chosen interval again in a rerun.
+ * instruction counts at that point,
+ *     <vcpu> <interval> <all vCPUs, all insns> <this vCPU, all> <this vCPU, counted>
+ * and at exit one line per vCPU with the counts at the END of its last interval,
+ *     end <vcpu> <intervals> <all vCPUs, all> <this vCPU, all> <this vCPU, counted>
+ * so that the trigger plugin (with the same filters) stops at the start of a
+ * chosen interval again in a rerun.
  */
 #include <glib.h>
 #include <pthread.h>
@@ -46,45 +44,35 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "qemu-plugin-api.h"
+#include "filter.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
-#define MSR_TTBR0_MASK 0xffffffe0u
-#define MSR_TTBR0_EL1 0xd5182000u /* msr ttbr0_el1, Xt (op0=3 op1=0 CRn=2 CRm=0 op2=0) */
-#define TTBR_BADDR 0x0000fffffffffffeULL
 #define MAX_VCPUS 64
 
 struct block {
-    uint64_t id;
+    uint64_t id, hash, vaddr;
     unsigned n;
     uint64_t count[MAX_VCPUS]; /* in the current interval */
 };
 
 struct vcpu {
     gzFile out;
-    uint64_t counted;      /* instructions counted into BBVs so far */
-    uint64_t interval_end; /* value of `counted` at which the interval closes */
+    uint64_t interval_end; /* counted instructions at which the interval closes */
     GPtrArray *touched;    /* blocks with count > 0 in this interval */
     uint64_t intervals;    /* lines written */
     bool started;          /* the first interval's start was recorded */
-    uint64_t ttbr0;        /* last value written to TTBR0_EL1 (translation base only) */
 };
 
 static GHashTable *blocks; /* key: "haddr:n"; value: struct block* */
+static GPtrArray *by_id;   /* struct block*, index id - 1 */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_id = 1, interval = 100000000ULL;
 static struct vcpu vcpus[MAX_VCPUS];
 static struct qemu_plugin_scoreboard *score;
-static qemu_plugin_u64 exact; /* exact retired instructions per vCPU */
+static qemu_plugin_u64 exact; /* exact retired instructions per vCPU (all) */
 static char *prefix;
 static FILE *positions;
-static int user_only, roi_mode, roi_active = 1;
-static uint64_t range_lo, range_hi = UINT64_MAX;
-static int process_mode; /* 0 none, 1 fixed TTBR0, 2 taken at roi-begin */
-static uint64_t process_ttbr0;
-static volatile int process_known;
-static struct qemu_plugin_register *xreg[31]; /* x0..x30 */
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -93,12 +81,13 @@ static int cmp_id(const void *a, const void *b)
 }
 
 /* Record that vCPU v's next interval starts now (before the current block). */
-static void record_start(unsigned v)
+static void record_start(unsigned v, const char *tag)
 {
     pthread_mutex_lock(&mu);
     if (positions)
-        fprintf(positions, "%u %llu %llu %llu\n", v, (unsigned long long)vcpus[v].intervals,
-                (unsigned long long)qemu_plugin_u64_sum(exact), (unsigned long long)qemu_plugin_u64_get(exact, v));
+        fprintf(positions, "%s%u %llu %llu %llu %llu\n", tag, v, (unsigned long long)vcpus[v].intervals,
+                (unsigned long long)qemu_plugin_u64_sum(exact), (unsigned long long)qemu_plugin_u64_get(exact, v),
+                (unsigned long long)ff_counted(v));
     pthread_mutex_unlock(&mu);
 }
 
@@ -124,78 +113,51 @@ static void close_interval(unsigned v)
 static void block_exec(unsigned v, void *udata)
 {
     struct block *b = udata;
-    if (v >= MAX_VCPUS || !roi_active)
+    if (v >= MAX_VCPUS || (ff_dynamic() && !ff_block_counts(v)))
         return;
     struct vcpu *c = &vcpus[v];
-    if (process_mode && (!process_known || c->ttbr0 != process_ttbr0))
-        return;
     /* Per-vCPU state is only touched by its own vCPU thread (and at exit);
      * the lock guards the shared positions file only. */
+    uint64_t counted = ff_counted(v);
     if (!c->started) {
         c->started = true;
-        record_start(v);
-    } else if (c->counted >= c->interval_end) {
+        record_start(v, "");
+    } else if (counted >= c->interval_end) {
         close_interval(v);
-        c->interval_end += interval;
-        record_start(v);
+        while (c->interval_end <= counted)
+            c->interval_end += interval;
+        record_start(v, "");
     }
     if (b->count[v] == 0)
         g_ptr_array_add(c->touched, b);
     b->count[v] += b->n;
-    c->counted += b->n;
 }
 
-static void roi_hint(unsigned v, void *udata)
+/* FNV-1a, 64 bit: the block's code as a key independent of where it sits */
+static uint64_t code_hash(struct qemu_plugin_tb *tb, size_t n)
 {
-    if (udata && process_mode == 2 && !process_known && v < MAX_VCPUS) {
-        process_ttbr0 = vcpus[v].ttbr0;
-        process_known = 1;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        unsigned char w[16];
+        size_t len = qemu_plugin_insn_data(insn, w, sizeof w);
+        for (size_t k = 0; k < len; k++)
+            h = (h ^ w[k]) * 0x100000001b3ULL;
     }
-    if (roi_mode)
-        roi_active = udata != NULL;
-}
-
-/* Before `msr ttbr0_el1, Xt` executes: remember the new translation base. */
-static void ttbr0_write(unsigned v, void *udata)
-{
-    unsigned rt = (unsigned)(uintptr_t)udata;
-    uint64_t val = 0;
-    if (v >= MAX_VCPUS)
-        return;
-    if (rt < 31 && xreg[rt]) {
-        GByteArray *buf = g_byte_array_sized_new(8);
-        if (qemu_plugin_read_register(xreg[rt], buf) >= 8)
-            memcpy(&val, buf->data, 8);
-        g_byte_array_free(buf, TRUE);
-    }
-    vcpus[v].ttbr0 = val & TTBR_BADDR;
+    return h;
 }
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
-    for (size_t i = 0; i < n; i++) {
-        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_ADD_U64, exact, 1);
-        if (!roi_mode && !process_mode)
-            continue;
-        uint32_t w = 0;
-        if (qemu_plugin_insn_data(insn, &w, 4) != 4)
-            continue;
-        if ((roi_mode || process_mode == 2) && (w == FFWD_HINT_ROI_BEGIN || w == FFWD_HINT_ROI_END))
-            qemu_plugin_register_vcpu_insn_exec_cb(insn, roi_hint, QEMU_PLUGIN_CB_NO_REGS,
-                                                   w == FFWD_HINT_ROI_BEGIN ? (void *)1 : NULL);
-        if (process_mode && (w & MSR_TTBR0_MASK) == MSR_TTBR0_EL1)
-            qemu_plugin_register_vcpu_insn_exec_cb(insn, ttbr0_write, QEMU_PLUGIN_CB_R_REGS,
-                                                   (void *)(uintptr_t)(w & 31u));
-    }
+    for (size_t i = 0; i < n; i++)
+        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
+                                                            QEMU_PLUGIN_INLINE_ADD_U64, exact, 1);
+    if (!ff_tb_trans(tb))
+        return; /* not counted (mode, range) */
     uint64_t va = qemu_plugin_tb_vaddr(tb);
-    if (user_only && (va >> 48))
-        return; /* kernel half: not counted in user mode */
-    if (va < range_lo || va >= range_hi)
-        return;
-    void *ha = n ? qemu_plugin_insn_haddr(qemu_plugin_tb_get_insn(tb, 0)) : NULL;
+    void *ha = qemu_plugin_insn_haddr(qemu_plugin_tb_get_insn(tb, 0));
     char key[48];
     snprintf(key, sizeof key, "%c%llx:%zu", ha ? 'p' : 'v', (unsigned long long)(ha ? (uintptr_t)ha : va), n);
     pthread_mutex_lock(&mu);
@@ -204,7 +166,10 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         b = g_new0(struct block, 1);
         b->id = next_id++;
         b->n = (unsigned)n;
+        b->vaddr = va;
+        b->hash = code_hash(tb, n);
         g_hash_table_insert(blocks, g_strdup(key), b);
+        g_ptr_array_add(by_id, b);
     }
     pthread_mutex_unlock(&mu);
     qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec, QEMU_PLUGIN_CB_NO_REGS, b);
@@ -219,6 +184,8 @@ static void at_exit(qemu_plugin_id_t id, void *p)
             continue;
         if (vcpus[v].touched->len)
             close_interval((unsigned)v); /* the last, partial interval */
+        if (vcpus[v].started)
+            record_start((unsigned)v, "end ");
         gzclose(vcpus[v].out);
         vcpus[v].out = NULL;
     }
@@ -226,7 +193,22 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     if (positions)
         fclose(positions);
     positions = NULL;
+    char *bp = g_strdup_printf("%s.blocks", prefix);
+    FILE *bf = fopen(bp, "w");
+    if (bf) {
+        fprintf(bf, "# ffwd-bbv blocks: id length code-hash vaddr\n");
+        for (guint i = 0; i < by_id->len; i++) {
+            struct block *b = g_ptr_array_index(by_id, i);
+            fprintf(bf, "%llu %u %016llx %llx\n", (unsigned long long)b->id, b->n, (unsigned long long)b->hash,
+                    (unsigned long long)b->vaddr);
+        }
+        if (fclose(bf) != 0)
+            fprintf(stderr, "ffwd-bbv: cannot write %s\n", bp);
+    } else
+        fprintf(stderr, "ffwd-bbv: cannot write %s\n", bp);
+    g_free(bp);
     pthread_mutex_unlock(&mu);
+    ff_summary(stderr);
 }
 
 static void vcpu_init(qemu_plugin_id_t id, unsigned v)
@@ -239,33 +221,21 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned v)
     vcpus[v].out = gzopen(path, "wb6");
     vcpus[v].touched = g_ptr_array_new();
     vcpus[v].interval_end = interval;
-    if (process_mode && !xreg[0]) {
-        /* register handles are the same for every vCPU of the machine */
-        GArray *regs = qemu_plugin_get_registers();
-        for (guint i = 0; regs && i < regs->len; i++) {
-            qemu_plugin_reg_descriptor *d = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
-            unsigned r;
-            char tail;
-            if (d->name && sscanf(d->name, "x%u%c", &r, &tail) == 1 && r < 31)
-                xreg[r] = d->handle;
-        }
-        if (regs)
-            g_array_free(regs, TRUE);
-    }
     pthread_mutex_unlock(&mu);
     if (!vcpus[v].out)
         fprintf(stderr, "ffwd-bbv: cannot write %s\n", path);
-    if (process_mode && !xreg[0])
-        fprintf(stderr, "ffwd-bbv: QEMU lists no x0..x30 registers: process=... cannot follow TTBR0\n");
     g_free(path);
+    ff_vcpu_init();
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
 {
     if (!ffwd_plugin_api_ok("ffwd-bbv", info))
         return -1;
+    ff_init("ffwd-bbv");
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        int f;
         if (!strncmp(a, "out=", 4))
             prefix = g_strdup(a + 4);
         else if (!strncmp(a, "interval=", 9)) {
@@ -273,40 +243,12 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
                 fprintf(stderr, "ffwd-bbv: bad interval '%s'\n", a + 9);
                 return -1;
             }
-        } else if (!strcmp(a, "mode=user"))
-            user_only = 1;
-        else if (!strcmp(a, "mode=all"))
-            user_only = 0;
-        else if (!strcmp(a, "roi=on"))
-            roi_mode = 1, roi_active = 0;
-        else if (!strcmp(a, "roi=off"))
-            roi_mode = 0, roi_active = 1;
-        else if (!strncmp(a, "range=", 6)) {
-            char *lo = g_strdup(a + 6), *dash = strchr(lo, '-');
-            int bad = !dash;
-            if (dash) {
-                *dash = 0;
-                bad = ffwd_plugin_u64(lo, &range_lo) < 0 || ffwd_plugin_u64(dash + 1, &range_hi) < 0 || range_lo >= range_hi;
-            }
-            g_free(lo);
-            if (bad) {
-                fprintf(stderr, "ffwd-bbv: bad range '%s' (LO-HI, LO < HI)\n", a + 6);
-                return -1;
-            }
-        } else if (!strcmp(a, "process=roi"))
-            process_mode = 2;
-        else if (!strncmp(a, "process=", 8)) {
-            if (ffwd_plugin_u64(a + 8, &process_ttbr0) < 0) {
-                fprintf(stderr, "ffwd-bbv: bad process '%s' (roi or a TTBR0 value)\n", a + 8);
-                return -1;
-            }
-            process_ttbr0 &= TTBR_BADDR;
-            process_mode = 1, process_known = 1;
-        } else {
-            fprintf(stderr,
-                    "ffwd-bbv: unknown option '%s' (out=PREFIX, interval=N, mode=all|user, roi=on, range=LO-HI, "
-                    "process=roi|TTBR0)\n",
-                    a);
+        } else if ((f = ff_option(a)) < 0)
+            return -1;
+        else if (f > 0)
+            continue;
+        else {
+            fprintf(stderr, "ffwd-bbv: unknown option '%s' (out=PREFIX, interval=N, " FF_OPTIONS_HELP ")\n", a);
             return -1;
         }
     }
@@ -321,9 +263,12 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         fprintf(stderr, "ffwd-bbv: cannot write %s.positions\n", prefix);
         return -1;
     }
-    fprintf(positions, "# ffwd-bbv positions: interval=%llu\n# vcpu interval insns_all_vcpus insns_this_vcpu\n",
+    fprintf(positions,
+            "# ffwd-bbv positions v2: interval=%llu\n# vcpu interval insns_all_vcpus insns_this_vcpu "
+            "counted_this_vcpu\n",
             (unsigned long long)interval);
     blocks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    by_id = g_ptr_array_new();
     score = qemu_plugin_scoreboard_new(sizeof(uint64_t));
     exact = (qemu_plugin_u64){score, 0};
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);

@@ -36,7 +36,7 @@
 #include "../../model/cache.h"
 #include "../../model/insnclass.h"
 #include "../../trace/trace.h"
-#include "qemu-plugin-api.h"
+#include "filter.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
@@ -69,12 +69,13 @@ struct vcpu {
     uint64_t cls[IC_N];
     uint64_t prev_cls[IC_N], prev_acc[S_N], prev_miss[S_N], prev_counted;
     uint64_t interval_end, intervals;
+    uint64_t exact, prev_exact; /* model rows: exact counts (filter.h), as the BBV plugin's intervals */
     FILE *csv;
 };
 
 static struct vcpu vcpus[MAX_VCPUS];
 static char *prefix;
-static bool do_trace = true, values, model, roi_mode, roi_active = true;
+static bool do_trace = true, values, model;
 static uint64_t from, to = UINT64_MAX, interval = 100000000ULL;
 static struct cache_cfg cfgs[S_N];
 static bool want[S_N];
@@ -85,8 +86,9 @@ static void emit_interval(unsigned v)
     struct vcpu *c = &vcpus[v];
     if (!c->csv || c->counted == c->prev_counted)
         return;
-    fprintf(c->csv, "%llu,%llu,%llu", (unsigned long long)c->intervals, (unsigned long long)c->prev_counted,
-            (unsigned long long)(c->counted - c->prev_counted));
+    fprintf(c->csv, "%llu,%llu,%llu", (unsigned long long)c->intervals, (unsigned long long)c->prev_exact,
+            (unsigned long long)(c->exact - c->prev_exact));
+    c->prev_exact = c->exact;
     for (int k = 0; k < IC_N; k++) {
         fprintf(c->csv, ",%llu", (unsigned long long)(c->cls[k] - c->prev_cls[k]));
         c->prev_cls[k] = c->cls[k];
@@ -129,7 +131,7 @@ static void block_exec(unsigned v, void *udata)
     if (v >= MAX_VCPUS)
         return;
     struct vcpu *c = &vcpus[v];
-    bool in = roi_active && c->all >= from && c->all < to;
+    bool in = (!ff_dynamic() || ff_block_counts(v)) && c->all >= from && c->all < to;
     c->all += b->n;
     c->active = in;
     if (!in)
@@ -137,9 +139,14 @@ static void block_exec(unsigned v, void *udata)
     if (!c->opened)
         open_window(v);
     if (model) {
-        if (c->counted >= c->interval_end) {
+        /* the BBV plugin's rule: close at the first block at or after N
+         * instructions, counted exactly */
+        uint64_t ex = ff_counted(v);
+        if (ex >= c->interval_end) {
+            c->exact = ex;
             emit_interval(v);
-            c->interval_end += interval;
+            while (c->interval_end <= ex)
+                c->interval_end += interval;
         }
         for (int k = 0; k < IC_N; k++)
             c->cls[k] += b->cls[k];
@@ -189,11 +196,6 @@ static void mem_access(unsigned v, qemu_plugin_meminfo_t info, uint64_t vaddr, v
     }
 }
 
-static void roi_hint(unsigned v, void *udata)
-{
-    (void)v;
-    roi_active = udata != NULL;
-}
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
@@ -209,9 +211,6 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         uint32_t w = 0;
         qemu_plugin_insn_data(insn, &w, 4);
         b->cls[insn_classify(w)]++;
-        if (roi_mode && (w == FFWD_HINT_ROI_BEGIN || w == FFWD_HINT_ROI_END))
-            qemu_plugin_register_vcpu_insn_exec_cb(insn, roi_hint, QEMU_PLUGIN_CB_NO_REGS,
-                                                   w == FFWD_HINT_ROI_BEGIN ? (void *)1 : NULL);
         uint64_t va = qemu_plugin_insn_vaddr(insn);
         uint64_t ha = (uint64_t)(uintptr_t)qemu_plugin_insn_haddr(insn);
         uint64_t line = ((ha ? ha : va) >> lshift << lshift) | CODE_MARK, page = va >> pshift << pshift;
@@ -227,6 +226,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_mem_cb(insn, mem_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, ii);
         }
     }
+    ff_tb_trans(tb); /* roi hints, exact count (every block: mode=all) */
     b->nlines = lines->len;
     b->npages = pages->len;
     b->lines = (uint64_t *)(void *)g_array_free(lines, FALSE);
@@ -278,6 +278,7 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     for (unsigned v = 0; v < MAX_VCPUS; v++) {
         struct vcpu *c = &vcpus[v];
         if (c->csv) {
+            c->exact = ff_counted(v);
             emit_interval(v);
             fclose(c->csv);
         }
@@ -306,6 +307,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 {
     if (!ffwd_plugin_api_ok("ffwd-mem", info))
         return -1;
+    ff_init("ffwd-mem");
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         char err[200];
@@ -330,7 +332,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         else if (!strcmp(a, "model=on") || !strcmp(a, "model=off"))
             model = !strcmp(a, "model=on");
         else if (!strcmp(a, "roi=on"))
-            roi_mode = true, roi_active = false;
+            ff_option(a);
         else if (!strncmp(a, "from=", 5) && ffwd_plugin_u64(a + 5, &from) == 0)
             ;
         else if (!strncmp(a, "to=", 3) && ffwd_plugin_u64(a + 3, &to) == 0)

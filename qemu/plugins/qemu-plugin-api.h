@@ -89,9 +89,13 @@ static inline bool ffwd_plugin_api_ok(const char *plugin, const qemu_info_t *inf
 }
 
 /* The region-of-interest markers of `ffwd-guest roi-begin/roi-end` and
- * guest/ffwd-roi.h: the otherwise unused hints HINT #100 / #101. */
+ * guest/ffwd-roi.h: the otherwise unused hints HINT #100 / #101 (NOPs on
+ * every ARMv8 CPU and in gem5). */
 #define FFWD_HINT_ROI_BEGIN 0xd5032c9fu
 #define FFWD_HINT_ROI_END 0xd5032cbfu
+/* HINT #102 (`ffwd-guest roi -- CMD`): this task and the tasks it creates
+ * are the region (process=roi); a begin for roi=on. */
+#define FFWD_HINT_ROI_TREE 0xd5032cdfu
 
 /* A plugin option's number (decimal, 0x hex or 0 octal); -1 unless it all parses. */
 static inline int ffwd_plugin_u64(const char *s, uint64_t *out)

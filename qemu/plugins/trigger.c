@@ -2,16 +2,26 @@
  * trigger.c -- ffwd's instruction-count trigger (QEMU TCG plugin, API v4).
  *
  *   -plugin libffwd-trigger.so,sock=PATH,at=N1:N2:...[,scope=all|vcpuK]
+ *                             [,mode=all|user][,roi=on][,range=LO-HI][,process=roi|TTBR0]
  *
- * Counts retired instructions exactly (an inline add per instruction, per
- * vCPU) and, when a translation block is about to run that would reach the
- * next target N (all vCPUs together, or one vCPU with scope=vcpuK), blocks
- * that vCPU at the block's start and tells ffwd over the unix socket PATH:
+ * Counts exactly the instructions the BBV plugin counts with the same
+ * filters (filter.h: mode, range, roi, process; without filters: every
+ * retired instruction) and, when a translation block is about to run that
+ * would reach the next target N (all vCPUs together, or one vCPU with
+ * scope=vcpuK), blocks that vCPU at the block's start and tells ffwd over
+ * the unix socket PATH:
  *
  *   plugin -> ffwd   "hello vcpus=V\n"               once, at start
- *   plugin -> ffwd   "reached N count=C vcpu=I tb=T\n" C retired so far, T = block length
+ *   plugin -> ffwd   "reached N count=C vcpu=I tb=T\n" C counted so far, T = block length
  *   ffwd -> plugin   "go\n"                          after ffwd has asked QEMU to stop
- *   ffwd -> plugin   "query\n"   -> "counts TOTAL C0 C1 ...\n"
+ *   ffwd -> plugin   "query\n"   -> "counts TOTAL A0 A1 ... counted K0 K1 ...\n"
+ *                    (TOTAL, Ai: every retired instruction; Ki: counted, per vCPU)
+ *   ffwd -> plugin   "again\n"   the last target was not reached after all (the
+ *                    block was cut short by an exception): stop there again
+ *
+ * A target at an interval start of the profile (the counted count at the
+ * first block of the interval) is reached by the block that ENDS there, so
+ * the machine stops right before the interval's first instruction.
  *
  * After "go" the block runs to its end and the vCPU stops at the next block
  * boundary (QEMU checks for a stop request there), so the machine stops at
@@ -30,14 +40,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "qemu-plugin-api.h"
+#include "filter.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
 #define MAX_TARGETS 4096
 
 static struct qemu_plugin_scoreboard *score;
-static qemu_plugin_u64 insns;  /* exact retired instructions per vCPU */
+static qemu_plugin_u64 insns;  /* exact retired instructions per vCPU (all, for reports) */
 static qemu_plugin_u64 left;   /* BIAS + instructions until the next target (filter only) */
 /* The filter's counter is decremented by whole blocks, possibly after the
  * callback that re-armed it: a large bias keeps it from wrapping around. */
@@ -72,9 +82,16 @@ static void send_line(const char *s)
     }
 }
 
+/* Counted instructions that the next target is compared with. */
 static uint64_t current(unsigned vcpu)
 {
-    return scope_vcpu < 0 ? qemu_plugin_u64_sum(insns) : qemu_plugin_u64_get(insns, vcpu);
+    if (scope_vcpu >= 0)
+        return ff_counted(vcpu);
+    uint64_t sum = 0;
+    int n = qemu_plugin_num_vcpus();
+    for (int i = 0; i < n; i++)
+        sum += ff_counted((unsigned)i);
+    return sum;
 }
 
 /* Arm this vCPU's filter with the distance to the next target. With all
@@ -172,21 +189,47 @@ static void near_target(unsigned vcpu, void *udata)
     pthread_mutex_unlock(&mu);
 }
 
+/* Dynamic filters: at the start of every statically counted block, on the
+ * vCPU's own thread (the inline filter cannot see roi/process state). */
+static void dyn_block(unsigned vcpu, void *udata)
+{
+    if (!ff_block_counts(vcpu))
+        return;
+    if (scope_vcpu >= 0 && (int)vcpu != scope_vcpu)
+        return;
+    uint64_t tb_len = (uint64_t)(uintptr_t)udata;
+    unsigned k = next_target;
+    if ((vcpu < MAX_VCPUS && settle[vcpu]) || (k < ntargets && current(vcpu) + tb_len >= targets[k]))
+        near_target(vcpu, udata);
+}
+
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
-    /* filter: left - BIAS <= 2n (order-independent of the block's own decrement).
-     * It comes first: a callback it fires clears the poke, so the poke check
-     * after it does not call a second time for the same block. */
-    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_LE, left,
-                                             BIAS + 2 * n, (void *)(uintptr_t)n);
+    bool counted = ff_tb_trans(tb);
+    /* another vCPU's poke: every block, counted or not, so a stop holds all */
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, poke, 0,
                                              (void *)(uintptr_t)n);
-    qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left, (uint64_t)-(int64_t)n);
+    if (counted && ff_dynamic())
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, dyn_block, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+    else if (counted) {
+        /* filter: left - BIAS <= 2n (order-independent of the block's own decrement) */
+        qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_LE, left,
+                                                 BIAS + 2 * n, (void *)(uintptr_t)n);
+        qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left,
+                                                          (uint64_t)-(int64_t)n);
+    }
     for (size_t i = 0; i < n; i++)
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
                                                             QEMU_PLUGIN_INLINE_ADD_U64, insns, 1);
+}
+
+static void vcpu_init(qemu_plugin_id_t id, unsigned v)
+{
+    (void)id;
+    (void)v;
+    ff_vcpu_init();
 }
 
 static void *reader(void *arg)
@@ -208,15 +251,26 @@ static void *reader(void *arg)
                 released_gen = stop_gen;
                 pthread_cond_broadcast(&cv);
                 pthread_mutex_unlock(&mu);
+            } else if (!strcmp(buf, "again")) {
+                pthread_mutex_lock(&mu);
+                if (next_target > 0)
+                    next_target--;
+                int n = qemu_plugin_num_vcpus();
+                for (int i = 0; i < n; i++) /* every vCPU re-arms at its next block */
+                    qemu_plugin_u64_set(poke, (unsigned)i, 1);
+                pthread_mutex_unlock(&mu);
             } else if (!strcmp(buf, "query")) {
-                char out[4096];
-                int n = qemu_plugin_num_vcpus(), o;
-                o = snprintf(out, sizeof out, "counts %llu", (unsigned long long)qemu_plugin_u64_sum(insns));
-                for (int i = 0; i < n && o < (int)sizeof out - 24; i++)
-                    o += snprintf(out + o, sizeof out - (size_t)o, " %llu",
-                                  (unsigned long long)qemu_plugin_u64_get(insns, (unsigned)i));
-                snprintf(out + o, sizeof out - (size_t)o, "\n");
-                send_line(out);
+                int n = qemu_plugin_num_vcpus();
+                GString *out = g_string_new(NULL);
+                g_string_append_printf(out, "counts %llu", (unsigned long long)qemu_plugin_u64_sum(insns));
+                for (int i = 0; i < n; i++)
+                    g_string_append_printf(out, " %llu", (unsigned long long)qemu_plugin_u64_get(insns, (unsigned)i));
+                g_string_append(out, " counted");
+                for (int i = 0; i < n; i++)
+                    g_string_append_printf(out, " %llu", (unsigned long long)ff_counted((unsigned)i));
+                g_string_append(out, "\n");
+                send_line(out->str);
+                g_string_free(out, TRUE);
             }
             size_t used = (size_t)(nl - buf) + 1;
             memmove(buf, nl + 1, have - used + 1);
@@ -247,7 +301,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     if (!ffwd_plugin_api_ok("ffwd-trigger", info))
         return -1;
     const char *path = NULL;
+    ff_init("ffwd-trigger");
     for (int i = 0; i < argc; i++) {
+        int f = ff_option(argv[i]);
+        if (f < 0)
+            return -1;
+        if (f > 0)
+            continue;
         if (!strncmp(argv[i], "sock=", 5))
             path = argv[i] + 5;
         else if (!strncmp(argv[i], "at=", 3)) {
@@ -265,7 +325,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         else if (!strncmp(argv[i], "scope=vcpu", 10))
             scope_vcpu = atoi(argv[i] + 10);
         else {
-            fprintf(stderr, "ffwd-trigger: unknown option '%s' (sock=PATH, at=N1:N2, scope=all|vcpuK)\n", argv[i]);
+            fprintf(stderr, "ffwd-trigger: unknown option '%s' (sock=PATH, at=N1:N2, scope=all|vcpuK, " FF_OPTIONS_HELP ")\n", argv[i]);
             return -1;
         }
     }
@@ -292,6 +352,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     pthread_t th;
     pthread_create(&th, NULL, reader, NULL);
     pthread_detach(th);
+    qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     return 0;
 }

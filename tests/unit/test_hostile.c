@@ -67,9 +67,9 @@ static void t_simpoints(void)
     free(pts);
     uint64_t target, warm;
     sample_warmup(0, 1000, &target, &warm);
-    CHECK(target == 1 && warm == 0);
+    CHECK(target == 0 && warm == 0);
     sample_warmup(500, 1000, &target, &warm);
-    CHECK(target == 1 && warm == 499);
+    CHECK(target == 0 && warm == 500);
     sample_warmup(5000, 1000, &target, &warm);
     CHECK(target == 4000 && warm == 1000);
     char *sp = put("ok.simpoints", "0 0\n7 1\n", 8), *wp = put("ok.weights", "0.5 0\n0.5 1\n", 12);
