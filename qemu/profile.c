@@ -23,7 +23,7 @@ void ffwd_profile_default(struct ffwd_profile *p)
     p->virtio_indirect_desc = false;
     p->virtio_discard = false;
     p->virtio_legacy = true;
-    p->append_base = "console=ttyAMA0 nokaslr panic=-1";
+    p->append_base = "console=ttyAMA0 nokaslr norandmaps panic=-1";
     p->icount = false;
 }
 

@@ -301,6 +301,16 @@ static json_t *point_json(const struct sample_point_result *p, const char *name,
     if (cpu) {
         json_object_set(j, "el", json_object_get(cpu, "el"));
         json_object_set(j, "pc", json_object_get(cpu, "pc"));
+        /* at the entry of an exception vector taken from EL0 (offsets 0x400
+         * sync, 0x480 IRQ of a 2 KiB-aligned table): the machine stopped as
+         * it took an interrupt or a fault from user mode; the user PC it
+         * interrupted is ELR_EL1 */
+        const char *pcs = json_string_value(json_object_get(cpu, "pc"));
+        uint64_t pc = pcs ? strtoull(pcs, NULL, 16) : 0;
+        if (json_integer_value(json_object_get(cpu, "el")) == 1 && ((pc & 0x7ff) == 0x480 || (pc & 0x7ff) == 0x400)) {
+            json_object_set_new(j, "entry", json_string((pc & 0x7ff) == 0x480 ? "irq-from-el0" : "sync-from-el0"));
+            json_object_set(j, "user_pc", json_array_get(json_object_get(cpu, "elr_el"), 1));
+        }
         json_decref(cpu);
     }
     return j;

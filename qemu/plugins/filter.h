@@ -44,6 +44,15 @@
  *
  * with static_insns the per-instruction inline counter.
  *
+ * An inline count runs BEFORE its instruction, so an instruction that
+ * faults (a data abort, a first use of the FPU, an alignment fault) would
+ * count once for the try and once when it runs again after the handler --
+ * and how often a program faults differs between runs (page cache, fault
+ * around). So at the entry of the synchronous exception vector (VBAR_EL1 +
+ * 0x400 from EL0, + 0x200 from EL1 when kernel code counts), for every
+ * exception class but a system call (whose instruction completes), the
+ * faulting instruction (ELR_EL1) is taken out of the count again.
+ *
  * A new child is recognised either way round: when its parent returns from
  * clone() (x0 = the child's id), or when a task not yet in the region runs
  * first at the instruction after that clone's `svc` with x0 = 0 (a child
@@ -114,6 +123,8 @@ static struct {
     struct qemu_plugin_scoreboard *score;
     qemu_plugin_u64 static_insns; /* per vCPU: retired instructions of statically counted blocks */
     struct qemu_plugin_register *xreg[31];
+    struct qemu_plugin_register *esr, *elr, *vbar; /* ESR_EL1, ELR_EL1, VBAR_EL1 (gdbstub names) */
+    uint64_t faults_uncounted;
     const char *who; /* plugin name for messages */
     uint64_t tasks_ever, clones_missed;
 } ff = {.range_hi = UINT64_MAX, .roi_active = true, .gen = 1, .mu = PTHREAD_MUTEX_INITIALIZER};
@@ -176,7 +187,7 @@ FF_FN void ff_init(const char *who)
  * vCPU-init callback: QEMU lists registers only there). */
 FF_FN void ff_vcpu_init(void)
 {
-    if (!(ff.process_mode) || ff.xreg[0])
+    if (ff.xreg[0] || ff.esr)
         return;
     pthread_mutex_lock(&ff.mu);
     GArray *regs = qemu_plugin_get_registers();
@@ -186,12 +197,33 @@ FF_FN void ff_vcpu_init(void)
         char tail;
         if (d->name && sscanf(d->name, "x%u%c", &r, &tail) == 1 && r < 31)
             ff.xreg[r] = d->handle;
+        else if (d->name && !strcmp(d->name, "ESR_EL1"))
+            ff.esr = d->handle;
+        else if (d->name && !strcmp(d->name, "ELR_EL1"))
+            ff.elr = d->handle;
+        else if (d->name && !strcmp(d->name, "VBAR"))
+            ff.vbar = d->handle;
     }
     if (regs)
         g_array_free(regs, TRUE);
     pthread_mutex_unlock(&ff.mu);
-    if (!ff.xreg[0])
+    if (!ff.xreg[0] && ff.process_mode)
         fprintf(stderr, "%s: QEMU lists no x0..x30 registers: process=... cannot follow the guest\n", ff.who);
+    if (!ff.esr || !ff.elr || !ff.vbar)
+        fprintf(stderr, "%s: QEMU lists no ESR_EL1/ELR_EL1/VBAR: a faulting instruction counts twice\n", ff.who);
+}
+
+FF_FN uint64_t ff_reg(struct qemu_plugin_register *h)
+{
+    uint64_t val = 0;
+    if (h) {
+        GByteArray *buf = g_byte_array_sized_new(8);
+        int n = qemu_plugin_read_register(h, buf);
+        if (n > 0)
+            memcpy(&val, buf->data, n >= 8 ? 8 : (size_t)n);
+        g_byte_array_free(buf, TRUE);
+    }
+    return val;
 }
 
 FF_FN uint64_t ff_xreg(unsigned r)
@@ -400,6 +432,36 @@ FF_FN void ff_cb_after_svc(unsigned v, void *udata)
     ff_update(v);
 }
 
+/* At a kernel block at offset 0x400 (from EL0) or 0x200 (from EL1) of a
+ * 2 KiB-aligned table: if it is the synchronous exception vector, take the
+ * faulting instruction out of the count (it runs again after the handler). */
+FF_FN void ff_cb_sync(unsigned v, void *udata)
+{
+    uint64_t va = (uint64_t)(uintptr_t)udata;
+    if (v >= FF_MAX_VCPUS || !ff.vbar || !ff.esr || !ff.elr)
+        return;
+    if (va != (ff_reg(ff.vbar) & ~0x7ffULL) + (va & 0x7ff))
+        return;
+    unsigned ec = (unsigned)(ff_reg(ff.esr) >> 26) & 0x3f;
+    /* SVC/HVC/SMC (AArch32 0x11-0x13, AArch64 0x15-0x17) complete; an
+     * instruction abort (0x20, 0x21) or a misaligned PC (0x22) is raised
+     * when the instruction is fetched, before anything counted it */
+    if ((ec >= 0x11 && ec <= 0x13) || (ec >= 0x15 && ec <= 0x17) || (ec >= 0x20 && ec <= 0x22))
+        return;
+    uint64_t pc = ff_reg(ff.elr);
+    if (ff.user_only && (pc >> 48))
+        return;
+    if (pc < ff.range_lo || pc >= ff.range_hi)
+        return;
+    if (ff_dynamic()) {
+        if (!ff.v[v].active)
+            return;
+        ff.v[v].base--; /* counted = base + static - mark, modulo 2^64 */
+    } else
+        qemu_plugin_u64_set(ff.static_insns, v, qemu_plugin_u64_get(ff.static_insns, v) - 1);
+    ff.faults_uncounted++;
+}
+
 /* ---- translation ---- */
 
 /* Instrument a new block: the callbacks of the dynamic filters, and the
@@ -411,6 +473,8 @@ FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
     uint64_t va = qemu_plugin_tb_vaddr(tb);
     bool user = !(va >> 48);
     bool counted = (!ff.user_only || user) && va >= ff.range_lo && va < ff.range_hi && n;
+    if (!user && n && ((va & 0x7ff) == 0x400 || (!ff.user_only && (va & 0x7ff) == 0x200)))
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, ff_cb_sync, QEMU_PLUGIN_CB_R_REGS, (void *)(uintptr_t)va);
     if (ff.process_mode == 2 && user && n) {
         pthread_mutex_lock(&ff.mu);
         bool watch = g_hash_table_contains(ff.post_svc, &va);
@@ -456,6 +520,8 @@ FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
 /* A one-line summary of what was followed (for the plugin's exit message). */
 FF_FN void ff_summary(FILE *f)
 {
+    fprintf(f, "%s: %llu faulting instructions taken out of the count\n", ff.who,
+            (unsigned long long)ff.faults_uncounted);
     if (ff.process_mode == 2)
         fprintf(f, "%s: process=roi followed %llu task(s)%s\n", ff.who, (unsigned long long)ff.tasks_ever,
                 ff.clones_missed ? " (a child was mistaken for another task once: counts may differ)" : "");

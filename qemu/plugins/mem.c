@@ -283,7 +283,9 @@ static void at_exit(qemu_plugin_id_t id, void *p)
             fclose(c->csv);
         }
         if (sum && (c->opened || c->csv)) {
-            fprintf(sum, "vcpu %u: %llu instructions in the window", v, (unsigned long long)c->counted);
+            /* with the model: counted exactly, as its rows */
+            fprintf(sum, "vcpu %u: %llu instructions in the window", v,
+                    (unsigned long long)(model ? c->exact : c->counted));
             if (c->tw.f)
                 fprintf(sum, ", %llu accesses traced, %llu bytes before compression", (unsigned long long)c->tw.records,
                         (unsigned long long)c->tw.bytes_raw);

@@ -186,9 +186,9 @@ static void t_ondemand(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-od-");
     char *run = xasprintf("%s/run", dir);
-    /* a guest that computes for a while, then reports */
+    /* a guest that computes for a while (~5 s: the capture lands while it runs), then reports */
     char *argv[] = {FFWD_BIN, "boot", "--run-dir", run, "--timeout", "300", "--cmd",
-                    "i=0; while [ $i -lt 12 ]; do ffwd-matmul 200 > /tmp/o; i=$((i+1)); done; cat /tmp/o; "
+                    "i=0; while [ $i -lt 100 ]; do ffwd-matmul 200 > /tmp/o; i=$((i+1)); done; cat /tmp/o; "
                     "ffwd-guest marker finished",
                     "--expect-marker", "finished", NULL};
     pid_t boot = ffwd_bg(argv);

@@ -39,7 +39,7 @@ int main(void)
     CHECK_STR_HAS(s, "path=/R/qmp.sock");
     CHECK_STR_HAS(s, "path=/R/gdb.sock");
     CHECK_STR_HAS(s, "logfile=/R/console.log");
-    CHECK_STR_HAS(s, "console=ttyAMA0 nokaslr panic=-1 quiet ffwd.cmd=6563686f206869\n");
+    CHECK_STR_HAS(s, "console=ttyAMA0 nokaslr norandmaps panic=-1 quiet ffwd.cmd=6563686f206869\n");
     CHECK(strstr(s, "-icount") == NULL);
     free(s);
     ffwd_argv_free(av);

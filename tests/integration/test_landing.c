@@ -1,0 +1,305 @@
+/*
+ * Simulation points that land where the profile meant, on a real workload:
+ * Debian's xz, bzip2, lua5.4 and sqlite3 on the guest's root disk, reading an
+ * input from the disk and writing their output (and a database) to it, with
+ * the kernel's own noise (page cache, interrupts, timers) -- no
+ * --deterministic. profile -> cluster -> sample, and every point must pass
+ * the landing check (the rerun's interval is the profile's, by code).
+ *
+ * Cases:
+ *   process   --user --process roi, the program marked by `ffwd-guest roi --`
+ *             (it and its children: sh -> xz, bzip2, lua, sqlite3); a second
+ *             rerun captures the same points; a failure mid-sample keeps
+ *             what was taken and the same command resumes
+ *   user      --user (every user process)
+ *   regress   the cases that went wrong silently: `ffwd-guest roi-begin` as a
+ *             separate short process under --process roi (warned now); a
+ *             rebuilt disk (refused); the same output folder again (refused)
+ */
+#define _GNU_SOURCE
+
+#include <dirent.h>
+#include <jansson.h>
+#include <unistd.h>
+#include <math.h>
+
+#include "sample/sample.h"
+#include "sample/simpoint.h"
+#include "tests/integration/helpers.h"
+
+#define INTERVAL "10000000"
+#define PROGRAMS                                                                                                   \
+    "/usr/bin/xz -6 -T1 -c /root/in.txt > /root/o.xz; bzip2 -9 -c /root/in.txt > /root/o.bz2; "                   \
+    "lua5.4 -e \\\"local s=0 for i=1,300000 do s=s+(i*i)%7 end print('lua', s)\\\"; "                              \
+    "sqlite3 /root/t.db \\\"create table t(a); with recursive c(x) as (select 1 union all select x+1 from c "      \
+    "where x<20000) insert into t select x*7%1000 from c; select 'sql', sum(a) from t;\\\""
+#define SETUP "head -c 300000 /data/input.txt > /root/in.txt; "
+#define MARKED SETUP "ffwd-guest roi -- sh -c \"" PROGRAMS "\"; md5sum /root/o.xz /root/o.bz2"
+#define UNMARKED SETUP "sh -c \"" PROGRAMS "\"; md5sum /root/o.xz /root/o.bz2"
+
+static json_t *points_of(const char *dir)
+{
+    char *mp = xasprintf("%s/simpoints.json", dir);
+    json_t *m = json_load_file(mp, 0, NULL);
+    free(mp);
+    json_t *p = m ? json_incref(json_object_get(m, "points")) : NULL;
+    json_decref(m);
+    return p;
+}
+
+/* profile --user -> cluster; returns the number of simulation points */
+static size_t profile_and_cluster(const char *prefix, const char *cmd)
+{
+    struct sbuf o = {0};
+    const char *pa[] = {"profile", "--out", prefix, "--interval", INTERVAL, "--user", "--cmd", cmd,
+                        "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+    CHECK_MSG(strstr(o.s, "counted only") == NULL, "a real region warned as tiny: %s", o.s);
+    char *bbv = xasprintf("%s.0.bb.gz", prefix);
+    sbuf_free(&o);
+    const char *ca[] = {"cluster", bbv, "--maxk", "8", NULL};
+    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    char *sp = xasprintf("%s.0.simpoints", prefix), *wp = xasprintf("%s.0.weights", prefix);
+    struct simpoint_point *pts = NULL;
+    size_t np = 0;
+    CHECK(simpoint_read(sp, wp, &pts, &np) == 0);
+    free(pts), free(sp), free(wp), free(bbv);
+    sbuf_free(&o);
+    return np;
+}
+
+/* Every point: landed (distance small), at the profiled counted start, with
+ * a gem5 window of about one interval. Prints the distances. */
+static void check_points(const char *label, json_t *pts, size_t np, const struct sample_positions *pos)
+{
+    CHECK_MSG(json_array_size(pts) == np, "%s: %zu points in simpoints.json, %zu chosen", label,
+              json_array_size(pts), np);
+    double worst = 0;
+    printf("%s: landing distances:", label);
+    for (size_t i = 0; i < json_array_size(pts); i++) {
+        json_t *p = json_array_get(pts, i);
+        json_t *d = json_object_get(json_object_get(p, "landing"), "distance");
+        size_t iv = (size_t)json_integer_value(json_object_get(p, "interval"));
+        uint64_t start = (uint64_t)json_integer_value(json_object_get(p, "interval_start"));
+        CHECK_MSG(json_is_number(d), "%s: point %zu has no landing distance", label, i);
+        double dist = json_number_value(d);
+        printf(" %.5f", dist);
+        if (dist > worst)
+            worst = dist;
+        /* the proof is real: same code in the same proportions */
+        CHECK_MSG(dist <= 0.02, "%s: point %zu (interval %zu) landed %.4f away", label, i, iv, dist);
+        CHECK(iv < pos->n[0] && start == pos->counted[0][iv]);
+        json_t *w = json_object_get(p, "window");
+        json_int_t m = json_integer_value(json_object_get(w, "measure_insts"));
+        /* user instructions of one interval, plus the kernel's share in it */
+        CHECK_MSG(iv + 1 == pos->n[0] || m >= 10000000 - 4096, "%s: point %zu: gem5 window of %lld", label, i,
+                  (long long)m);
+        CHECK(json_integer_value(json_object_get(p, "el")) >= 0);
+    }
+    printf("  (worst %.5f)\n", worst);
+}
+
+static int t_process(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-land-");
+    char *prefix = xasprintf("%s/p", dir), *a = xasprintf("%s/a", dir), *b = xasprintf("%s/b", dir);
+    size_t np = 0;
+    struct sbuf o = {0};
+    const char *pa[] = {"profile", "--out", prefix, "--interval", INTERVAL, "--user", "--process", "roi",
+                        "--cmd", MARKED, "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+    CHECK_MSG(strstr(o.s, "counted only") == NULL, "a real region warned as tiny: %s", o.s);
+    struct sample_positions pos;
+    char *pp = xasprintf("%s.positions", prefix);
+    CHECK(sample_positions_read(pp, &pos) == 0);
+    /* xz + bzip2 + lua + sqlite3 of this size: ~800 M user instructions */
+    CHECK_MSG(pos.n[0] >= 40, "%zu intervals", pos.n[0]);
+    /* the region starts at its first instruction: counted ~0, long after boot */
+    CHECK(pos.counted[0][0] < 64 && pos.self[0][0] > 500000000ULL);
+    char *bbv = xasprintf("%s.0.bb.gz", prefix);
+    sbuf_free(&o);
+    const char *ca[] = {"cluster", bbv, "--maxk", "8", NULL};
+    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    char *sp = xasprintf("%s.0.simpoints", prefix), *wp = xasprintf("%s.0.weights", prefix);
+    struct simpoint_point *spts = NULL;
+    np = 0;
+    CHECK(simpoint_read(sp, wp, &spts, &np) == 0 && np >= 3);
+
+    /* two independent reruns */
+    const char *sa[] = {"sample", "--profile", prefix, "--warmup", "1000000", "--out", a, "--timeout", "300", NULL};
+    const char *sb[] = {"sample", "--profile", prefix, "--warmup", "1000000", "--out", b, "--timeout", "300", NULL};
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, sa) == 0, "%s", o.s);
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, sb) == 0, "%s", o.s);
+    json_t *pa1 = points_of(a), *pb1 = points_of(b);
+    check_points("process, rerun 1", pa1, np, &pos);
+    check_points("process, rerun 2", pb1, np, &pos);
+    size_t same_pc = 0, same_el = 0, same_user_pc = 0, irq = 0;
+    for (size_t i = 0; i < json_array_size(pa1) && i < json_array_size(pb1); i++) {
+        json_t *x = json_array_get(pa1, i), *y = json_array_get(pb1, i);
+        CHECK(json_integer_value(json_object_get(x, "interval")) == json_integer_value(json_object_get(y, "interval")));
+        uint64_t rx = (uint64_t)json_integer_value(json_object_get(x, "reached"));
+        uint64_t ry = (uint64_t)json_integer_value(json_object_get(y, "reached"));
+        /* the same counted instruction, to within a block */
+        CHECK_MSG(rx + 64 > ry && ry + 64 > rx, "point %zu: reached %llu and %llu", i, (unsigned long long)rx,
+                  (unsigned long long)ry);
+        same_el += json_equal(json_object_get(x, "el"), json_object_get(y, "el"));
+        same_pc += json_equal(json_object_get(x, "pc"), json_object_get(y, "pc"));
+        json_t *ux = json_object_get(x, "user_pc") ?: json_object_get(x, "pc");
+        json_t *uy = json_object_get(y, "user_pc") ?: json_object_get(y, "pc");
+        same_user_pc += json_equal(ux, uy);
+        irq += (json_object_get(x, "entry") != NULL) + (json_object_get(y, "entry") != NULL);
+        printf("point %zu: reached %llu / %llu, EL %lld / %lld, PC %s / %s, user PC %s / %s\n", i,
+               (unsigned long long)rx, (unsigned long long)ry, json_integer_value(json_object_get(x, "el")),
+               json_integer_value(json_object_get(y, "el")), json_string_value(json_object_get(x, "pc")),
+               json_string_value(json_object_get(y, "pc")), json_string_value(ux), json_string_value(uy));
+    }
+    printf("process: two reruns: %zu of %zu points at the same EL, %zu at the same PC, %zu at the same user PC; "
+           "%zu of %zu stops at an exception entry from EL0\n",
+           same_el, json_array_size(pa1), same_pc, same_user_pc, irq, 2 * json_array_size(pa1));
+
+    /* a failure mid-sample keeps what was taken; the same command resumes.
+     * The failure: a point the rerun cannot reach (a positions file whose
+     * start of the last point's interval lies beyond the run). */
+    char *c = xasprintf("%s/c", dir), *pp2 = xasprintf("%s/q.positions", dir);
+    char *q = xasprintf("%s/q", dir);
+    const char *ext[] = {".run.json", ".blocks", ".0.bb.gz", ".0.simpoints", ".0.weights"};
+    for (size_t k = 0; k < 5; k++) {
+        char *from = xasprintf("%s%s", prefix, ext[k]), *to = xasprintf("%s%s", q, ext[k]);
+        CHECK(link(from, to) == 0);
+        free(from), free(to);
+    }
+    size_t last = 0;
+    for (size_t k = 0; k < np; k++)
+        if (spts[k].interval > last)
+            last = spts[k].interval;
+    char *text = file_text(pp);
+    struct sbuf edited = {0};
+    for (char *s1 = NULL, *l = strtok_r(text, "\n", &s1); l; l = strtok_r(NULL, "\n", &s1)) {
+        unsigned v;
+        unsigned long long iv, all, self, cnt;
+        if (l[0] != '#' && strncmp(l, "end", 3) && sscanf(l, "%u %llu %llu %llu %llu", &v, &iv, &all, &self, &cnt) == 5 &&
+            iv == last)
+            sbuf_addf(&edited, "%u %llu %llu %llu %llu\n", v, iv, all, self, cnt + 40000000000ULL);
+        else
+            sbuf_addf(&edited, "%s\n", l);
+    }
+    write_file_atomic(pp2, edited.s, edited.len, 0644);
+    const char *sc[] = {"sample", "--profile", q, "--warmup", "1000000", "--out", c, "--keep-captures",
+                        "--timeout", "300", NULL};
+    sbuf_free(&o);
+    CHECK(ffwd(&o, sc) != 0);
+    CHECK_STR_HAS(o.s, "was never reached");
+    CHECK_STR_HAS(o.s, "simulation points taken");
+    char *mc = xasprintf("%s/simpoints.json", c), *caps = xasprintf("%s/captures", c);
+    CHECK(!path_exists(mc)); /* nothing incomplete looks complete */
+    CHECK(path_is_dir(caps)); /* --keep-captures kept them */
+    size_t kept = 0;
+    DIR *dd = opendir(c);
+    for (struct dirent *e; dd && (e = readdir(dd));)
+        if (!strncmp(e->d_name, "cpt.simpoint_", 13)) {
+            char *rp = xasprintf("%s/%s/ffwd-point.json", c, e->d_name);
+            kept += path_exists(rp);
+            free(rp);
+        }
+    if (dd)
+        closedir(dd);
+    CHECK_MSG(kept == np - 1, "%zu of %zu points kept after the failure", kept, np - 1);
+    /* the profile put right: the same command takes only the missing point */
+    unlink(pp2);
+    CHECK(link(pp, pp2) == 0);
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, sc) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "resuming");
+    CHECK_STR_HAS(o.s, "with 1 capture points");
+    json_t *pc1 = points_of(c);
+    check_points("process, resumed", pc1, np, &pos);
+    sbuf_free(&o);
+    CHECK(ffwd(&o, sc) != 0); /* complete now: refused, not redone */
+    CHECK_STR_HAS(o.s, "already holds a complete sample");
+
+    json_decref(pa1), json_decref(pb1), json_decref(pc1);
+    free(c), free(pp2), free(q), free(text), free(mc), free(caps);
+    sbuf_free(&edited);
+    sbuf_free(&o);
+    free(spts), free(sp), free(wp), free(bbv), free(pp);
+    sample_positions_free(&pos);
+    if (!t_fail)
+        rm_rf(dir);
+    free(prefix), free(a), free(b), free(dir);
+    return test_done();
+}
+
+static int t_user(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-landu-");
+    char *prefix = xasprintf("%s/p", dir), *a = xasprintf("%s/a", dir);
+    size_t np = profile_and_cluster(prefix, UNMARKED);
+    struct sample_positions pos;
+    char *pp = xasprintf("%s.positions", prefix);
+    CHECK(sample_positions_read(pp, &pos) == 0);
+    struct sbuf o = {0};
+    const char *sa[] = {"sample", "--profile", prefix, "--warmup", "1000000", "--out", a, "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, sa) == 0, "%s", o.s);
+    json_t *p = points_of(a);
+    check_points("user", p, np, &pos);
+    json_decref(p);
+    sample_positions_free(&pos);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(dir);
+    free(pp), free(prefix), free(a), free(dir);
+    return test_done();
+}
+
+static int t_regress(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-landr-");
+    char *prefix = xasprintf("%s/p", dir);
+    struct sbuf o = {0};
+    /* README-style marker as its own process: process=roi followed a task of
+     * ~300 k instructions silently; now it says so */
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "1000000", "--process", "roi", "--cmd",
+                        SETUP "ffwd-guest roi-begin; /usr/bin/xz -6 -T1 -c /root/in.txt > /root/o.xz", "--timeout",
+                        "300", NULL};
+    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "counted only");
+    CHECK_STR_HAS(o.s, "ffwd-guest roi -- CMD");
+    /* a rebuilt disk: the profile's checksum no longer matches */
+    char *rj = xasprintf("%s.run.json", prefix);
+    json_t *run = json_load_file(rj, 0, NULL);
+    CHECK(run && json_string_value(json_object_get(json_object_get(run, "guest"), "disk_sha256")));
+    const char *disk = json_string_value(json_object_get(json_object_get(run, "guest"), "disk"));
+    CHECK(disk && disk[0] == '/'); /* absolute: a rerun from elsewhere finds it */
+    json_object_set_new(json_object_get(run, "guest"), "disk_sha256",
+                        json_string("0000000000000000000000000000000000000000000000000000000000000000"));
+    CHECK(json_dump_file(run, rj, 0) == 0);
+    const char *ca[] = {"cluster", NULL, "--maxk", "2", NULL};
+    char *bbv = xasprintf("%s.0.bb.gz", prefix), *out = xasprintf("%s/ck", dir);
+    ca[1] = bbv;
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    const char *sa[] = {"sample", "--profile", prefix, "--out", out, NULL};
+    sbuf_free(&o);
+    CHECK(ffwd(&o, sa) != 0);
+    CHECK_STR_HAS(o.s, "changed since the profile");
+    CHECK(!path_exists(out));
+    json_decref(run);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(dir);
+    free(rj), free(bbv), free(out), free(prefix), free(dir);
+    return test_done();
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && !strcmp(argv[1], "process"))
+        return t_process();
+    if (argc == 2 && !strcmp(argv[1], "user"))
+        return t_user();
+    if (argc == 2 && !strcmp(argv[1], "regress"))
+        return t_regress();
+    return 2;
+}
