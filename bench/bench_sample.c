@@ -12,6 +12,9 @@
  *    growing size (3 phases, 40 blocks per interval, drawn from 1M distinct
  *    blocks): wall time and peak memory, against reading the same gzip'd
  *    input with `gzip -dc` (time) and against the input's size (memory).
+ * 3. The landing check: `ffwd sample` of a --user --process roi profile of
+ *    real programs on the disk (xz, bzip2 on the disk's input), with the
+ *    check (the rerun records its own BBV) against --no-landing-check.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -28,6 +31,9 @@
 static const char *ffwd_bin, *plugdir;
 
 #define WORKLOAD "ffwd-matmul 384; ffwd-ptrchase 1000000; ffwd-sort 500000"
+#define DISK_WORKLOAD                                                                                              \
+    "head -c 600000 /data/input.txt > /root/in.txt; ffwd-guest roi -- sh -c '/usr/bin/xz -6 -T1 -c /root/in.txt "  \
+    "> /root/o.xz; bzip2 -9 -c /root/in.txt > /root/o.bz2'"
 
 /* Run argv, return wall seconds; *rss_kb = peak resident set of the child. */
 static double timed(char *const argv[], long *rss_kb, const char *out_file)
@@ -129,6 +135,34 @@ int main(int argc, char **argv)
         free(raw);
     }
     free(copy);
+
+    /* 3. the landing check */
+    char *prof = xasprintf("%s/land", dir), *bb = xasprintf("%s/land.0.bb.gz", dir);
+    char *pa[] = {(char *)ffwd_bin, "profile", "--out", prof, "--interval", "20000000", "--user", "--process", "roi",
+                  "--cmd", DISK_WORKLOAD, NULL};
+    char *ca[] = {(char *)ffwd_bin, "cluster", bb, "--maxk", "6", NULL};
+    if (timed(pa, NULL, NULL) < 0 || timed(ca, NULL, NULL) < 0)
+        return 1;
+    double with[20], without[20];
+    for (int i = 0; i < reps; i++) {
+        char *o1 = xasprintf("%s/s-with-%d", dir, i), *o2 = xasprintf("%s/s-without-%d", dir, i);
+        char *s1[] = {(char *)ffwd_bin, "sample", "--profile", prof, "--out", o1, "--warmup", "1000000", NULL};
+        char *s2[] = {(char *)ffwd_bin, "sample", "--profile", prof, "--out", o2, "--warmup", "1000000",
+                      "--no-landing-check", NULL};
+        with[i] = timed(s1, NULL, NULL);
+        without[i] = timed(s2, NULL, NULL);
+        if (with[i] < 0 || without[i] < 0)
+            return 1;
+        rm_rf(o1), rm_rf(o2);
+        free(o1), free(o2);
+    }
+    qsort(with, (size_t)reps, sizeof *with, bench_cmpd);
+    qsort(without, (size_t)reps, sizeof *without, bench_cmpd);
+    printf("  landing check (ffwd sample, --user --process roi, xz + bzip2 on the disk; whole command):\n");
+    printf("  without check (--no-landing-check) %.3f s\n", without[reps / 2]);
+    printf("  with check (rerun BBV + distance)  %.3f s   ratio %.2fx\n", with[reps / 2],
+           with[reps / 2] / without[reps / 2]);
+    free(prof), free(bb);
     rm_rf(dir);
     free(dir);
     free(icount);

@@ -27,13 +27,21 @@ json_t *cj_hexval(uint64_t v)
     return json_string(b);
 }
 
+json_t *cj_load_path(const char *p)
+{
+    json_error_t je;
+    json_t *j = json_load_file(p, 0, &je);
+    if (!j && je.line > 0)
+        ffwd_seterr("%s:%d:%d: %s", p, je.line, je.column, je.text);
+    else if (!j) /* jansson's text names the file and the system's reason */
+        ffwd_seterr("%s", je.text[0] ? je.text : p);
+    return j;
+}
+
 json_t *cj_load(const char *dir, const char *name)
 {
     char *p = xasprintf("%s/%s", dir, name);
-    json_error_t je;
-    json_t *j = json_load_file(p, 0, &je);
-    if (!j)
-        ffwd_seterr("%s: %s (line %d)", p, je.text, je.line);
+    json_t *j = cj_load_path(p);
     free(p);
     return j;
 }

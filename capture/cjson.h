@@ -17,6 +17,9 @@ uint64_t cj_hex_at(json_t *a, size_t i);
 json_t *cj_hexval(uint64_t v);
 /* Load dir/name; NULL with an error naming the file and the JSON problem. */
 json_t *cj_load(const char *dir, const char *name);
+/* Load a JSON file; the error names the file and, for bad JSON, line:column
+ * (never "line -1" for a file that cannot be opened). */
+json_t *cj_load_path(const char *path);
 /* Value of the system register `name` of a cpuN.json object; *found tells
  * whether it was there (may be NULL). */
 uint64_t cj_sysreg(json_t *cpu, const char *name, int *found);

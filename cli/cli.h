@@ -15,6 +15,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_landing(int argc, char **argv);
 int cmd_sample_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../capture/cjson.h"
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -104,10 +105,9 @@ out:
 
 static int load_calibration(const char *path, const struct est_features *f, struct est_row **cal, size_t *ncal)
 {
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
+    json_t *j = cj_load_path(path);
     if (!j)
-        return ffwd_seterr("%s: %s (line %d)", path, e.text, e.line);
+        return -1;
     json_t *names = json_object_get(j, "features"), *pts = json_object_get(j, "points");
     int rc = 0;
     if (strcmp(json_string_value(json_object_get(j, "format")) ? json_string_value(json_object_get(j, "format")) : "",

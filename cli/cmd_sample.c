@@ -362,7 +362,8 @@ static void sample_run_help(FILE *f)
             "  --gem5 PATH      gem5.opt or gem5.fast, ARM build of stock v24.0 (also $GEM5)\n"
             "  --cpu TYPE       CPU model (default o3, with L1/L2 caches)\n"
             "  --jobs N         gem5 processes at once (default 1)\n"
-            "  --measure N      instructions measured per point (default: the interval)\n"
+            "  --measure N      instructions measured per point (default: the window `ffwd sample`\n"
+            "                   measured for it in the rerun, else the interval)\n"
             "  --timeout SEC    per point (default 7200)\n");
 }
 

@@ -24,6 +24,7 @@ static const struct {
     {"profile", cmd_profile, "run a workload with the BBV plugin: basic-block vectors for SimPoint"},
     {"cluster", cmd_cluster, "choose simulation points from BBVs (SimPoint 3.2's method, in C)"},
     {"sample", cmd_sample, "capture every simulation point in one rerun, as gem5 checkpoints"},
+    {"landing", cmd_landing, "how well a rerun lands on a profile, interval by interval"},
     {"sample-run", cmd_sample_run, "run every simulation-point checkpoint in gem5; weighted CPI/IPC"},
     {"trace", cmd_trace, "memory-access traces (record, stats, dump) and the online cache/TLB model"},
     {"estimate", cmd_estimate, "fit a CPI model on gem5-measured intervals, estimate a whole run's cycles"},

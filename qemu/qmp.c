@@ -86,7 +86,10 @@ static json_t *read_msg(struct qmp *q, double deadline)
             continue;
         if (n < 0) {
             q->dead = true;
-            ffwd_seterr_errno("QMP %s: read", q->peer);
+            if (errno == ECONNRESET)
+                qmp_fail(q, "QEMU exited (the connection was reset)");
+            else
+                ffwd_seterr_errno("QMP %s: read", q->peer);
             return NULL;
         }
         if (n == 0) {
@@ -115,7 +118,10 @@ static int send_msg(struct qmp *q, json_t *msg)
             continue;
         if (w < 0) {
             q->dead = true;
-            ffwd_seterr_errno("QMP %s: send", q->peer);
+            if (errno == EPIPE || errno == ECONNRESET) /* not "Broken pipe": say what happened */
+                ffwd_seterr("QMP %s: QEMU exited (it closed its control connection)", q->peer);
+            else
+                ffwd_seterr_errno("QMP %s: send", q->peer);
             free(s);
             return -1;
         }

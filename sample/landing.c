@@ -14,6 +14,7 @@
 
 #include "../common/err.h"
 #include "../common/util.h"
+#include "sample.h"
 #include "simpoint.h"
 
 void landing_vec_free(struct landing_vec *v)
@@ -161,4 +162,72 @@ double landing_distance(const struct landing_vec *a, const struct landing_vec *b
             d += fabs(a->w[i++] - b->w[j++]);
     }
     return d;
+}
+
+void landing_report_free(struct landing_report *r)
+{
+    free(r->distance);
+    free(r->all_offset);
+    memset(r, 0, sizeof *r);
+}
+
+/* The counted count of a run at its all-instruction count `all` (this
+ * vCPU), interpolated between the run's interval starts. */
+static double counted_at(const struct sample_positions *p, unsigned v, uint64_t all)
+{
+    size_t n = p->n[v];
+    if (!n || all <= p->self[v][0])
+        return n ? (double)p->counted[v][0] : 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (all < p->self[v][i + 1]) {
+            double f = (double)(all - p->self[v][i]) / (double)(p->self[v][i + 1] - p->self[v][i]);
+            return (double)p->counted[v][i] + f * (double)(p->counted[v][i + 1] - p->counted[v][i]);
+        }
+    return (double)p->counted[v][n - 1];
+}
+
+int landing_compare(const char *profile, const char *rerun, unsigned vcpu, struct landing_report *r)
+{
+    memset(r, 0, sizeof *r);
+    struct sample_positions a = {0}, b = {0};
+    char *pa = xasprintf("%s.positions", profile), *pb = xasprintf("%s.positions", rerun);
+    int rc = -1;
+    size_t n = 0, *want = NULL;
+    struct landing_vec *va = NULL, *vb = NULL;
+    if (sample_positions_read(pa, &a) < 0 || sample_positions_read(pb, &b) < 0)
+        goto out;
+    if (vcpu >= a.nvcpus || vcpu >= b.nvcpus) {
+        ffwd_seterr("%s or %s: no intervals of vCPU %u", pa, pb, vcpu);
+        goto out;
+    }
+    n = a.n[vcpu] < b.n[vcpu] ? a.n[vcpu] : b.n[vcpu];
+    want = xmalloc((n ? n : 1) * sizeof *want);
+    for (size_t i = 0; i < n; i++)
+        want[i] = i;
+    va = xcalloc(n ? n : 1, sizeof *va);
+    vb = xcalloc(n ? n : 1, sizeof *vb);
+    if (landing_load(profile, vcpu, want, n, va) < 0 || landing_load(rerun, vcpu, want, n, vb) < 0)
+        goto out;
+    r->n = n;
+    r->distance = xmalloc((n ? n : 1) * sizeof *r->distance);
+    r->all_offset = xmalloc((n ? n : 1) * sizeof *r->all_offset);
+    double iv = a.interval ? (double)a.interval : 1;
+    for (size_t i = 0; i < n; i++) {
+        r->distance[i] = landing_distance(&va[i], &vb[i]);
+        r->all_offset[i] = fabs(counted_at(&b, vcpu, a.self[vcpu][i]) - (double)a.counted[vcpu][i]) / iv;
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; va && i < n; i++)
+        landing_vec_free(&va[i]), landing_vec_free(&vb[i]);
+    free(va);
+    free(vb);
+    free(want);
+    free(pa);
+    free(pb);
+    sample_positions_free(&a);
+    sample_positions_free(&b);
+    if (rc < 0)
+        landing_report_free(r);
+    return rc;
 }

@@ -32,6 +32,19 @@ int landing_load(const char *prefix, unsigned vcpu, const size_t *want, size_t n
 double landing_distance(const struct landing_vec *a, const struct landing_vec *b);
 void landing_vec_free(struct landing_vec *v);
 
+/* Every interval of a profile against the same interval of a rerun
+ * (`ffwd sample` keeps its rerun's BBV in DIR/landing/rerun): the landing
+ * distance of each, and where a rerun that stopped at the profile's count
+ * of EVERY instruction (what ffwd did before it counted what the profile
+ * counts) would have landed, in intervals of the profile's counted grid. */
+struct landing_report {
+    size_t n;           /* intervals compared */
+    double *distance;   /* per interval */
+    double *all_offset; /* per interval: |landing of an all-instruction stop - start| / interval */
+};
+int landing_compare(const char *profile, const char *rerun, unsigned vcpu, struct landing_report *r);
+void landing_report_free(struct landing_report *r);
+
 /* Default threshold: the same interval of a rerun measures ~0.00x; two
  * different phases of one program are typically 0.3 .. 2. */
 #define LANDING_MAX_DISTANCE 0.1

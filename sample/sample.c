@@ -17,6 +17,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../capture/cjson.h"
 #include "../gem5/writer.h"
 #include "landing.h"
 #include "simpoint.h"
@@ -144,10 +145,9 @@ static char *run_path(const char *runp, const char *p)
 static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg, uint64_t *interval,
                     const char **filters, char *owned[4])
 {
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
+    json_t *j = cj_load_path(path);
     if (!j)
-        return ffwd_seterr("%s: %s (line %d)", path, e.text, e.line);
+        return -1;
     const char *fmt = json_string_value(json_object_get(j, "format"));
     json_t *m = json_object_get(j, "machine"), *g = json_object_get(j, "guest");
     if (!fmt || strcmp(fmt, "ffwd-profile") || json_integer_value(json_object_get(j, "version")) != 1 ||

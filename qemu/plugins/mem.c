@@ -237,6 +237,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 static void vcpu_init(qemu_plugin_id_t id, unsigned v)
 {
     (void)id;
+    ff_vcpu_init(); /* the registers the exact count needs */
     if (v >= MAX_VCPUS)
         return;
     struct vcpu *c = &vcpus[v];
@@ -285,7 +286,7 @@ static void at_exit(qemu_plugin_id_t id, void *p)
         if (sum && (c->opened || c->csv)) {
             /* with the model: counted exactly, as its rows */
             fprintf(sum, "vcpu %u: %llu instructions in the window", v,
-                    (unsigned long long)(model ? c->exact : c->counted));
+                    (unsigned long long)(model && from == 0 && to == UINT64_MAX ? c->exact : c->counted));
             if (c->tw.f)
                 fprintf(sum, ", %llu accesses traced, %llu bytes before compression", (unsigned long long)c->tw.records,
                         (unsigned long long)c->tw.bytes_raw);

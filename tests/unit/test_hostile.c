@@ -212,6 +212,28 @@ static void t_qmp_vring(void)
     CHECK(1); /* no SEGV, no ASan report */
 }
 
+/* QEMU gone: the error said "Broken pipe" (the system's word for a write to
+ * a closed socket); it says QEMU exited now. */
+static void t_qmp_gone(void)
+{
+    int sv[2];
+    const char *greeting = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 2, \"minor\": 0, \"major\": 10}}, "
+                           "\"capabilities\": []}}\n{\"return\": {}, \"id\": 1}\n";
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(fd_write_all(sv[1], greeting, strlen(greeting)) == 0);
+    struct qmp *q = qmp_from_fd(sv[0], "fake QEMU", 5);
+    CHECK(q != NULL);
+    close(sv[1]); /* QEMU exits */
+    if (q) {
+        json_t *st = NULL;
+        CHECK(qmp_cmd(q, "stop", NULL, &st, 5) < 0);
+        CHECK_STR_HAS(ffwd_errmsg(), "QEMU exited");
+        CHECK(strstr(ffwd_errmsg(), "Broken pipe") == NULL);
+        json_decref(st);
+        qmp_close(q);
+    }
+}
+
 int main(void)
 {
     tmpdir = make_temp_dir("/tmp", "ffwd-hostile-");
@@ -223,6 +245,7 @@ int main(void)
     t_delta();
     t_names();
     t_qmp_vring();
+    t_qmp_gone();
     rm_rf(tmpdir);
     free(tmpdir);
     return test_done();
