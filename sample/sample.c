@@ -195,10 +195,11 @@ static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg,
             return -1;
         }
         if (strcmp(have, want)) {
-            json_decref(j);
-            return ffwd_seterr("%s: the disk %s changed since the profile (sha256 %.12s..., profiled %.12s...): a "
-                               "rerun would not run the same workload; profile again",
-                               path, cfg->disk, have, want);
+            ffwd_seterr("%s: the disk %s changed since the profile (sha256 %.12s..., profiled %.12s...): a rerun "
+                        "would not run the same workload; profile again",
+                        path, cfg->disk, have, want);
+            json_decref(j); /* `want` is in j */
+            return -1;
         }
     }
     *root = j;
