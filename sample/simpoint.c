@@ -91,14 +91,30 @@ static long gz_line(struct gz_lines *g, const char *path, char **buf, size_t *ca
     return (long)len;
 }
 
-int bbv_each_line(const char *path, int (*fn)(size_t interval, const char *line, void *ctx), void *ctx)
+static struct gz_lines *gz_lines_open(const char *path)
 {
     gzFile f = gzopen(path, "rb");
-    if (!f)
-        return ffwd_seterr_errno("%s", path);
+    if (!f) {
+        ffwd_seterr_errno("%s", path);
+        return NULL;
+    }
     gzbuffer(f, 1 << 17);
     struct gz_lines *gl = xcalloc(1, sizeof *gl);
     gl->f = f;
+    return gl;
+}
+
+static void gz_lines_close(struct gz_lines *gl)
+{
+    gzclose(gl->f);
+    free(gl);
+}
+
+int bbv_each_line(const char *path, int (*fn)(size_t interval, const char *line, void *ctx), void *ctx)
+{
+    struct gz_lines *gl = gz_lines_open(path);
+    if (!gl)
+        return -1;
     char *line = NULL;
     size_t cap = 0, iv = 0;
     int rc = 0;
@@ -117,8 +133,7 @@ int bbv_each_line(const char *path, int (*fn)(size_t interval, const char *line,
             break;
     }
     free(line);
-    gzclose(f);
-    free(gl);
+    gz_lines_close(gl);
     return rc;
 }
 
@@ -127,12 +142,9 @@ int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, s
     memset(out, 0, sizeof *out);
     if (dim == 0 || dim > 1000)
         return ffwd_seterr("projection dimensions must be 1..1000 (got %u)", dim);
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return ffwd_seterr_errno("%s", path);
-    gzbuffer(f, 1 << 17);
-    struct gz_lines *gl = xcalloc(1, sizeof *gl);
-    gl->f = f;
+    struct gz_lines *gl = gz_lines_open(path);
+    if (!gl)
+        return -1;
     size_t cap_rows = 1024, cap = 0;
     char *line = NULL;
     out->dim = dim;
@@ -216,8 +228,7 @@ int bbv_load(const char *path, unsigned dim, uint64_t seed, bool fixed_length, s
         out->insns[out->n++] = total;
     }
 out:
-    gzclose(f);
-    free(gl);
+    gz_lines_close(gl);
     free(line);
     if (rc == 0 && out->n == 0)
         rc = ffwd_seterr("%s: no intervals (no lines starting with 'T')", path);

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <unistd.h>
 #include <math.h>
@@ -47,12 +48,15 @@ static json_t *points_of(const char *dir)
     return p;
 }
 
-/* profile --user -> cluster; returns the number of simulation points */
-static size_t profile_and_cluster(const char *prefix, const char *cmd)
+/* profile (with --user, and --process roi if `process`) -> cluster; returns
+ * the number of simulation points (their intervals in *pts if not NULL) */
+static size_t profile_and_cluster(const char *prefix, bool process, const char *cmd, struct simpoint_point **pts)
 {
     struct sbuf o = {0};
     const char *pa[] = {"profile", "--out", prefix, "--interval", INTERVAL, "--user", "--cmd", cmd,
-                        "--timeout", "300", NULL};
+                        "--timeout", "300", NULL, NULL, NULL};
+    if (process)
+        pa[10] = "--process", pa[11] = "roi";
     CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
     CHECK_MSG(strstr(o.s, "counted only") == NULL, "a real region warned as tiny: %s", o.s);
     char *bbv = xasprintf("%s.0.bb.gz", prefix);
@@ -60,10 +64,14 @@ static size_t profile_and_cluster(const char *prefix, const char *cmd)
     const char *ca[] = {"cluster", bbv, "--maxk", "8", NULL};
     CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
     char *sp = xasprintf("%s.0.simpoints", prefix), *wp = xasprintf("%s.0.weights", prefix);
-    struct simpoint_point *pts = NULL;
+    struct simpoint_point *p = NULL;
     size_t np = 0;
-    CHECK(simpoint_read(sp, wp, &pts, &np) == 0);
-    free(pts), free(sp), free(wp), free(bbv);
+    CHECK(simpoint_read(sp, wp, &p, &np) == 0);
+    if (pts)
+        *pts = p;
+    else
+        free(p);
+    free(sp), free(wp), free(bbv);
     sbuf_free(&o);
     return np;
 }
@@ -103,12 +111,10 @@ static int t_process(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-land-");
     char *prefix = xasprintf("%s/p", dir), *a = xasprintf("%s/a", dir), *b = xasprintf("%s/b", dir);
-    size_t np = 0;
+    struct simpoint_point *spts = NULL;
+    size_t np = profile_and_cluster(prefix, true, MARKED, &spts);
+    CHECK(np >= 3);
     struct sbuf o = {0};
-    const char *pa[] = {"profile", "--out", prefix, "--interval", INTERVAL, "--user", "--process", "roi",
-                        "--cmd", MARKED, "--timeout", "300", NULL};
-    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
-    CHECK_MSG(strstr(o.s, "counted only") == NULL, "a real region warned as tiny: %s", o.s);
     struct sample_positions pos;
     char *pp = xasprintf("%s.positions", prefix);
     CHECK(sample_positions_read(pp, &pos) == 0);
@@ -116,14 +122,6 @@ static int t_process(void)
     CHECK_MSG(pos.n[0] >= 40, "%zu intervals", pos.n[0]);
     /* the region starts at its first instruction: counted ~0, long after boot */
     CHECK(pos.counted[0][0] < 64 && pos.self[0][0] > 500000000ULL);
-    char *bbv = xasprintf("%s.0.bb.gz", prefix);
-    sbuf_free(&o);
-    const char *ca[] = {"cluster", bbv, "--maxk", "8", NULL};
-    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
-    char *sp = xasprintf("%s.0.simpoints", prefix), *wp = xasprintf("%s.0.weights", prefix);
-    struct simpoint_point *spts = NULL;
-    np = 0;
-    CHECK(simpoint_read(sp, wp, &spts, &np) == 0 && np >= 3);
 
     /* two independent reruns */
     const char *sa[] = {"sample", "--profile", prefix, "--warmup", "1000000", "--out", a, "--timeout", "300", NULL};
@@ -223,7 +221,7 @@ static int t_process(void)
     free(c), free(pp2), free(q), free(text), free(mc), free(caps);
     sbuf_free(&edited);
     sbuf_free(&o);
-    free(spts), free(sp), free(wp), free(bbv), free(pp);
+    free(spts), free(pp);
     sample_positions_free(&pos);
     if (!t_fail)
         rm_rf(dir);
@@ -235,7 +233,7 @@ static int t_user(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-landu-");
     char *prefix = xasprintf("%s/p", dir), *a = xasprintf("%s/a", dir);
-    size_t np = profile_and_cluster(prefix, UNMARKED);
+    size_t np = profile_and_cluster(prefix, false, UNMARKED, NULL);
     struct sample_positions pos;
     char *pp = xasprintf("%s.positions", prefix);
     CHECK(sample_positions_read(pp, &pos) == 0);
