@@ -513,6 +513,12 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             char *name = sample_checkpoint_name(p->index, p->start_all, p->weight, p->end_all - p->start_all,
                                                 p->start_all - p->reached_all);
             char *dst = xasprintf("%s/%s", o->out, name);
+            /* a checkpoint of ours without its record: a run killed between
+             * the two; the point was not taken, so take it again */
+            char *rec = xasprintf("%s/ffwd-point.json", dst);
+            if (path_exists(dst) && !path_exists(rec))
+                rm_rf(dst);
+            free(rec);
             struct gem5_convert_opts co = {.capture = cap, .out = dst, .gem5_src = o->gem5_src,
                                            .template_cpt = o->template_cpt};
             struct gem5_convert_result cr;

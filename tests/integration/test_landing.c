@@ -12,6 +12,8 @@
  *             rerun captures the same points; a failure mid-sample keeps
  *             what was taken and the same command resumes
  *   user      --user (every user process)
+ *   kill      `ffwd sample` killed (SIGKILL) while it converts: the points
+ *             taken stay, nothing looks complete, the same command resumes
  *   regress   the cases that went wrong silently: `ffwd-guest roi-begin` as a
  *             separate short process under --process roi (warned now); a
  *             rebuilt disk (refused); the same output folder again (refused)
@@ -21,6 +23,8 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <jansson.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <math.h>
 
@@ -291,8 +295,65 @@ static int t_regress(void)
     return test_done();
 }
 
+static size_t count_records(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        if (!strncmp(e->d_name, "cpt.simpoint_", 13)) {
+            char *rp = xasprintf("%s/%s/ffwd-point.json", dir, e->d_name);
+            n += path_exists(rp);
+            free(rp);
+        }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int t_kill(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-landk-");
+    char *prefix = xasprintf("%s/p", dir), *out = xasprintf("%s/ck", dir);
+    size_t np = profile_and_cluster(prefix, true,
+                                    SETUP "ffwd-guest roi -- sh -c \"/usr/bin/xz -6 -T1 -c /root/in.txt > /root/o.xz; "
+                                          "bzip2 -9 -c /root/in.txt > /root/o.bz2\"",
+                                    NULL);
+    CHECK(np >= 2);
+    char *argv[] = {FFWD_BIN, "sample", "--profile", prefix, "--out", out, "--warmup", "100000", NULL};
+    pid_t pid = ffwd_bg(argv);
+    double t0 = now_sec();
+    while (count_records(out) == 0 && now_sec() - t0 < 300)
+        usleep(20000);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    char *mp = xasprintf("%s/simpoints.json", out);
+    size_t kept = count_records(out);
+    printf("kill: %zu of %zu points taken when killed\n", kept, np);
+    CHECK(kept >= 1);
+    if (kept < np)
+        CHECK(!path_exists(mp)); /* nothing incomplete looks complete */
+    struct sbuf o = {0};
+    const char *sa[] = {"sample", "--profile", prefix, "--out", out, "--warmup", "100000", NULL};
+    int rc = ffwd(&o, sa);
+    if (kept < np) {
+        CHECK_MSG(rc == 0, "%s", o.s);
+        CHECK_STR_HAS(o.s, "resuming");
+    }
+    json_t *p = points_of(out);
+    CHECK_MSG(json_array_size(p) == np, "%zu points after resuming, %zu chosen", json_array_size(p), np);
+    json_decref(p);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(dir);
+    free(mp), free(prefix), free(out), free(dir);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "kill"))
+        return t_kill();
     if (argc == 2 && !strcmp(argv[1], "process"))
         return t_process();
     if (argc == 2 && !strcmp(argv[1], "user"))
