@@ -2,6 +2,7 @@
 #ifndef FFWD_CLI_H
 #define FFWD_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 int cmd_boot(int argc, char **argv);
@@ -26,6 +27,8 @@ int cli_fail(void);
 int cli_seconds(const char *opt, const char *arg, double *out);
 /* Parse a whole number lo..hi given to option `opt`; error names both. */
 int cli_uint(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out);
+/* Error (naming the file) if one of the paths exists, unless force. */
+int cli_refuse_overwrite(bool force, const char *first, ...);
 /* --cpu atomic|timing|o3 of the gem5 commands. */
 int cli_gem5_cpu(const char *arg, const char **out);
 /* Error unless a gem5 binary was given (--gem5 or $GEM5). */

@@ -24,6 +24,7 @@ static void help(FILE *f)
             "\n"
             "Options:\n"
             "  --out PREFIX         output prefix (default: BBV without .bb.gz / .bb)\n"
+            "  --force              replace earlier PREFIX.simpoints/.weights/.labels/.svg\n"
             "  --maxk K             largest k the search tries (default 30)\n"
             "  --k K                exactly K clusters, no search\n"
             "  --dim D              projected dimensions (default 15)\n"
@@ -43,6 +44,7 @@ int cmd_cluster(int argc, char **argv)
 {
     enum { O_MAXK = 1000, O_K, O_DIM, O_SEEDS, O_ITERS, O_INIT, O_BIC, O_SEED, O_FIXED };
     static const struct option lo[] = {{"out", required_argument, 0, OPT_OUT},
+                                       {"force", no_argument, 0, OPT_FORCE},
                                        {"maxk", required_argument, 0, O_MAXK},
                                        {"k", required_argument, 0, O_K},
                                        {"dim", required_argument, 0, O_DIM},
@@ -59,11 +61,13 @@ int cmd_cluster(int argc, char **argv)
     uint64_t dim = 15, v, proj_seed = 2042712918;
     bool fixed = false;
     const char *out = NULL;
+    bool force = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (c) {
         case OPT_OUT: out = optarg; break;
+        case OPT_FORCE: force = true; break;
         case O_MAXK:
             if (cli_uint("--maxk", optarg, 1, 1000, &v) < 0)
                 return cli_fail();
@@ -127,6 +131,13 @@ int cmd_cluster(int argc, char **argv)
             prefix[l - 6] = 0;
         else if (l > 3 && !strcmp(prefix + l - 3, ".bb"))
             prefix[l - 3] = 0;
+    }
+    char *spo = xasprintf("%s.simpoints", prefix), *svo = xasprintf("%s.svg", prefix);
+    int taken = cli_refuse_overwrite(force, spo, svo, NULL);
+    free(spo), free(svo);
+    if (taken < 0) {
+        free(prefix);
+        return cli_fail();
     }
     struct bbv_data d;
     double t0 = now_sec();

@@ -25,7 +25,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd estimate --events CSV [--samples DIR [--cpu o3]] [--calibration FILE]\n"
-            "                     [--save FILE] [--reference-cpi X]\n"
+            "                     [--save FILE [--force]] [--reference-cpi X]\n"
             "\n"
             "CPI_i = sum_j w_j * event_ij / instructions_i, w_j >= 0 (non-negative least\n"
             "squares), events from the memory plugin's model (`ffwd trace record --model`):\n"
@@ -40,7 +40,8 @@ static void help(FILE *f)
             "  --cpu TYPE           which sample-run results (default o3)\n"
             "  --calibration FILE   calibration points saved earlier (same gem5 CPU configuration\n"
             "                       and model); added to --samples' points\n"
-            "  --save FILE          write the calibration points and the fitted weights\n"
+            "  --save FILE          write the calibration points and the fitted weights (an existing\n"
+            "                       FILE only with --force)\n"
             "  --reference-cpi X    a known CPI of the whole run (e.g. a full gem5 run): error in %%\n"
             "  --holdout DIR        more measured intervals (`ffwd sample` + `sample-run` output) NOT\n"
             "                       used for the fit: the error of each predicted interval CPI\n"
@@ -176,9 +177,11 @@ int cmd_estimate(int argc, char **argv)
                                        {"save", required_argument, 0, O_SAVE},
                                        {"reference-cpi", required_argument, 0, O_REF},
                                        {"holdout", required_argument, 0, O_HOLD},
+                                       {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3", *hold = NULL;
+    bool force = false;
     double ref = 0;
     int c;
     optind = 1;
@@ -192,6 +195,7 @@ int cmd_estimate(int argc, char **argv)
             break;
         case O_CALIB: calib = optarg; break;
         case O_SAVE: save = optarg; break;
+        case OPT_FORCE: force = true; break;
         case O_HOLD: hold = optarg; break;
         case O_REF: {
             char *end;
@@ -210,6 +214,8 @@ int cmd_estimate(int argc, char **argv)
         fprintf(stderr, "ffwd estimate: needs --events CSV and --samples DIR or --calibration FILE\n");
         return 2;
     }
+    if (save && cli_refuse_overwrite(force, save, NULL) < 0)
+        return cli_fail();
     struct est_features f;
     struct est_row *all = NULL, *cal = NULL;
     size_t nall = 0, ncal = 0;

@@ -28,7 +28,7 @@ static void profile_help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI] [--model]\n"
-            "                    [--process roi|TTBR0] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
+            "                    [--process roi|TTBR0] [--force] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
             "\n"
             "Run the guest once in QEMU (TCG) with ffwd's BBV plugin and write, per vCPU,\n"
             "PREFIX.<vcpu>.bb.gz: one basic-block vector per N counted instructions in\n"
@@ -46,6 +46,7 @@ static void profile_help(FILE *f)
             "  --process roi|TTBR0  count only while this address space is installed: the one that\n"
             "                       executes roi-begin itself (guest/ffwd-roi.h), or a TTBR0 value\n"
             "  --model              also run the memory plugin's cache/TLB/instruction-class model\n"
+            "  --force              replace an earlier profile with this PREFIX (refused otherwise)\n"
             "                       on the same intervals: PREFIX.<vcpu>.model.csv (`ffwd estimate\n"
             "                       --events`); default geometry, see `ffwd trace --help`\n"
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
@@ -88,13 +89,14 @@ int cmd_profile(int argc, char **argv)
                                        {"range", required_argument, 0, O_RANGE},
                                        {"process", required_argument, 0, O_PROCESS},
                                        {"model", no_argument, 0, O_MODEL},
+                                       {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     static struct boot_args b;
     boot_args_init(&b);
     const char *out = NULL, *range = NULL, *process = NULL;
     uint64_t interval = 100000000ULL;
-    bool user = false, roi = false, model = false;
+    bool user = false, roi = false, model = false, force = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -111,6 +113,7 @@ int cmd_profile(int argc, char **argv)
             break;
         case O_USER: user = true; break;
         case O_ROI: roi = true; break;
+        case OPT_FORCE: force = true; break;
         case O_MODEL: model = true; break;
         case O_RANGE:
             if (strchr(optarg, ',') || !strchr(optarg, '-')) {
@@ -146,6 +149,11 @@ int cmd_profile(int argc, char **argv)
                     "or --process (the intervals would not line up)");
         return cli_fail();
     }
+    char *rj = xasprintf("%s.run.json", out), *rp = xasprintf("%s.positions", out), *rb = xasprintf("%s.0.bb.gz", out);
+    int taken = cli_refuse_overwrite(force, rj, rp, rb, NULL);
+    free(rj), free(rp), free(rb);
+    if (taken < 0)
+        return cli_fail();
     char *so = ffwd_plugin_path("bbv");
     struct sbuf filters = {0}, plug = {0};
     sbuf_addf(&filters, "mode=%s", user ? "user" : "all");
@@ -351,7 +359,7 @@ static void sample_run_help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd sample-run DIR --gem5 PATH [--cpu o3|timing|atomic] [--jobs N]\n"
-            "                       [--measure N] [--timeout SEC]\n"
+            "                       [--measure N] [--timeout SEC] [--force]\n"
             "\n"
             "Run every simulation-point checkpoint of `ffwd sample` (DIR) in real gem5 as\n"
             "gem5's SimPoint flow does: restore, switch to the CPU model, run the point's\n"
@@ -364,7 +372,8 @@ static void sample_run_help(FILE *f)
             "  --jobs N         gem5 processes at once (default 1)\n"
             "  --measure N      instructions measured per point (default: the window `ffwd sample`\n"
             "                   measured for it in the rerun, else the interval)\n"
-            "  --timeout SEC    per point (default 7200)\n");
+            "  --timeout SEC    per point (default 7200)\n"
+            "  --force          measure again over an earlier DIR/gem5-CPU/results.json\n");
 }
 
 int cmd_sample_run(int argc, char **argv)
@@ -375,9 +384,11 @@ int cmd_sample_run(int argc, char **argv)
                                        {"jobs", required_argument, 0, O_JOBS},
                                        {"measure", required_argument, 0, O_MEASURE},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                       {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_simpoints_opts o = {.gem5 = getenv("GEM5"), .cpu = "o3", .jobs = 1};
+    bool force = false;
     uint64_t v;
     int c;
     optind = 1;
@@ -401,6 +412,7 @@ int cmd_sample_run(int argc, char **argv)
             if (cli_seconds("--timeout", optarg, &o.timeout) < 0)
                 return cli_fail();
             break;
+        case OPT_FORCE: force = true; break;
         case 'h': sample_run_help(stdout); return 0;
         default: sample_run_help(stderr); return 2;
         }
@@ -412,6 +424,11 @@ int cmd_sample_run(int argc, char **argv)
     if (cli_need_gem5(o.gem5) < 0)
         return cli_fail();
     o.dir = argv[optind];
+    char *res = xasprintf("%s/gem5-%s/results.json", o.dir, o.cpu);
+    int taken = cli_refuse_overwrite(force, res, NULL);
+    free(res);
+    if (taken < 0)
+        return cli_fail();
     struct gem5_simpoints_result r;
     if (gem5_simpoints_run(&o, &r) < 0) {
         gem5_simpoints_free(&r);

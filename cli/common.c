@@ -1,4 +1,5 @@
 /* common.c -- helpers shared by the subcommands. */
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,4 +94,22 @@ int cli_need_gem5(const char *gem5)
     if (!gem5 || !*gem5)
         return ffwd_seterr("no gem5 given: --gem5 PATH or GEM5=PATH (an ARM build of stock gem5 v24.0)");
     return 0;
+}
+
+/* The one overwrite rule: a command never replaces an earlier result
+ * silently; --force says the user means it. Paths: NULL-terminated. */
+int cli_refuse_overwrite(bool force, const char *first, ...)
+{
+    if (force)
+        return 0;
+    va_list ap;
+    va_start(ap, first);
+    int rc = 0;
+    for (const char *p = first; p; p = va_arg(ap, const char *))
+        if (path_exists(p)) {
+            rc = ffwd_seterr("%s exists (an earlier result): use --force to replace it", p);
+            break;
+        }
+    va_end(ap);
+    return rc;
 }

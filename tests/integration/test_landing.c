@@ -268,6 +268,14 @@ static int t_regress(void)
     CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
     CHECK_STR_HAS(o.s, "counted only");
     CHECK_STR_HAS(o.s, "ffwd-guest roi -- CMD");
+    /* one overwrite rule: an earlier result is replaced only with --force */
+    char *rjs = xasprintf("%s.run.json", prefix), *before = file_text(rjs);
+    sbuf_free(&o);
+    CHECK(ffwd(&o, pa) != 0);
+    CHECK_STR_HAS(o.s, "use --force");
+    char *after = file_text(rjs);
+    CHECK(before && after && !strcmp(before, after)); /* untouched */
+    free(rjs), free(before), free(after);
     /* a rebuilt disk: the profile's checksum no longer matches */
     char *rj = xasprintf("%s.run.json", prefix);
     json_t *run = json_load_file(rj, 0, NULL);
@@ -282,6 +290,12 @@ static int t_regress(void)
     ca[1] = bbv;
     sbuf_free(&o);
     CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    sbuf_free(&o);
+    CHECK(ffwd(&o, ca) != 0); /* the clustering exists */
+    CHECK_STR_HAS(o.s, "use --force");
+    const char *cf[] = {"cluster", bbv, "--maxk", "2", "--force", NULL};
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, cf) == 0, "%s", o.s);
     const char *sa[] = {"sample", "--profile", prefix, "--out", out, NULL};
     sbuf_free(&o);
     CHECK(ffwd(&o, sa) != 0);
