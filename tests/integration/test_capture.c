@@ -531,6 +531,34 @@ static void t_kill(void)
     int st;
     waitpid(boot, &st, 0);
     CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the guest did not run to its end after the kills (0x%x)", st);
+    /* ffwd convert killed at any moment: no checkpoint that looks complete
+     * and is not, and the next conversion cleans up and succeeds */
+    char *cap = xasprintf("%s/after", caps), *cks = xasprintf("%s/cks", dir), *ck = xasprintf("%s/ck", cks);
+    mkdir_p(cks, 0755);
+    const int cdelays_us[] = {30000, 200000, 600000};
+    for (size_t i = 0; i < 3; i++) {
+        char *cv[] = {FFWD_BIN, "convert", cap, "--out", ck, NULL};
+        pid_t c = ffwd_bg(cv);
+        usleep((useconds_t)cdelays_us[i]);
+        kill(c, SIGKILL);
+        waitpid(c, &st, 0);
+        if (path_exists(ck)) { /* it finished before the kill: complete */
+            char *m = xasprintf("%s/m5.cpt", ck), *inf = xasprintf("%s/ffwd-checkpoint.json", ck);
+            CHECK_MSG(path_exists(m) && path_exists(inf), "%s is there but incomplete", ck);
+            free(m), free(inf);
+            rm_rf(ck);
+        }
+    }
+    const char *cv[] = {"convert", cap, "--out", ck, NULL};
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, cv) == 0, "a conversion after the kills: %s", o.s);
+    DIR *cd = opendir(cks);
+    for (struct dirent *e; cd && (e = readdir(cd));)
+        CHECK_MSG(e->d_name[0] != '.' || !e->d_name[1] || !strcmp(e->d_name, ".."),
+                  "a killed conversion's %s/%s stayed after the next one", cks, e->d_name);
+    if (cd)
+        closedir(cd);
+    free(cap), free(cks), free(ck);
     sbuf_free(&o);
     if (!t_fail)
         rm_rf(dir);
