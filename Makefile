@@ -45,7 +45,7 @@ test-asan: build-asan
 build-fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFFWD_SANITIZE=ON -DFFWD_FUZZ=ON \
 		-DFFWD_INTEGRATION=OFF -DFFWD_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,migstream ini delta bbv simpoints positions trace estimate qmp landing)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,migstream ini delta bbv simpoints positions trace estimate qmp landing manifest)
 
 test-fuzz: build-fuzz
 	@cd $(FUZZ_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

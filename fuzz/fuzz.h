@@ -1,5 +1,5 @@
 /*
- * fuzz.h -- shared part of the libFuzzer targets (fuzz/README.md): the input
+ * fuzz.h -- shared part of the libFuzzer targets (README.md, "Fuzzing"): the input
  * as a file for the readers that take a path (an in-memory file: memfd).
  */
 #ifndef FFWD_FUZZ_H
