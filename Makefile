@@ -14,6 +14,8 @@ BENCH_PERCENTS ?= 10,90
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 10
+FUZZ_RUNS ?= -1
+FUZZ_MAX_LEN ?= 0
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps build build-asan build-fuzz demo test test-plain test-asan test-fuzz fuzz-long gem5-check bench clean
@@ -44,15 +46,16 @@ test-asan: build-asan
 # libFuzzer targets (clang + ASan + UBSan), each for FUZZ_SECONDS; make fuzz-long for the long run
 build-fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFFWD_SANITIZE=ON -DFFWD_FUZZ=ON \
-		-DFFWD_INTEGRATION=OFF -DFFWD_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+		-DFFWD_INTEGRATION=OFF -DFFWD_FUZZ_SECONDS=$(FUZZ_SECONDS) -DFFWD_FUZZ_RUNS=$(FUZZ_RUNS) -DFFWD_FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,migstream ini delta bbv simpoints positions trace estimate qmp landing manifest)
 
 test-fuzz: build-fuzz
 	@cd $(FUZZ_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest -L fuzz --output-on-failure
 
+# the long run: 10 M executions per target (at most 2 h each), inputs capped at 16 KiB
 fuzz-long:
-	@$(MAKE) test-fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-1800}
+	@$(MAKE) test-fuzz FUZZ_SECONDS=$${FUZZ_LONG_SECONDS:-7200} FUZZ_RUNS=$${FUZZ_LONG_RUNS:-10000000} FUZZ_MAX_LEN=16384
 
 test: test-plain test-asan test-fuzz
 
