@@ -13,15 +13,22 @@
 
 static void help(FILE *f)
 {
-    fprintf(f, "usage: ffwd convert CAPTURE --out CKPT [--gem5-src DIR] [--template CPT] [--threads N] [--level L]\n"
+    fprintf(f, "usage: ffwd convert CAPTURE --out CKPT [--layout L] [--gem5-src DIR] [--template CPT]\n"
+               "                    [--threads N] [--level L]\n"
                "\n"
                "Write a checkpoint directory that stock gem5 v24.0 restores with the config\n"
-               "script gem5/ffwd_restore.py: m5.cpt (every section and key gem5 reads for the\n"
+               "script gem5/ffwd_restore.py or a gem5 standard-library configuration with\n"
+               "gem5/ffwd_board.py (--layout): m5.cpt (every section and key gem5 reads for the\n"
                "ffwd platform), the RAM as gzip members (compressed in parallel, zero chunks\n"
                "free), the disk delta as a gem5 COW file over the untouched base image, and\n"
                "ffwd-checkpoint.json (source, platform, register mapping report, how to run).\n"
                "\n"
                "  --out CKPT        the checkpoint directory (must not exist; no '%%' in the path)\n"
+               "  --layout L        the object paths of the configuration that restores it:\n"
+               "                    legacy (gem5/ffwd_restore.py; default), stdlib (ffwd_board.py with\n"
+               "                    a SimpleProcessor), stdlib-switchable (with a\n"
+               "                    SimpleSwitchableProcessor), or the config.ini of a zero-tick dry\n"
+               "                    run of your own configuration (every section is checked against it)\n"
                "  --gem5-src DIR    take gem5's misc-register numbering from this gem5 tree\n"
                "                    (src/arch/arm/regs/misc.hh, misc.cc); default: built-in v24.0 table\n"
                "  --template CPT    a checkpoint your gem5 wrote of the same platform (directory or\n"
@@ -37,6 +44,7 @@ int cmd_convert(int argc, char **argv)
 {
     static const struct option lo[] = {{"out", required_argument, 0, OPT_OUT},
                                        {"gem5-src", required_argument, 0, OPT_GEM5_SRC},
+                                       {"layout", required_argument, 0, OPT_LAYOUT},
                                        {"template", required_argument, 0, OPT_TEMPLATE},
                                        {"threads", required_argument, 0, OPT_THREADS},
                                        {"level", required_argument, 0, OPT_LEVEL},
@@ -50,6 +58,7 @@ int cmd_convert(int argc, char **argv)
         switch (c) {
         case OPT_OUT: o.out = optarg; break;
         case OPT_GEM5_SRC: o.gem5_src = optarg; break;
+        case OPT_LAYOUT: o.layout = optarg; break;
         case OPT_TEMPLATE: o.template_cpt = optarg; break;
         case OPT_THREADS:
             if (cli_uint("--threads", optarg, 1, 64, &v) < 0)
@@ -98,7 +107,7 @@ int cmd_gem5_table(int argc, char **argv)
 static void verify_help(FILE *f)
 {
     fprintf(f, "usage: ffwd verify CKPT --gem5 PATH [--cpu atomic|timing|o3] [--switch-after N]\n"
-               "                   [--max-seconds S] [--timeout S] [--keep DIR]\n"
+               "                   [--max-seconds S] [--timeout S] [--keep DIR] [--config SCRIPT]\n"
                "\n"
                "Run the checkpoint in real gem5 (an ARM build of stock v24.0) with\n"
                "gem5/ffwd_restore.py and compare the guest's console output after the\n"
@@ -110,7 +119,10 @@ static void verify_help(FILE *f)
                "  --switch-after N  instructions on AtomicSimpleCPU before switching (default 0)\n"
                "  --max-seconds S   simulated-time limit (default 5)\n"
                "  --timeout S       wall-clock limit for gem5 (default 3600)\n"
-               "  --keep DIR        keep gem5's output (m5out, gem5.log) in DIR\n");
+               "  --keep DIR        keep gem5's output (m5out, gem5.log) in DIR\n"
+               "  --config SCRIPT   the gem5 configuration (default gem5/ffwd_restore.py; a\n"
+               "                    standard-library one: gem5/ffwd_stdlib.py, with a checkpoint\n"
+               "                    converted --layout stdlib-switchable)\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -121,6 +133,7 @@ int cmd_verify(int argc, char **argv)
                                        {"max-seconds", required_argument, 0, OPT_MAXSEC},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"keep", required_argument, 0, OPT_KEEP},
+                                       {"config", required_argument, 0, OPT_CONFIG},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_verify_opts o = {.gem5 = getenv("GEM5"), .cpu = "atomic"};
@@ -149,6 +162,7 @@ int cmd_verify(int argc, char **argv)
                 return cli_fail();
             break;
         case OPT_KEEP: o.workdir = optarg; break;
+        case OPT_CONFIG: o.config = optarg; break;
         case 'h': verify_help(stdout); return 0;
         default: verify_help(stderr); return 2;
         }

@@ -43,6 +43,8 @@ enum {
     OPT_MAXSEC,
     OPT_KEEP,
     OPT_RNG_SEED,
+    OPT_LAYOUT,
+    OPT_CONFIG,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \

@@ -52,6 +52,21 @@ static long find_enum(struct owned *o, const char *name)
     return -1;
 }
 
+/* gem5Version from src/base/version.cc: `const char *gem5Version = "24.0.0.1";` */
+static char *source_version(const char *src)
+{
+    char *p = xasprintf("%s/src/base/version.cc", src);
+    size_t n;
+    char *text = read_file(p, &n);
+    free(p);
+    const char *v = text ? strstr(text, "gem5Version") : NULL;
+    v = v ? strchr(v, '"') : NULL;
+    const char *e = v ? strchr(v + 1, '"') : NULL;
+    char *r = e ? xasprintf("%.*s", (int)(e - v - 1), v + 1) : xstrdup("unknown");
+    free(text);
+    return r;
+}
+
 int gem5_miscregs_parse(const char *src, struct gem5_miscregs *out)
 {
     memset(out, 0, sizeof *out);
@@ -185,6 +200,7 @@ int gem5_miscregs_parse(const char *src, struct gem5_miscregs *out)
     }
     free(blks);
     out->version = xstrdup(src);
+    out->gem5_version = source_version(src);
     out->nphys = nphys;
     out->keys = (const char *const *)o->keys;
     out->nmap = o->nmap;
@@ -218,6 +234,7 @@ void gem5_miscregs_free(struct gem5_miscregs *m)
         free(o->mc);
         free(o);
         free((char *)m->version);
+        free((char *)m->gem5_version);
     }
     memset(m, 0, sizeof *m);
 }
@@ -253,6 +270,7 @@ void gem5_miscregs_emit_c(const struct gem5_miscregs *m, FILE *f)
                 m->map[i].hi ? m->map[i].hi : "NULL", m->map[i].hi ? "\"" : "");
     fprintf(f, "};\n\nconst struct gem5_miscregs *gem5_miscregs_v24(void)\n{\n"
                "    static const struct gem5_miscregs t = {\"v24.0 (built in)\", sizeof keys_v24 / sizeof *keys_v24,\n"
-               "                                           keys_v24, sizeof map_v24 / sizeof *map_v24, map_v24, NULL};\n"
+               "                                           keys_v24, sizeof map_v24 / sizeof *map_v24, map_v24, NULL,\n"
+               "                                           \"24.0.0.1\"};\n"
                "    return &t;\n}\n");
 }

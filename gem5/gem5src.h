@@ -31,6 +31,7 @@ struct gem5_miscregs {
     size_t nmap;
     const struct gem5_reg_map *map;
     void *owned;              /* storage when parsed from a tree */
+    const char *gem5_version; /* src/base/version.cc's gem5Version ("24.0.0.1"), "unknown" if absent */
 };
 
 /* ffwd's built-in table for stock gem5 v24.0.0.1. */

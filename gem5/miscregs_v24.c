@@ -1453,6 +1453,7 @@ static const struct gem5_reg_map map_v24[] = {
 const struct gem5_miscregs *gem5_miscregs_v24(void)
 {
     static const struct gem5_miscregs t = {"v24.0 (built in)", sizeof keys_v24 / sizeof *keys_v24,
-                                           keys_v24, sizeof map_v24 / sizeof *map_v24, map_v24, NULL};
+                                           keys_v24, sizeof map_v24 / sizeof *map_v24, map_v24, NULL,
+                                           "24.0.0.1"};
     return &t;
 }

@@ -21,6 +21,7 @@
 #include "../qemu/profile.h"
 #include "gem5src.h"
 #include "ini.h"
+#include "layout.h"
 #include "pmem.h"
 
 #define GEM5_TICKS_PER_S 1000000000000ULL /* gem5's default tick: 1 ps */
@@ -102,15 +103,10 @@ static int load_template(const char *given, int gic, struct ini *t, char **what)
     return r;
 }
 
-/* gem5 names list children cpu0..cpuN with ceil(log10 n) digits */
+/* the legacy names the sections are filled under (layout.h renames them) */
 static char *cpu_path(unsigned i, unsigned n)
 {
-    if (n == 1)
-        return xstrdup("system.cpu");
-    int w = 0;
-    for (unsigned v = n - 1; v; v /= 10)
-        w++;
-    return xasprintf("system.cpu%0*u", w, i);
+    return gem5_list_name("system.cpu", i, n);
 }
 
 /* ---- per CPU ---- */
@@ -778,6 +774,8 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     json_t *gic = NULL, *timer = NULL, *devs = NULL, *cpus = json_array(), *vio = NULL, *info = NULL;
     char *tmp = NULL, *tpath = NULL, *parent = NULL, *made = NULL;
     struct conv c = {.unmapped_list = json_array()};
+    struct gem5_layout L = {0};
+    char *cow_name = NULL, *pmem_name = NULL;
     if (path_exists(o->out)) {
         ffwd_seterr("%s already exists; ffwd never overwrites a checkpoint", o->out);
         goto out;
@@ -866,7 +864,10 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     }
     if (fill_timer(&c, &t, timer, ncpu) < 0)
         goto out;
-    const char *cow_name = "system.realview.vio.vio.image.cow";
+    if (gem5_layout_get(o->layout, ncpu, gicv, &L) < 0)
+        goto out;
+    cow_name = xasprintf("%s.vio.vio.image.cow", L.platform);
+    pmem_name = xasprintf("%s.physmem.store0.pmem", L.system);
     if (fill_devices(&c, &t, devs, cow_name, &vio) < 0)
         goto out;
     /* memory */
@@ -881,13 +882,16 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     ini_set(pm, "lal_addr", "");
     ini_set(pm, "lal_cid", "");
     ini_set(st0, "store_id", "0");
-    ini_set(st0, "filename", "system.physmem.store0.pmem");
+    ini_set(st0, "filename", pmem_name);
     ini_set_u64(st0, "range_size", ram_size);
     struct ini_sec *g = ini_find(&t, "root.globals");
     ini_set_u64(g, "curTick", c.cur_tick);
     ini_set(g, "version_tags", VERSION_TAGS);
     if (!ini_find(&t, "root"))
         ini_add(&t, "root", NULL);
+    gem5_layout_apply(&t, &L);
+    if (L.from_config && gem5_layout_check(&t, L.name) < 0)
+        goto out;
 
     /* write everything into a temporary directory next to the result */
     parent = xstrdup(o->out);
@@ -912,7 +916,7 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     sbuf_free(&text);
     if (wr < 0)
         goto out;
-    char *rp = xasprintf("%s/ram0.bin", o->capture), *pp = xasprintf("%s/system.physmem.store0.pmem", tmp);
+    char *rp = xasprintf("%s/ram0.bin", o->capture), *pp = xasprintf("%s/%s", tmp, pmem_name);
     struct pmem_stats ps;
     long ncpus_host = sysconf(_SC_NPROCESSORS_ONLN);
     int pr = pmem_write(rp, ram_size, pp, o->level > 0 ? o->level : 6,
@@ -946,9 +950,24 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
                         json_pack("{s:i,s:i,s:i,s:O}", "written", c.written, "kept_gem5_values", c.kept, "unmapped",
                                   c.unmapped, "unmapped_names", c.unmapped_list));
     json_object_set_new(info, "template", json_string(tpath));
+    json_object_set_new(info, "gem5_version", json_string(mr->gem5_version ? mr->gem5_version : "unknown"));
+    /* what the captured CPU (QEMU's cortex-a57 without EL2/EL3) implements, as
+     * gem5's ArmRelease extensions: a restore must use the same release (gem5
+     * issue #932). FEAT_PAuth: see gem5/ffwd_board.py. */
+    json_object_set_new(info, "arm_release",
+                        json_pack("[s,s,s,s,s,s,s]", "LPAE", "FEAT_AES", "FEAT_PMULL", "FEAT_SHA1", "FEAT_SHA256",
+                                  "FEAT_CRC32", "FEAT_PAuth"));
+    json_t *lc = json_array();
+    for (unsigned i = 0; i < L.ncpu; i++)
+        json_array_append_new(lc, json_string(L.cpus[i]));
+    json_object_set_new(info, "layout",
+                        json_pack("{s:s,s:s,s:s,s:o}", "name", L.name, "system", L.system, "platform", L.platform,
+                                  "cpus", lc));
     json_object_set_new(info, "run",
-                        json_string("gem5.opt gem5/ffwd_restore.py --checkpoint THIS_DIR [--cpu atomic|timing|o3] "
-                                    "[--switch-after N] [--max-insts N] [--script FILE]"));
+                        json_string(L.legacy ? "gem5.opt gem5/ffwd_restore.py --checkpoint THIS_DIR [--cpu "
+                                               "atomic|timing|o3] [--switch-after N] [--max-insts N] [--script FILE]"
+                                             : "gem5.opt YOUR_CONFIG.py with gem5/ffwd_board.py's FfwdBoard "
+                                               "(example: gem5/ffwd_stdlib.py --checkpoint THIS_DIR)"));
     char *js = json_dumps(info, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     char *ip = xasprintf("%s/ffwd-checkpoint.json", tmp);
     wr = write_file_atomic(ip, js, strlen(js), 0644);
@@ -978,6 +997,9 @@ out:
     free(made);
     free(parent);
     free(tpath);
+    free(cow_name);
+    free(pmem_name);
+    gem5_layout_free(&L);
     ini_free(&t);
     if (o->gem5_src)
         gem5_miscregs_free(&parsed);

@@ -7,6 +7,8 @@
  *                                         the captured state written in
  *   system.physmem.store0.pmem            RAM as concatenated gzip members
  *   system.realview.vio.vio.image.cow     the disk delta as a gem5 CowDiskImage file
+ *                                         (both named after the layout's system and
+ *                                         platform: board.physmem... for the stdlib)
  *   ffwd-checkpoint.json                  what this is, where it came from, how to run it
  * The base disk image is not copied: the config script (gem5/ffwd_restore.py)
  * opens it read-only under the COW layer. Mapping rules: docs/gem5-mapping.md.
@@ -21,6 +23,7 @@ struct gem5_convert_opts {
     const char *out;          /* checkpoint directory to create (must not exist) */
     const char *gem5_src;     /* derive misc-register numbering from this gem5 tree */
     const char *template_cpt; /* gem5's own checkpoint (dir or m5.cpt) of the same platform; NULL: built in */
+    const char *layout;       /* section names for: legacy (NULL), stdlib, stdlib-switchable, or a config.ini (layout.h) */
     int threads;              /* pmem compression threads (0: online CPUs) */
     int level;                /* pmem compression level (0: 6) */
 };

@@ -517,8 +517,59 @@ static int t_gem5_simpoints(void)
     return test_done();
 }
 
+/* The stdlib board (gem5/ffwd_board.py through gem5/ffwd_stdlib.py:
+ * SimpleSwitchableProcessor atomic -> O3, PrivateL1PrivateL2CacheHierarchy,
+ * DualChannelDDR4_2400): an SMP-CPU GICv-GIC checkpoint converted with
+ * --layout stdlib-switchable restores with QEMU's output; the same capture
+ * in the legacy layout is refused before the first tick, naming a section. */
+static int t_gem5_stdlib(const char *smp, const char *gic)
+{
+    const char *g = need_gem5("gem5 stdlib board");
+    if (!g)
+        return 77;
+    char *dir = make_temp_dir("/tmp", "ffwd-gem5-stdlib-");
+    const char *prof[] = {"--smp", smp, "--gic", gic, NULL};
+    char *cap;
+    char *legacy = capture_and_convert(dir, prof,
+                                       "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
+                                       "ffwd-guest marker verified && ffwd-guest exit",
+                                       &cap);
+    char *ck = xasprintf("%s/ckpt-stdlib", dir), *keep = xasprintf("%s/gem5", dir),
+         *keep2 = xasprintf("%s/gem5-legacy", dir);
+    struct sbuf o = {0};
+    const char *c[] = {"convert", cap, "--out", ck, "--layout", "stdlib-switchable", NULL};
+    CHECK_MSG(ffwd(&o, c) == 0, "%s", o.s);
+    const char *v[] = {"verify", ck, "--gem5", g, "--config", FFWD_SOURCE_DIR "/gem5/ffwd_stdlib.py", "--cpu", "o3",
+                       "--max-seconds", "1", "--keep", keep, NULL};
+    double t0 = now_sec();
+    int st = ffwd(&o, v);
+    printf("gem5 check: stdlib board, %s CPU(s), GICv%s, atomic -> O3, DDR4: %s (%.0f s)\n%s", smp, gic,
+           st == 0 ? "MATCH" : "MISMATCH", now_sec() - t0, o.s);
+    CHECK_MSG(st == 0, "stdlib restore failed (kept in %s)", dir);
+    const char *bad[] = {"verify", legacy, "--gem5", g, "--config", FFWD_SOURCE_DIR "/gem5/ffwd_stdlib.py",
+                         "--max-seconds", "1", "--keep", keep2, NULL};
+    CHECK(ffwd(&o, bad) != 0);
+    char *lp = xasprintf("%s/gem5.log", keep2);
+    char *log = read_file(lp, NULL);
+    CHECK_MSG(log && strstr(log, "ffwd_board: error: checkpoint section [system"), "%s", log ? log : "(no log)");
+    free(log);
+    free(lp);
+    if (t_fail == 0)
+        rm_rf(dir);
+    sbuf_free(&o);
+    free(ck);
+    free(keep);
+    free(keep2);
+    free(legacy);
+    free(cap);
+    free(dir);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "gem5-stdlib"))
+        return t_gem5_stdlib(argv[2], argv[3]);
     if (argc == 6 && !strcmp(argv[1], "gem5-restore"))
         return t_gem5_restore(argv[2], argv[3], argv[4], argv[5]);
     if (argc != 2)

@@ -3,10 +3,12 @@
  * format), the integer-file layout, and the verify output filter. */
 #include <stdlib.h>
 
+#include "common/err.h"
 #include "common/util.h"
 #include "gem5/cow.h"
 #include "gem5/gem5src.h"
 #include "gem5/ini.h"
+#include "gem5/layout.h"
 #include "gem5/verify.h"
 #include "gem5/writer.h"
 #include "tests/test.h"
@@ -197,8 +199,46 @@ static void t_layout(void)
     free(f);
 }
 
+/* section names for the configuration that restores: the built-in template
+ * renamed for the stdlib board matches the config.ini gem5 itself wrote for
+ * gem5/ffwd_stdlib.py (1 CPU, GICv3); the legacy names do not, and the error
+ * names the section; the layout derived from that config.ini is the built-in one */
+static void t_section_names(void)
+{
+    char *l0 = gem5_list_name("c", 0, 1), *l1 = gem5_list_name("c", 3, 4), *l2 = gem5_list_name("c", 3, 11);
+    CHECK(!strcmp(l0, "c") && !strcmp(l1, "c3") && !strcmp(l2, "c03"));
+    free(l0);
+    free(l1);
+    free(l2);
+    const char *cfg = FFWD_SOURCE_DIR "/tests/data/stdlib-switchable-1cpu-gicv3.config.ini.gz";
+    size_t n;
+    char *text = read_file_gz(FFWD_SOURCE_DIR "/gem5/templates/v24.0-gicv3.cpt.gz", &n);
+    CHECK(text);
+    struct ini t;
+    CHECK(text && ini_parse(text, n, "template", &t) == 0);
+    free(text);
+    CHECK(gem5_layout_check(&t, cfg) < 0);
+    CHECK_STR_HAS(ffwd_errmsg(), "belongs to no object");
+    CHECK_STR_HAS(ffwd_errmsg(), "[system");
+    struct gem5_layout sw, derived;
+    CHECK(gem5_layout_get("stdlib-switchable", 1, 3, &sw) == 0);
+    gem5_layout_apply(&t, &sw);
+    CHECK(ini_find(&t, "board.processor.start.core.xc.0") && !ini_find(&t, "system.membus"));
+    CHECK_MSG(gem5_layout_check(&t, cfg) == 0, "%s", ffwd_errmsg());
+    CHECK_MSG(gem5_layout_get(cfg, 1, 3, &derived) == 0, "%s", ffwd_errmsg());
+    CHECK(derived.from_config && !strcmp(derived.system, sw.system) && !strcmp(derived.platform, sw.platform) &&
+          !strcmp(derived.cpus[0], sw.cpus[0]));
+    gem5_layout_free(&derived);
+    CHECK(gem5_layout_get(cfg, 2, 3, &derived) < 0); /* one CPU switched in, not two */
+    CHECK(gem5_layout_get(cfg, 1, 2, &derived) < 0); /* a GICv3, not a GICv2 */
+    CHECK_STR_HAS(ffwd_errmsg(), "Gicv3");
+    gem5_layout_free(&sw);
+    ini_free(&t);
+}
+
 int main(void)
 {
+    t_section_names();
     t_ini();
     t_cow();
     t_gem5src();
