@@ -114,7 +114,10 @@ def check_gem5_version(info, allow_other=False):
 
 
 class QemuVirt(RealView):
-    """QEMU -M virt as ffwd's profile configures it (reuses C++ RealView)."""
+    """QEMU -M virt as ffwd's profile configures it (reuses C++ RealView); the
+    platform of both FfwdBoard and gem5/ffwd_restore.py. Devices on the memory
+    side of the CPUs: gic (on-chip) and _off_chip (uart, rtc, vio), whose
+    address ranges are _off_ranges."""
 
     def __init__(self, info, disk=None):
         super().__init__()
@@ -132,11 +135,8 @@ class QemuVirt(RealView):
         if int(plat["gic_version"]) == 3:
             self.gic = Gicv3(dist_addr=0x08000000, redist_addr=0x080A0000, gicv4=False,
                              it_lines=288, maint_int=ArmPPI(num=25), its=NULL)
-            # one 128 KiB redistributor frame pair per CPU
-            self._gic_range = AddrRange(0x08000000, 0x080A0000 + 0x20000 * int(plat["cpus"]))
         else:
             self.gic = GicV2(dist_addr=0x08000000, cpu_addr=0x08010000, it_lines=288)
-            self._gic_range = AddrRange(0x08000000, 0x08020000)
         self.terminal = Terminal()
         self.uart.device = self.terminal
         self._off_chip = [self.uart, self.rtc]
@@ -145,7 +145,7 @@ class QemuVirt(RealView):
         if vio:
             base = disk or (info.get("disk") or {}).get("base_image")
             if not base or not os.path.exists(base):
-                fail("base disk image %s not found (pass disk= to FfwdBoard)" % base)
+                raise FfwdError("base disk image %s not found" % base)
             self.vio = MmioVirtIO(pio_addr=int(vio["base"], 16), pio_size=0x200,
                                   interrupt=ArmSPI(num=int(vio["intid"])))
             self.vio.vio = VirtIOBlock(queueSize=int(vio["queue_size"]), image=CowDiskImage(
@@ -237,7 +237,10 @@ class FfwdBoard(ArmSystem, AbstractBoard):
         self.workload = ArmFsWorkload(object_file="")
         self.have_large_asid_64 = True
         self.phys_addr_range_64 = 40
-        self.realview = QemuVirt(self._info, self._disk)
+        try:
+            self.realview = QemuVirt(self._info, self._disk)
+        except FfwdError as e:
+            fail("%s (pass disk= to FfwdBoard)" % e)
         self.iobus = IOXBar()
         self.iobus.badaddr_responder = BadAddr()
         self.iobus.default = self.iobus.badaddr_responder.pio

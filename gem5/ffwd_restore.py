@@ -6,8 +6,9 @@
 #
 # Builds the platform ffwd's QEMU profile describes (QEMU -M virt: RAM at
 # 0x40000000, GICv3 or GICv2, PL011, PL031, generic timer, one legacy
-# virtio-mmio block device) entirely in this script -- no gem5 source change,
-# no DTB, no boot loader: the guest keeps the device tree QEMU gave it. The
+# virtio-mmio block device: QemuVirt of gem5/ffwd_board.py, shared with the
+# stdlib board) on plain m5.objects -- no gem5 source change, no DTB, no boot
+# loader: the guest keeps the device tree QEMU gave it. The
 # platform parameters come from CKPT/ffwd-checkpoint.json (written by
 # `ffwd convert`). The disk is a copy-on-write layer over the untouched base
 # image; the guest's writes since boot come from the checkpoint's COW file.
@@ -29,6 +30,9 @@ import sys
 
 import m5
 from m5.objects import *
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ffwd_board import FfwdError, QemuVirt, arm_release
 
 ap = argparse.ArgumentParser(description="restore an ffwd checkpoint in stock gem5")
 ap.add_argument("--checkpoint", required=True, help="checkpoint directory written by ffwd convert")
@@ -55,44 +59,13 @@ if info.get("format") != "ffwd-gem5-checkpoint" or info.get("version") != 1:
 plat = info["platform"]
 F = int(plat["cntfrq"])
 ncpu = int(plat["cpus"])
-vio = plat.get("virtio")
 
 if 1000000000000 % F:
     print("ffwd_restore: warning: CNTFRQ %d Hz is not a whole number of gem5 ticks" % F)
 
 
-class QemuVirt(RealView):
-    """QEMU -M virt as ffwd's profile configures it (no type: reuses C++ RealView)."""
-
-    uart = Pl011(pio_addr=0x09000000, interrupt=ArmSPI(num=33))
-    rtc = PL031(pio_addr=0x09010000, interrupt=ArmSPI(num=34))
-    sys_counter = SystemCounter(freqs=[F])
-    generic_timer = GenericTimer(
-        cntfrq=F,
-        int_el3_phys=ArmPPI(num=29), int_el1_phys=ArmPPI(num=30),
-        int_el1_virt=ArmPPI(num=27), int_el2_ns_phys=ArmPPI(num=26),
-        int_el2_ns_virt=ArmPPI(num=28), int_el2_s_phys=ArmPPI(num=20),
-        int_el2_s_virt=ArmPPI(num=19))
-
-    def attach(self, bus):
-        devs = [self.gic, self.uart, self.rtc]
-        if hasattr(self, "vio"):
-            devs.append(self.vio)
-        for d in devs:
-            d.pio = bus.mem_side_ports
-
-
 system = ArmSystem()
-# QEMU's cortex-a57 without EL2/EL3: a release without SECURITY/VIRTUALIZATION.
-# FEAT_PAuth is there although the guest's CPU lacks it: a kernel built with
-# pointer authentication runs PACIASP/AUTIASP hints, and without FEAT_PAuth
-# gem5 v24 executes them without writing X30 -- harmless on the simple CPUs,
-# but O3 then reads an unwritten renamed register (X30 = 0, a crash at the next
-# RET). With FEAT_PAuth and SCTLR_EL1.EnIA = 0 (as the guest set it up under
-# QEMU) the hints leave X30 unchanged, as on the real CPU.
-system.release = ArmRelease(extensions=["LPAE", "FEAT_AES", "FEAT_PMULL",
-                                        "FEAT_SHA1", "FEAT_SHA256", "FEAT_CRC32",
-                                        "FEAT_PAuth"])
+system.release = arm_release(info)  # the release the checkpoint records (see ffwd_board.py)
 system.have_large_asid_64 = True
 system.phys_addr_range_64 = 40
 system.workload = ArmFsWorkload(object_file="")
@@ -106,25 +79,13 @@ system.system_port = system.membus.cpu_side_ports
 if a.script:
     system.readfile = os.path.abspath(a.script)
 
-rv = QemuVirt()
-if int(plat["gic_version"]) == 3:
-    rv.gic = Gicv3(dist_addr=0x08000000, redist_addr=0x080A0000, gicv4=False,
-                   it_lines=288, maint_int=ArmPPI(num=25), its=NULL)
-else:
-    rv.gic = GicV2(dist_addr=0x08000000, cpu_addr=0x08010000, it_lines=288)
+try:
+    rv = QemuVirt(info, a.disk or None)
+except FfwdError as e:
+    sys.exit("ffwd_restore: %s (use --disk)" % e)
 system.realview = rv
-rv.terminal = Terminal()
-rv.uart.device = rv.terminal
-if vio:
-    base = a.disk or info["disk"]["base_image"]
-    if not os.path.exists(base):
-        sys.exit("ffwd_restore: base disk image %s not found (use --disk)" % base)
-    intid = int(vio["intid"])
-    rv.vio = MmioVirtIO(pio_addr=int(vio["base"], 16), pio_size=0x200,
-                        interrupt=ArmSPI(num=intid))
-    rv.vio.vio = VirtIOBlock(queueSize=int(vio["queue_size"]), image=CowDiskImage(
-        child=RawDiskImage(read_only=True, image_file=base), image_file=""))
-rv.attach(system.membus)
+for d in [rv.gic] + rv._off_chip:
+    d.pio = system.membus.mem_side_ports
 
 system.mem = SimpleMemory(range=system.mem_ranges[0])
 system.mem.port = system.membus.mem_side_ports

@@ -107,8 +107,7 @@ static int from_config(const char *path, unsigned ncpu, int gicv, struct gem5_la
         if (is_cpu(s)) {
             const char *so = ini_get(s, "switched_out");
             if (!strcmp(so, "false")) {
-                char *end;
-                cpus[nc].id = strtol(ini_get(s, "cpu_id"), &end, 10);
+                cpus[nc].id = strtol(ini_get(s, "cpu_id"), NULL, 10);
                 cpus[nc].path = s->name;
                 nc++;
             }
@@ -194,19 +193,11 @@ void gem5_layout_apply(struct ini *cpt, const struct gem5_layout *l)
 {
     if (l->legacy)
         return;
-    size_t w = 0;
+    /* the legacy script's SimpleMemory and bus: reset state only */
+    ini_remove_tree(cpt, "system.mem");
+    ini_remove_tree(cpt, "system.membus");
     for (size_t i = 0; i < cpt->n; i++) {
         struct ini_sec *s = &cpt->s[i];
-        if (rename_prefix(s, "system.mem", "system.mem") || rename_prefix(s, "system.membus", "system.membus")) {
-            /* the legacy script's SimpleMemory and bus: reset state only */
-            free(s->name);
-            for (size_t k = 0; k < s->n; k++) {
-                free(s->kv[k].key);
-                free(s->kv[k].val);
-            }
-            free(s->kv);
-            continue;
-        }
         bool done = false;
         for (unsigned c = 0; c < l->ncpu && !done; c++) {
             char *from = gem5_list_name("system.cpu", c, l->ncpu);
@@ -215,9 +206,7 @@ void gem5_layout_apply(struct ini *cpt, const struct gem5_layout *l)
         }
         if (!done && !rename_prefix(s, "system.realview", l->platform))
             rename_prefix(s, "system", l->system);
-        cpt->s[w++] = *s;
     }
-    cpt->n = w;
     cpt->index_stale = 1;
 }
 
@@ -225,9 +214,9 @@ void gem5_layout_apply(struct ini *cpt, const struct gem5_layout *l)
  * objects write themselves (layout.h), else 0. */
 static size_t owner_len(const char *name)
 {
-    static const char *const tails[] = {"xc.#",         "miscRegs",       "physmem",     "physmem.store#",
-                                        "distributor",  "redistributors.#", "cpuInterface.#", "bankedRegs#",
-                                        "_queues.#",    "pe_implementation#", "globals"};
+    static const char *const tails[] = {"xc.#",        "miscRegs",         "physmem",        "physmem.store#",
+                                        "distributor", "redistributors.#", "cpuInterface.#", "bankedRegs#",
+                                        "_queues.#",   "globals"};
     size_t n = strlen(name);
     /* the generic timer's per-CPU part and its timers: <timer>.pe_implementationN[.T] */
     const char *pe = strstr(name, ".pe_implementation");

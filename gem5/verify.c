@@ -148,12 +148,8 @@ int gem5_verify(const struct gem5_verify_opts *o, struct gem5_verify_result *r)
             snprintf(r->gem5_exit, sizeof r->gem5_exit, "%.*s", (int)strcspn(ex, "\n"), ex);
     }
     /* the console file is named after the platform's path in the layout the checkpoint was written for */
-    char *cip = xasprintf("%s/ffwd-checkpoint.json", o->checkpoint);
-    json_t *cinfo = json_load_file(cip, 0, NULL);
-    free(cip);
-    const char *plat = json_string_value(json_object_get(json_object_get(cinfo, "layout"), "platform"));
+    const char *plat = json_string_value(json_object_get(json_object_get(info, "layout"), "platform"));
     char *tp = xasprintf("%s/%s.terminal", outdir, plat ? plat : "system.realview");
-    json_decref(cinfo);
     char *term = read_file(tp, NULL);
     free(tp);
     free(outdir);

@@ -800,6 +800,11 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
         ffwd_seterr("%s/manifest.json: field vcpus must be 1..16", o->capture);
         goto out;
     }
+    /* the configuration that restores: a bad --layout fails before any work */
+    if (gem5_layout_get(o->layout, ncpu, gicv, &L) < 0)
+        goto out;
+    cow_name = xasprintf("%s.vio.vio.image.cow", L.platform);
+    pmem_name = xasprintf("%s.physmem.store0.pmem", L.system);
     if (!(gic = cj_load(o->capture, "gic.json")) || !(timer = cj_load(o->capture, "timer.json")) ||
         !(devs = cj_load(o->capture, "devices.json")))
         goto out;
@@ -864,10 +869,6 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     }
     if (fill_timer(&c, &t, timer, ncpu) < 0)
         goto out;
-    if (gem5_layout_get(o->layout, ncpu, gicv, &L) < 0)
-        goto out;
-    cow_name = xasprintf("%s.vio.vio.image.cow", L.platform);
-    pmem_name = xasprintf("%s.physmem.store0.pmem", L.system);
     if (fill_devices(&c, &t, devs, cow_name, &vio) < 0)
         goto out;
     /* memory */

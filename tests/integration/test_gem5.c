@@ -385,6 +385,10 @@ static int verify_case(const char *g, const char *dir, const char *ck, const cha
     return st;
 }
 
+/* the guest command of the restore checks: checkpoint, work with known output, marker, exit */
+static const char RESTORE_CMD[] = "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
+                                  "ffwd-guest marker verified && ffwd-guest exit";
+
 /* Restore + output comparison: SMP CPUs, GICv GIC, CPU model, switch after SW. */
 static int t_gem5_restore(const char *smp, const char *gic, const char *cpu, const char *sw)
 {
@@ -394,10 +398,7 @@ static int t_gem5_restore(const char *smp, const char *gic, const char *cpu, con
     char *dir = make_temp_dir("/tmp", "ffwd-gem5-check-");
     const char *prof[] = {"--smp", smp, "--gic", gic, NULL};
     char *cap;
-    char *ck = capture_and_convert(dir, prof,
-                                   "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
-                                   "ffwd-guest marker verified && ffwd-guest exit",
-                                   &cap);
+    char *ck = capture_and_convert(dir, prof, RESTORE_CMD, &cap);
     struct sbuf o = {0};
     char *what = xasprintf("%s CPU(s), GICv%s, %s", smp, gic, cpu);
     if (verify_case(g, dir, ck, cpu, sw, "1", what, &o) == 0)
@@ -530,10 +531,7 @@ static int t_gem5_stdlib(const char *smp, const char *gic)
     char *dir = make_temp_dir("/tmp", "ffwd-gem5-stdlib-");
     const char *prof[] = {"--smp", smp, "--gic", gic, NULL};
     char *cap;
-    char *legacy = capture_and_convert(dir, prof,
-                                       "ffwd-guest checkpoint ck && ffwd-matmul 48 && ffwd-sort 2000 && "
-                                       "ffwd-guest marker verified && ffwd-guest exit",
-                                       &cap);
+    char *legacy = capture_and_convert(dir, prof, RESTORE_CMD, &cap);
     char *ck = xasprintf("%s/ckpt-stdlib", dir), *keep = xasprintf("%s/gem5", dir),
          *keep2 = xasprintf("%s/gem5-legacy", dir);
     struct sbuf o = {0};
