@@ -304,6 +304,39 @@ static json_t *gicv2_json(const struct mig_device *g, unsigned ncpu)
                      "cpus", cpus, "cpu_interfaces", ci);
 }
 
+/* An SGI active on some CPU of a multi-CPU GICv2: gem5 v24's GicV2 keeps an
+ * active SGI per (source, target) pair (cpuSgiActive) and panics at the
+ * guest's EOI if the pair it names is not active; QEMU drops the source
+ * once the guest has acknowledged the SGI, so such a state has no faithful
+ * gem5 form. With one CPU the source can only be CPU 0. */
+static bool gicv2_active_sgi(const struct mig_device *g, unsigned ncpu, unsigned *cpu, unsigned *sgi)
+{
+    if (!g || ncpu < 2)
+        return false;
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned a = (unsigned)mig_u64(mig_field(g, "active", i), 0);
+        for (unsigned c = 0; c < ncpu; c++)
+            if (a >> c & 1) {
+                *cpu = c, *sgi = i;
+                return true;
+            }
+    }
+    return false;
+}
+
+bool ffwd_capture_unsettled(const struct mig_stream *ms, int gic_version, unsigned ncpu, char *why, size_t n)
+{
+    unsigned acpu, asgi;
+    if (gic_version == 2 && gicv2_active_sgi(mig_device(ms, "arm_gic", 0), ncpu, &acpu, &asgi)) {
+        snprintf(why, n,
+                 "vCPU %u stayed inside the handler of inter-processor interrupt SGI %u (gem5's GICv2 needs the "
+                 "sending CPU of an active SGI, which QEMU does not keep; GICv3 has no such limit)",
+                 acpu, asgi);
+        return true;
+    }
+    return false;
+}
+
 /* Every field of every device, as QEMU names it: nothing is dropped. */
 static json_t *raw_devices_json(const struct mig_stream *m)
 {
@@ -861,9 +894,13 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     if (own_qmp) /* someone else's guest: it must survive our death */
         guard = guardian_start(o->run_dir, tmp, was_running);
 
-    /* 1. stop, with the disk idle */
+    /* 1. stop, with the disk idle and no interrupt in a state gem5 cannot
+     * take; 2. device and CPU state from QEMU's migration stream (RAM
+     * excluded). Where the moment is not exact (a running guest, or
+     * o->may_settle), the guest runs 2 ms more and we look again. */
     double t_stop = 0;
     json_t *virtio = NULL;
+    const bool may_settle = was_running || o->may_settle;
     for (int attempt = 0;; attempt++) {
         if (qmp_cmd(q, "stop", NULL, NULL, timeout) < 0)
             goto out;
@@ -893,38 +930,44 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
             if (has_disk && !(virtio = ffwd_capture_virtio_state(q, ram, prof.mem_bytes, &busy)))
                 goto out;
         }
-        if (!busy)
+        char why[200] = "";
+        if (busy)
+            snprintf(why, sizeof why, "the guest's disk stayed busy (a request in flight)");
+        else {
+            char *vmp = xasprintf("%s/vmstate.bin", tmp);
+            char *uri = xasprintf("file:%s", vmp);
+            int mr = qmp_cmd(q, "migrate-set-capabilities",
+                             json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared", "state", 1),
+                             NULL, timeout);
+            if (mr == 0)
+                mr = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
+            free(uri);
+            if (mr == 0)
+                mr = wait_migration(q, timeout);
+            mig_free(&ms);
+            if (mr == 0)
+                mr = mig_parse_file(vmp, &ms);
+            free(vmp);
+            if (mr < 0) {
+                json_decref(virtio);
+                goto out;
+            }
+            ffwd_capture_unsettled(&ms, prof.gic_version, prof.smp, why, sizeof why);
+        }
+        if (!why[0]) {
+            res->settle_attempts = (unsigned)attempt;
             break;
-        if (attempt >= 200 || !was_running) {
-            ffwd_seterr("the guest's disk stayed busy (a request in flight) for %d attempts; capture refused",
-                        attempt + 1);
+        }
+        if (attempt >= 200 || !may_settle) {
+            ffwd_seterr("%s for %d attempts; capture refused", why, attempt + 1);
             json_decref(virtio);
             goto out;
         }
-        /* let the guest finish its request, then try again */
+        /* let the guest finish its request or its handler, then try again */
         if (qmp_cmd(q, "cont", NULL, NULL, timeout) < 0)
             goto out;
         stopped = false;
         usleep(2000);
-    }
-
-    /* 2. device and CPU state from QEMU's migration stream (RAM excluded) */
-    char *vmp = xasprintf("%s/vmstate.bin", tmp);
-    char *uri = xasprintf("file:%s", vmp);
-    int mr = qmp_cmd(q, "migrate-set-capabilities",
-                     json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared", "state", 1), NULL,
-                     timeout);
-    if (mr == 0)
-        mr = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
-    free(uri);
-    if (mr == 0)
-        mr = wait_migration(q, timeout);
-    if (mr == 0)
-        mr = mig_parse_file(vmp, &ms);
-    free(vmp);
-    if (mr < 0) {
-        json_decref(virtio);
-        goto out;
     }
 
     struct files fs = {tmp, json_object()};

@@ -39,6 +39,9 @@ struct ffwd_capture_opts {
     const char *out_dir;      /* where the capture directory is created */
     const char *name;         /* capture directory name; NULL: capture-<UTC time>-<n> */
     bool resume;              /* continue the guest afterwards (if it was running) */
+    bool may_settle;          /* the moment is not exact (a marker, a checkpoint handshake): the guest may
+                               * run a few ms more to leave a state a capture cannot take (a disk request
+                               * in flight, an SGI being handled under GICv2) */
     struct qmp *qmp;          /* a connected QMP client; NULL: connect to qmp-ctl.sock */
     const char *trigger;      /* "on-demand", "marker", "checkpoint", "icount" */
     const char *trigger_detail;
@@ -54,6 +57,7 @@ struct ffwd_capture_result {
     double total_seconds;     /* stop -> capture complete on disk */
     uint64_t ram_bytes, ram_nonzero_pages;
     uint64_t disk_sectors;
+    unsigned settle_attempts; /* how often the guest ran 2 ms more before the state could be taken */
 };
 
 int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *res);
@@ -62,6 +66,13 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
  * recorded size and CRC-32. Returns the parsed manifest (new reference). */
 struct json_t;
 struct json_t *ffwd_capture_open(const char *dir);
+
+/* Does a stopped machine (its migration stream) hold a state no gem5
+ * checkpoint can carry faithfully? Then *why (n bytes) says which; the
+ * capture lets the guest run on a little and looks again where it may.
+ * Public for its unit test (a recorded stream that has one). */
+struct mig_stream;
+bool ffwd_capture_unsettled(const struct mig_stream *ms, int gic_version, unsigned ncpu, char *why, size_t n);
 /* The block device's virtio transport and queue state, from QMP (the
  * queue's ring addresses as QEMU reports them) and guest RAM (ram, ram_size
  * bytes from the RAM base). *busy: a request is in flight. Used by the

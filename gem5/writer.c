@@ -515,13 +515,14 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
         sbuf_addf(&pmr, "%s%" PRIu64, sp, ci ? cj_hex(ci, "pmr") : 255);
         sbuf_addf(&bpr, "%s%" PRIu64, sp, ci ? cj_hex(ci, "bpr") : 2);
         sbuf_addf(&hi, "%s1023", sp); /* gem5 recomputes it when it resumes (GicV2::drainResume) */
-        sbuf_addf(&ppa, "%s%" PRIu64, sp, bc ? (uint64_t)(cj_hex(bc, "isactiver0") & 0xffff0000ULL) : 0);
+        /* gem5's cpuPpi* hold PPI n (16..31) at bit n - 16 (GicV2::sendPPInt) */
+        sbuf_addf(&ppa, "%s%" PRIu64, sp, bc ? (uint64_t)(cj_hex(bc, "isactiver0") >> 16 & 0xffffULL) : 0);
         uint64_t pp = 0;
         if (bc) { /* PPIs 16..31: latched pending, or a level-sensitive line that is high */
-            pp = cj_hex(bc, "ispendr0") & 0xffff0000ULL;
+            pp = cj_hex(bc, "ispendr0") >> 16 & 0xffffULL;
             for (unsigned k = 0; k < 16; k++)
                 if (!(cj_hex(bc, "icfgr1") >> (2 * k + 1) & 1) && (cj_hex(bc, "level0") >> (16 + k) & 1))
-                    pp |= 1ULL << (16 + k);
+                    pp |= 1ULL << k;
         }
         sbuf_addf(&ppp, "%s%" PRIu64, sp, pp);
     }
@@ -534,20 +535,38 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
     ini_set(s, "cpuPpiPending", ppp.s);
     sbuf_free(&rpr), sbuf_free(&ctl), sbuf_free(&pmr), sbuf_free(&bpr), sbuf_free(&hi), sbuf_free(&ppa),
         sbuf_free(&ppp);
-    /* SGIs: bit (8 x source + target) per SGI */
-    struct sbuf sg = {0};
+    /* SGIs: bit (8 x source + target) per SGI. An active SGI needs its
+     * source too (gem5 checks the pair at EOI); QEMU keeps none, so only a
+     * single CPU (source 0) has a faithful form -- the capture settles out
+     * of the state otherwise, and a capture that has it is refused here. */
+    struct sbuf sg = {0}, sa = {0};
     for (unsigned k = 0; k < 16; k++) {
-        uint64_t v = 0;
+        uint64_t v = 0, act = 0;
         for (unsigned c = 0; c < ncpu; c++) {
-            uint64_t src = cj_hex_at(json_object_get(json_array_get(cpus, c), "sgi_pending_sources"), k);
+            json_t *bc = json_array_get(cpus, c);
+            uint64_t src = cj_hex_at(json_object_get(bc, "sgi_pending_sources"), k);
             for (unsigned sc = 0; sc < 8; sc++)
                 if (src >> sc & 1)
                     v |= 1ULL << (8 * sc + c);
+            if (cj_hex(bc, "isactiver0") >> k & 1) {
+                if (ncpu > 1) {
+                    sbuf_free(&sg);
+                    sbuf_free(&sa);
+                    return ffwd_seterr("gic.json: vCPU %u was handling inter-processor interrupt SGI %u when the "
+                                       "capture was taken; gem5's GICv2 needs the CPU that sent it, which QEMU does "
+                                       "not keep (recapture: ffwd captures settle out of this state; or use --gic 3)",
+                                       c, k);
+                }
+                act |= 1ULL << c;
+            }
         }
         sbuf_addf(&sg, "%s%" PRIu64, k ? " " : "", v);
+        sbuf_addf(&sa, "%s%" PRIu64, k ? " " : "", act);
     }
     ini_set(s, "cpuSgiPending", sg.s);
+    ini_set(s, "cpuSgiActive", sa.s);
     sbuf_free(&sg);
+    sbuf_free(&sa);
     /* banked SGI/PPI registers per CPU */
     char *prev = xstrdup("system.realview.gic");
     for (unsigned c = 0; c < ncpu; c++) {
@@ -557,8 +576,12 @@ static int fill_gicv2(struct ini *t, json_t *gic, unsigned ncpu)
         free(prev);
         prev = bn;
         ini_set_u64(bs, "intEnabled", cj_hex(bc, "isenabler0"));
-        ini_set_u64(bs, "pendingInt", cj_hex(bc, "ispendr0") & 0xffff0000ULL);
-        ini_set_u64(bs, "activeInt", cj_hex(bc, "isactiver0"));
+        /* gem5 keeps SGI/PPI pending and active state in cpuSgi and cpuPpi
+         * (above); its banked word 0 holds them only after a guest write to
+         * ISPENDR0/ISACTIVER0, and an EOI does not clear it there -- a bit
+         * set here would silence that PPI (the timer) for good */
+        ini_set(bs, "pendingInt", "0");
+        ini_set(bs, "activeInt", "0");
         ini_set_u64(bs, "intGroup", cj_hex(bc, "igroupr0"));
         ini_setf(bs, "intConfig", "%" PRIu64 " %" PRIu64, cj_hex(bc, "icfgr0"), cj_hex(bc, "icfgr1"));
         struct sbuf p = {0};

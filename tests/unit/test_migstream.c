@@ -1,8 +1,10 @@
 /* Unit tests: capture/migstream.c on a recorded QEMU 10.0 migration stream
  * (virt, GICv3, 1 vCPU, legacy virtio-blk, x-ignore-shared; stopped in user
- * space), plus truncated and corrupted copies of it; capture/sysreg.c. */
+ * space), plus truncated and corrupted copies of it; capture/sysreg.c; the
+ * capture's check for states gem5 cannot take, on a second recorded stream. */
 #include <stdlib.h>
 
+#include "capture/capture.h"
 #include "capture/migstream.h"
 #include "capture/sysreg.h"
 #include "common/util.h"
@@ -118,6 +120,24 @@ int main(void)
           !strcmp(sysreg_name(e, nm, sizeof nm), "DBGBVR5_EL1"));
     CHECK(!sysreg_lookup("NOT_A_REGISTER", &e));
     CHECK(!sysreg_from_kvm_id(0x40200000000f0000ULL, &e)); /* an AArch32 cp15 id */
+
+    /* a state no gem5 checkpoint carries: a second recorded stream (virt,
+     * GICv2, 2 vCPUs) stopped while vCPU 0 was inside the handler of SGI 1 */
+    char why[300] = "";
+    CHECK(mig_parse(dup_bytes(orig, len), len, "fixture", &m) == 0);
+    CHECK(!ffwd_capture_unsettled(&m, 3, 1, why, sizeof why) && !why[0]);
+    mig_free(&m);
+    size_t l2;
+    uint8_t *v2 = (uint8_t *)read_file_gz(FIXTURE_DIR "/vmstate-virt10-gicv2-2cpu-sgi-active.bin.gz", &l2);
+    CHECK(v2 && mig_parse(v2, l2, "gicv2 fixture", &m) == 0);
+    if (v2) {
+        CHECK(mig_count(&m, "cpu") == 2);
+        CHECK(ffwd_capture_unsettled(&m, 2, 2, why, sizeof why));
+        CHECK_MSG(strstr(why, "vCPU 0 stayed inside the handler of inter-processor interrupt SGI 1"), "%s", why);
+        why[0] = 0; /* one CPU: the sender can only be CPU 0, nothing is missing */
+        CHECK(!ffwd_capture_unsettled(&m, 2, 1, why, sizeof why) && !why[0]);
+        mig_free(&m);
+    }
     free(orig);
     return test_done();
 }
