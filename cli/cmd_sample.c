@@ -4,6 +4,7 @@
  * gem5 checkpoint named as gem5's SimPoint configs name them).
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -359,7 +360,8 @@ static void sample_run_help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd sample-run DIR --gem5 PATH [--cpu o3|timing|atomic] [--jobs N]\n"
-            "                       [--measure N] [--timeout SEC] [--force]\n"
+            "                       [--config USER.py [--layout L]] [--measure N] [--timeout SEC]\n"
+            "                       [--force]\n"
             "\n"
             "Run every simulation-point checkpoint of `ffwd sample` (DIR) in real gem5 as\n"
             "gem5's SimPoint flow does: restore, switch to the CPU model, run the point's\n"
@@ -369,6 +371,13 @@ static void sample_run_help(FILE *f)
             "\n"
             "  --gem5 PATH      gem5.opt or gem5.fast, ARM build of stock v24.0 (also $GEM5)\n"
             "  --cpu TYPE       CPU model (default o3, with L1/L2 caches)\n"
+            "  --config USER.py the gem5 configuration that restores (default gem5/ffwd_restore.py),\n"
+            "                   e.g. gem5/ffwd_stdlib.py or a copy; it takes --checkpoint, --cpu,\n"
+            "                   --warmup-insts and --measure-insts (gem5/ffwd_board.py: run_simpoint).\n"
+            "                   Results go to DIR/gem5-NAME-CPU (NAME: the script's name)\n"
+            "  --layout L       the section names USER.py needs: stdlib-switchable (default with\n"
+            "                   --config), stdlib, legacy, or the config.ini of its zero-tick dry\n"
+            "                   run; each point is relabelled for it (see ffwd convert --layout)\n"
             "  --jobs N         gem5 processes at once (default 1)\n"
             "  --measure N      instructions measured per point (default: the window `ffwd sample`\n"
             "                   measured for it in the rerun, else the interval)\n"
@@ -378,13 +387,15 @@ static void sample_run_help(FILE *f)
 
 int cmd_sample_run(int argc, char **argv)
 {
-    enum { O_JOBS = 1000, O_MEASURE };
+    enum { O_JOBS = 1000, O_MEASURE, O_CONFIG, O_LAYOUT };
     static const struct option lo[] = {{"gem5", required_argument, 0, OPT_GEM5},
                                        {"cpu", required_argument, 0, OPT_CPU},
                                        {"jobs", required_argument, 0, O_JOBS},
                                        {"measure", required_argument, 0, O_MEASURE},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"force", no_argument, 0, OPT_FORCE},
+                                       {"config", required_argument, 0, O_CONFIG},
+                                       {"layout", required_argument, 0, O_LAYOUT},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_simpoints_opts o = {.gem5 = getenv("GEM5"), .cpu = "o3", .jobs = 1};
@@ -413,6 +424,8 @@ int cmd_sample_run(int argc, char **argv)
                 return cli_fail();
             break;
         case OPT_FORCE: force = true; break;
+        case O_CONFIG: o.config = optarg; break;
+        case O_LAYOUT: o.layout = optarg; break;
         case 'h': sample_run_help(stdout); return 0;
         default: sample_run_help(stderr); return 2;
         }
@@ -424,13 +437,32 @@ int cmd_sample_run(int argc, char **argv)
     if (cli_need_gem5(o.gem5) < 0)
         return cli_fail();
     o.dir = argv[optind];
-    char *res = xasprintf("%s/gem5-%s/results.json", o.dir, o.cpu);
+    char *tag = NULL;
+    if (o.layout && !o.config) {
+        ffwd_seterr("--layout names the sections of a --config: give the configuration too");
+        cli_fail();
+        return 2;
+    }
+    if (o.config) {
+        if (!o.layout)
+            o.layout = "stdlib-switchable";
+        const char *b = strrchr(o.config, '/') ? strrchr(o.config, '/') + 1 : o.config;
+        size_t n = strlen(b) > 3 && !strcmp(b + strlen(b) - 3, ".py") ? strlen(b) - 3 : strlen(b);
+        tag = xasprintf("%.*s-%s", (int)n, b, o.cpu);
+        for (char *p = tag; *p; p++)
+            if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.'))
+                *p = '_';
+        o.tag = tag;
+    }
+    char *res = xasprintf("%s/gem5-%s/results.json", o.dir, o.tag ? o.tag : o.cpu);
     int taken = cli_refuse_overwrite(force, res, NULL);
     free(res);
     if (taken < 0)
         return cli_fail();
     struct gem5_simpoints_result r;
-    if (gem5_simpoints_run(&o, &r) < 0) {
+    int sr = gem5_simpoints_run(&o, &r);
+    free(tag);
+    if (sr < 0) {
         gem5_simpoints_free(&r);
         return cli_fail();
     }

@@ -2,9 +2,11 @@
 #include "layout.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/err.h"
 #include "../common/util.h"
@@ -309,5 +311,126 @@ int gem5_layout_check(const struct ini *cpt, const char *config_ini)
     rc = 0;
 out:
     ini_free(&cfg);
+    return rc;
+}
+
+/* ---- an existing checkpoint, relabelled ---- */
+
+static int fail_rl(const char *src, const char *why) { return ffwd_seterr("%s: %s", src, why); }
+
+int gem5_checkpoint_relayout(const char *src, const char *layout, const char *dst)
+{
+    char *ip = xasprintf("%s/ffwd-checkpoint.json", src), *cp = xasprintf("%s/m5.cpt", src);
+    json_error_t je;
+    json_t *info = json_load_file(ip, 0, &je);
+    struct gem5_layout L = {0};
+    struct ini t = {0};
+    char *text = NULL, *tmp = NULL, *parent = NULL;
+    int rc = -1;
+    if (!info) {
+        ffwd_seterr("%s: %s (is %s a checkpoint of ffwd convert?)", ip, je.text, src);
+        goto out;
+    }
+    json_t *pl = json_object_get(info, "platform"), *lj = json_object_get(info, "layout");
+    json_t *jc = json_object_get(pl, "cpus"), *jg = json_object_get(pl, "gic_version");
+    const char *from = lj ? json_string_value(json_object_get(lj, "name")) : "legacy";
+    if (!json_is_integer(jc) || json_integer_value(jc) < 1 || json_integer_value(jc) > 16 || !json_is_integer(jg) ||
+        (json_integer_value(jg) != 2 && json_integer_value(jg) != 3)) {
+        ffwd_seterr("%s: fields platform.cpus (1..16) and platform.gic_version (2, 3) are missing or out of range", ip);
+        goto out;
+    }
+    if (!from || strcmp(from, "legacy")) {
+        ffwd_seterr("%s: field layout.name is '%s'; only a legacy-layout checkpoint is relabelled (convert the "
+                    "capture again with --layout)",
+                    ip, from ? from : "(not a string)");
+        goto out;
+    }
+    if (gem5_layout_get(layout, (unsigned)json_integer_value(jc), (int)json_integer_value(jg), &L) < 0)
+        goto out;
+    if (L.legacy) {
+        fail_rl(src, "is already in the legacy layout");
+        goto out;
+    }
+    size_t len;
+    if (!(text = read_file(cp, &len))) {
+        ffwd_preerr("%s", cp);
+        goto out;
+    }
+    if (ini_parse(text, len, cp, &t) < 0)
+        goto out;
+    gem5_layout_apply(&t, &L);
+    /* the state files keep their content; their names follow the objects */
+    char *pmem_from = xstrdup("system.physmem.store0.pmem"), *cow_from = xstrdup("system.realview.vio.vio.image.cow");
+    char *pmem_to = xasprintf("%s.physmem.store0.pmem", L.system), *cow_to = xasprintf("%s.vio.vio.image.cow", L.platform);
+    for (size_t i = 0; i < t.n; i++)
+        for (size_t k = 0; k < t.s[i].n; k++) {
+            struct ini_kv *kv = &t.s[i].kv[k];
+            const char *to = !strcmp(kv->val, pmem_from) ? pmem_to : !strcmp(kv->val, cow_from) ? cow_to : NULL;
+            if (to && (!strcmp(kv->key, "filename") || !strcmp(kv->key, "cowFilename")))
+                ini_set(&t.s[i], kv->key, to);
+        }
+    if (L.from_config && gem5_layout_check(&t, L.name) < 0)
+        goto out_names;
+    if (path_exists(dst)) {
+        ffwd_seterr("%s already exists; ffwd never overwrites a checkpoint", dst);
+        goto out_names;
+    }
+    parent = xstrdup(dst);
+    char *sl = strrchr(parent, '/');
+    if (sl)
+        *sl = 0;
+    else {
+        free(parent);
+        parent = xstrdup(".");
+    }
+    if (!(tmp = make_owned_temp_dir(parent, ".ckpt-tmp-")))
+        goto out_names;
+    struct sbuf o = {0};
+    ini_write(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (relabelled for another configuration)", &o);
+    char *np = xasprintf("%s/m5.cpt", tmp);
+    int wr = write_file_atomic(np, o.s, o.len, 0644);
+    free(np);
+    sbuf_free(&o);
+    /* the large files are shared, not copied: a hard link (gem5 only reads
+     * them), or a symbolic link to the original where no hard link can be */
+    const char *names[][2] = {{pmem_from, pmem_to}, {cow_from, cow_to}};
+    for (int f = 0; wr == 0 && f < 2; f++) {
+        char *a = xasprintf("%s/%s", src, names[f][0]), *b = xasprintf("%s/%s", tmp, names[f][1]);
+        if (path_exists(a) && link(a, b) < 0) {
+            char *abs = realpath(a, NULL);
+            if (!abs || symlink(abs, b) < 0)
+                wr = ffwd_seterr_errno("cannot link %s into %s", a, tmp);
+            free(abs);
+        }
+        free(a), free(b);
+    }
+    if (wr == 0) {
+        json_t *lc = json_array();
+        for (unsigned i = 0; i < L.ncpu; i++)
+            json_array_append_new(lc, json_string(L.cpus[i]));
+        json_object_set_new(info, "layout", json_pack("{s:s,s:s,s:s,s:o}", "name", L.name, "system", L.system,
+                                                      "platform", L.platform, "cpus", lc));
+        json_object_set_new(info, "relabelled_from", json_string(src));
+        char *js = json_dumps(info, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        char *jp = xasprintf("%s/ffwd-checkpoint.json", tmp);
+        wr = write_file_atomic(jp, js, strlen(js), 0644);
+        free(jp), free(js);
+    }
+    if (wr == 0 && rename(tmp, dst) < 0)
+        wr = ffwd_seterr_errno("cannot rename %s to %s", tmp, dst);
+    if (wr == 0) {
+        free(tmp);
+        tmp = NULL;
+        rc = 0;
+    }
+out_names:
+    free(pmem_from), free(cow_from), free(pmem_to), free(cow_to);
+out:
+    if (tmp)
+        rm_rf(tmp);
+    free(tmp), free(parent), free(text), free(ip), free(cp);
+    ini_free(&t);
+    gem5_layout_free(&L);
+    json_decref(info);
     return rc;
 }

@@ -63,4 +63,11 @@ void gem5_layout_apply(struct ini *cpt, const struct gem5_layout *l);
  * first section that does not. */
 int gem5_layout_check(const struct ini *cpt, const char *config_ini);
 
+/* A legacy-layout checkpoint src (ffwd convert's output) relabelled for
+ * layout `layout` into the new checkpoint dst: m5.cpt renamed and checked as
+ * gem5_layout_check does for a config.ini, ffwd-checkpoint.json updated, the
+ * memory and disk images hard-linked (symlinked across file systems). dst
+ * appears complete or not at all. */
+int gem5_checkpoint_relayout(const char *src, const char *layout, const char *dst);
+
 #endif

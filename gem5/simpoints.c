@@ -17,6 +17,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "layout.h"
 #include "verify.h"
 
 void gem5_simpoints_free(struct gem5_simpoints_result *r)
@@ -64,14 +65,23 @@ static void finish(const struct gem5_simpoints_opts *o, struct gem5_simpoint_run
 {
     char *log = xasprintf("%s/gem5.log", work), *stats = xasprintf("%s/m5out/stats.txt", work);
     char *text = read_file(log, NULL);
-    char *m = text ? strstr(text, "ffwd_restore: measured ") : NULL;
+    /* the legacy script's line, or gem5/ffwd_board.py's run_simpoint() */
+    static const char *const said[] = {"ffwd_restore: measured ", "ffwd_board: measured "};
+    char *m = NULL;
+    for (size_t k = 0; !m && text && k < 2; k++)
+        if ((m = strstr(text, said[k])))
+            m += strlen(said[k]);
     char cpu[128] = "";
     if (m)
-        sscanf(m + 23, "%127[^:]", cpu);
+        sscanf(m, "%127[^:]", cpu);
     if (timed_out)
         snprintf(run->error, sizeof run->error, "timed out after %.0f s (log %s)", o->timeout, log);
     else if (!m || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         char *ex = text ? strstr(text, "ffwd_restore: exit") : NULL;
+        /* gem5's or the configuration's own reason, first one found */
+        static const char *const why[] = {"ffwd_board: exit", "ffwd_board: error:", "fatal:", "panic:"};
+        for (size_t k = 0; !ex && text && k < sizeof why / sizeof *why; k++)
+            ex = strstr(text, why[k]);
         snprintf(run->error, sizeof run->error, "gem5 did not finish the measurement (%.*s; log %s)",
                  ex ? (int)strcspn(ex, "\n") : 11, ex ? ex : "exit status", log);
     } else if (gem5_stats_cpu(stats, cpu, &run->cycles, &run->insts) < 0)
@@ -174,7 +184,12 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         run->measure_insts = meas[i];
         snprintf(run->checkpoint, sizeof run->checkpoint, "%s", c);
     }
-    char *cfg = gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, cpu);
+    if (o->config && access(o->config, R_OK) < 0) {
+        ffwd_seterr_errno("gem5 configuration %s", o->config);
+        goto bad_input;
+    }
+    const bool relabel = o->layout && strcmp(o->layout, "legacy");
+    char *cfg = o->config ? xstrdup(o->config) : gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, o->tag ? o->tag : cpu);
     mkdir_p(base, 0755);
     unsigned jobs = o->jobs ? o->jobs : 1, running = 0;
     struct job *js = xcalloc(jobs, sizeof *js);
@@ -186,6 +201,18 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
             char *ck = xasprintf("%s/%s", o->dir, run->checkpoint), *work = xasprintf("%s/%s", base, run->checkpoint);
             rm_rf(work);
             mkdir_p(work, 0755);
+            if (relabel) { /* the user's configuration names its objects its own way */
+                char *rl = xasprintf("%s/ckpt", work);
+                if (gem5_checkpoint_relayout(ck, o->layout, rl) < 0) {
+                    snprintf(run->error, sizeof run->error, "%s", ffwd_errmsg());
+                    ffwd_warn("simulation point %u: %s", run->index, run->error);
+                    free(rl), free(ck), free(work);
+                    next++;
+                    continue;
+                }
+                free(ck);
+                ck = rl;
+            }
             char *od = xasprintf("--outdir=%s/m5out", work), *log = xasprintf("%s/gem5.log", work);
             char *w = xasprintf("%" PRIu64, warm[next]), *m = xasprintf("%" PRIu64, meas[next]);
             char *argv[] = {(char *)o->gem5, od, "--listener-mode=off", cfg, "--checkpoint", ck, "--cpu", (char *)cpu,

@@ -16,6 +16,11 @@ struct gem5_simpoints_opts {
     unsigned jobs;       /* gem5 processes at once (default 1) */
     double timeout;      /* per checkpoint, wall clock (default 7200 s) */
     uint64_t measure;    /* instructions measured (default: the interval) */
+    const char *config;  /* the restoring gem5 configuration (default gem5/ffwd_restore.py); it takes
+                          * --checkpoint, --cpu, --warmup-insts, --measure-insts */
+    const char *layout;  /* the section names it needs (layout.h); NULL or "legacy": as written.
+                          * Points are relabelled per run, into DIR/gem5-TAG/POINT/ckpt */
+    const char *tag;     /* results in DIR/gem5-TAG (default: the CPU model) */
 };
 
 struct gem5_simpoint_run {
@@ -25,7 +30,7 @@ struct gem5_simpoint_run {
     uint64_t warmup_insts, measure_insts; /* the window asked of gem5 */
     double cpi, seconds;
     char checkpoint[512];
-    char error[256];     /* empty when measured */
+    char error[512];     /* empty when measured */
 };
 
 struct gem5_simpoints_result {

@@ -374,8 +374,9 @@ static void t_gicv2_irq_state(const char *dir, const char *cap)
     if (gic && b1) {
         CHECK_MSG(nth_value(ini_get(gic, "cpuPpiActive"), 1) == 1UL << 11, "cpuPpiActive: %.40s",
                   ini_get(gic, "cpuPpiActive"));
-        CHECK_MSG(nth_value(ini_get(gic, "cpuPpiPending"), 1) == 1UL << 14, "cpuPpiPending: %.40s",
-                  ini_get(gic, "cpuPpiPending"));
+        /* PPI 30 at bit 14; other lines may be high in the real capture (the timer's, bit 11), none above 15 */
+        unsigned long pp = nth_value(ini_get(gic, "cpuPpiPending"), 1);
+        CHECK_MSG((pp & 1UL << 14) && pp <= 0xffff, "cpuPpiPending: %.40s", ini_get(gic, "cpuPpiPending"));
         CHECK_MSG(!strcmp(ini_get(b1, "activeInt"), "0") && !strcmp(ini_get(b1, "pendingInt"), "0"),
                   "bankedRegs1: activeInt=%s pendingInt=%s", ini_get(b1, "activeInt"), ini_get(b1, "pendingInt"));
     }
@@ -593,7 +594,55 @@ static int t_gem5_simpoints(void)
     CHECK_MSG(st == 0, "sampling flow in gem5 failed (kept in %s)", dir);
     CHECK_STR_HAS(res, "\"weighted_cpi\"");
     CHECK_STR_HAS(o.s, "weighted CPI");
-    if (st == 0)
+
+    /* the same points on a standard-library system (gem5/ffwd_stdlib.py:
+     * switchable processor, private L1/L2, DDR4), relabelled per run */
+    const char *cfg = FFWD_SOURCE_DIR "/gem5/ffwd_stdlib.py";
+    const char *rs[] = {"sample-run", ck,     "--gem5",    g,        "--cpu", "timing", "--measure",
+                        "300000",     "--jobs", "2",       "--config", cfg,     NULL};
+    t0 = now_sec();
+    int st2 = ffwd(&o, rs);
+    char *rp2 = xasprintf("%s/gem5-ffwd_stdlib-timing/results.json", ck);
+    json_t *r1 = json_load_file(rp, 0, NULL), *r2 = json_load_file(rp2, 0, NULL);
+    printf("gem5 check: simulation points on the stdlib board (sample-run --config ffwd_stdlib.py): %s (%.0f s)\n%s",
+           st2 == 0 ? "OK" : "FAILED", now_sec() - t0, o.s);
+    CHECK_MSG(st2 == 0 && r1 && r2, "stdlib sample-run failed (kept in %s)", dir);
+    if (r1 && r2) {
+        json_t *p1 = json_object_get(r1, "points"), *p2 = json_object_get(r2, "points");
+        CHECK(json_array_size(p1) == json_array_size(p2) && json_array_size(p2) > 0);
+        bool differs = false;
+        for (size_t i = 0; i < json_array_size(p2); i++) {
+            json_t *a = json_array_get(p1, i), *b = json_array_get(p2, i);
+            /* the same window on both systems (a timing CPU ends the window at its instruction's end) */
+            long long ia = json_integer_value(json_object_get(a, "insts")),
+                      ib = json_integer_value(json_object_get(b, "insts"));
+            CHECK_MSG(ia >= 300000 && ia <= 300000 + 16 && ib >= 300000 && ib <= 300000 + 16,
+                      "point %zu: %lld vs %lld instructions", i, ia, ib);
+            differs |= json_integer_value(json_object_get(a, "cycles")) != json_integer_value(json_object_get(b, "cycles"));
+        }
+        CHECK_MSG(differs, "the stdlib system (DDR4, its caches) gave the legacy script's cycles at every point");
+    }
+    json_decref(r1), json_decref(r2);
+    free(rp2);
+    /* the points themselves are untouched, in the legacy layout */
+    {
+        char *mp = xasprintf("%s/simpoints.json", ck);
+        json_t *man = json_load_file(mp, 0, NULL);
+        free(mp);
+        const char *c0 = json_string_value(json_object_get(json_array_get(json_object_get(man, "points"), 0), "checkpoint"));
+        char *cp = xasprintf("%s/%s/m5.cpt", ck, c0 ? c0 : "?");
+        char *t = file_text(cp);
+        CHECK_STR_HAS(t, "[system.cpu.xc.0]");
+        free(t), free(cp);
+        json_decref(man);
+    }
+    /* a layout the configuration does not have: refused, by section, in gem5 */
+    const char *rb[] = {"sample-run", ck, "--gem5", g, "--cpu", "timing", "--measure", "300000", "--config", cfg,
+                        "--layout", "stdlib", "--force", NULL};
+    CHECK(ffwd(&o, rb) != 0);
+    CHECK_STR_HAS(o.s, "belongs to no object");
+
+    if (st == 0 && st2 == 0)
         rm_rf(dir);
     free(res), free(rp), free(prefix), free(bbv), free(ck), free(dir);
     sbuf_free(&o);
