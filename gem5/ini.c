@@ -250,3 +250,12 @@ void ini_write(const struct ini *f, const char *header, struct sbuf *out)
         sbuf_addc(out, '\n');
     }
 }
+
+int ini_write_file(const struct ini *f, const char *header, const char *path)
+{
+    struct sbuf o = {0};
+    ini_write(f, header, &o);
+    int rc = write_file_atomic(path, o.s ? o.s : "", o.len, 0644);
+    sbuf_free(&o);
+    return rc;
+}

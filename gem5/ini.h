@@ -50,5 +50,7 @@ void ini_remove_tree(struct ini *f, const char *name);
  * inserted after the last section of the copied tree. */
 void ini_clone_tree(struct ini *f, const char *from, const char *to);
 void ini_write(const struct ini *f, const char *header, struct sbuf *out);
+/* ini_write into the file path, atomically (mode 0644). */
+int ini_write_file(const struct ini *f, const char *header, const char *path);
 
 #endif

@@ -385,12 +385,11 @@ int gem5_checkpoint_relayout(const char *src, const char *layout, const char *ds
     }
     if (!(tmp = make_owned_temp_dir(parent, ".ckpt-tmp-")))
         goto out_names;
-    struct sbuf o = {0};
-    ini_write(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (relabelled for another configuration)", &o);
     char *np = xasprintf("%s/m5.cpt", tmp);
-    int wr = write_file_atomic(np, o.s, o.len, 0644);
+    int wr = ini_write_file(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (relabelled for another "
+                                "configuration)",
+                            np);
     free(np);
-    sbuf_free(&o);
     /* the large files are shared, not copied: a hard link (gem5 only reads
      * them), or a symbolic link to the original where no hard link can be */
     const char *names[][2] = {{pmem_from, pmem_to}, {cow_from, cow_to}};

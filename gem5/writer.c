@@ -932,12 +932,9 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     }
     if (mkdir_p_track(parent, 0755, &made) < 0 || !(tmp = make_owned_temp_dir(parent, ".ckpt-tmp-")))
         goto out;
-    struct sbuf text = {0};
-    ini_write(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (ffwd convert)", &text);
     char *cp = xasprintf("%s/m5.cpt", tmp);
-    int wr = write_file_atomic(cp, text.s, text.len, 0644);
+    int wr = ini_write_file(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (ffwd convert)", cp);
     free(cp);
-    sbuf_free(&text);
     if (wr < 0)
         goto out;
     char *rp = xasprintf("%s/ram0.bin", o->capture), *pp = xasprintf("%s/%s", tmp, pmem_name);
