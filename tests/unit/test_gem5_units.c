@@ -234,6 +234,48 @@ static void t_section_names(void)
     CHECK_STR_HAS(ffwd_errmsg(), "Gicv3");
     gem5_layout_free(&sw);
     ini_free(&t);
+
+    /* more config.ini files written by gem5 v24.0.0.1 itself (zero-tick
+     * restores of ffwd checkpoints: gem5/ffwd_stdlib.py, and a SimpleProcessor
+     * board for "stdlib"): each derives the layout of its name, and gem5's own
+     * 2-CPU GICv2 checkpoint, relabelled, has every section there */
+    static const struct {
+        const char *file, *layout;
+        unsigned ncpu;
+        int gicv;
+    } refs[] = {{"stdlib-switchable-2cpu-gicv2", "stdlib-switchable", 2, 2},
+                {"stdlib-switchable-4cpu-gicv3", "stdlib-switchable", 4, 3},
+                {"stdlib-2cpu-gicv2", "stdlib", 2, 2}};
+    for (size_t r = 0; r < sizeof refs / sizeof *refs; r++) {
+        char *rc = xasprintf("%s/tests/data/%s.config.ini.gz", FFWD_SOURCE_DIR, refs[r].file);
+        struct gem5_layout named, got;
+        CHECK(gem5_layout_get(refs[r].layout, refs[r].ncpu, refs[r].gicv, &named) == 0);
+        CHECK_MSG(gem5_layout_get(rc, refs[r].ncpu, refs[r].gicv, &got) == 0, "%s: %s", rc, ffwd_errmsg());
+        CHECK(got.ncpu == named.ncpu && !strcmp(got.system, named.system) && !strcmp(got.platform, named.platform));
+        for (unsigned i = 0; i < got.ncpu && i < named.ncpu; i++)
+            CHECK_MSG(!strcmp(got.cpus[i], named.cpus[i]), "%s: CPU %u is %s, layout %s says %s", rc, i, got.cpus[i],
+                      refs[r].layout, named.cpus[i]);
+        gem5_layout_free(&got);
+        if (refs[r].ncpu == 2 && refs[r].gicv == 2) {
+            char *g = read_file_gz(FFWD_SOURCE_DIR "/tests/data/gem5-v24.0-gicv2-2cpu.cpt.gz", &n);
+            struct ini c2;
+            CHECK(g && ini_parse(g, n, "gem5 2-CPU GICv2 checkpoint", &c2) == 0);
+            free(g);
+            CHECK(gem5_layout_check(&c2, rc) < 0); /* the legacy names: no object here */
+            gem5_layout_apply(&c2, &named);
+            CHECK_MSG(gem5_layout_check(&c2, rc) == 0, "%s: %s", rc, ffwd_errmsg());
+            /* the other processor's names are refused, by section */
+            const char *other = strcmp(refs[r].layout, "stdlib") ? "stdlib-2cpu-gicv2" : "stdlib-switchable-2cpu-gicv2";
+            char *oc = xasprintf("%s/tests/data/%s.config.ini.gz", FFWD_SOURCE_DIR, other);
+            CHECK(gem5_layout_check(&c2, oc) < 0);
+            CHECK_STR_HAS(ffwd_errmsg(), "belongs to no object");
+            CHECK_STR_HAS(ffwd_errmsg(), "board.processor.");
+            free(oc);
+            ini_free(&c2);
+        }
+        gem5_layout_free(&named);
+        free(rc);
+    }
 }
 
 int main(void)
