@@ -304,35 +304,24 @@ static json_t *gicv2_json(const struct mig_device *g, unsigned ncpu)
                      "cpus", cpus, "cpu_interfaces", ci);
 }
 
-/* An SGI active on some CPU of a multi-CPU GICv2: gem5 v24's GicV2 keeps an
- * active SGI per (source, target) pair (cpuSgiActive) and panics at the
- * guest's EOI if the pair it names is not active; QEMU drops the source
- * once the guest has acknowledged the SGI, so such a state has no faithful
- * gem5 form. With one CPU the source can only be CPU 0. */
-static bool gicv2_active_sgi(const struct mig_device *g, unsigned ncpu, unsigned *cpu, unsigned *sgi)
-{
-    if (!g || ncpu < 2)
-        return false;
-    for (unsigned i = 0; i < 16; i++) {
-        unsigned a = (unsigned)mig_u64(mig_field(g, "active", i), 0);
-        for (unsigned c = 0; c < ncpu; c++)
-            if (a >> c & 1) {
-                *cpu = c, *sgi = i;
-                return true;
-            }
-    }
-    return false;
-}
-
+/* The one such state today: an SGI active on some CPU of a multi-CPU GICv2.
+ * gem5 v24's GicV2 keeps an active SGI per (source, target) pair
+ * (cpuSgiActive) and panics at the guest's EOI if the pair it names is not
+ * active; QEMU drops the source once the guest has acknowledged the SGI.
+ * With one CPU the source can only be CPU 0. */
 bool ffwd_capture_unsettled(const struct mig_stream *ms, int gic_version, unsigned ncpu, char *why, size_t n)
 {
-    unsigned acpu, asgi;
-    if (gic_version == 2 && gicv2_active_sgi(mig_device(ms, "arm_gic", 0), ncpu, &acpu, &asgi)) {
-        snprintf(why, n,
-                 "vCPU %u stayed inside the handler of inter-processor interrupt SGI %u (gem5's GICv2 needs the "
-                 "sending CPU of an active SGI, which QEMU does not keep; GICv3 has no such limit)",
-                 acpu, asgi);
-        return true;
+    const struct mig_device *g = gic_version == 2 ? mig_device(ms, "arm_gic", 0) : NULL;
+    for (unsigned i = 0; g && ncpu > 1 && i < 16; i++) {
+        unsigned a = (unsigned)mig_u64(mig_field(g, "active", i), 0); /* bit c: active on CPU c */
+        for (unsigned c = 0; c < ncpu; c++)
+            if (a >> c & 1) {
+                snprintf(why, n,
+                         "vCPU %u stayed inside the handler of inter-processor interrupt SGI %u (gem5's GICv2 needs "
+                         "the sending CPU of an active SGI, which QEMU does not keep; GICv3 has no such limit)",
+                         c, i);
+                return true;
+            }
     }
     return false;
 }

@@ -4,7 +4,6 @@
  * gem5 checkpoint named as gem5's SimPoint configs name them).
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -449,9 +448,7 @@ int cmd_sample_run(int argc, char **argv)
         const char *b = strrchr(o.config, '/') ? strrchr(o.config, '/') + 1 : o.config;
         size_t n = strlen(b) > 3 && !strcmp(b + strlen(b) - 3, ".py") ? strlen(b) - 3 : strlen(b);
         tag = xasprintf("%.*s-%s", (int)n, b, o.cpu);
-        for (char *p = tag; *p; p++)
-            if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.'))
-                *p = '_';
+        path_name_sanitize(tag);
         o.tag = tag;
     }
     char *res = xasprintf("%s/gem5-%s/results.json", o.dir, o.tag ? o.tag : o.cpu);

@@ -1,5 +1,6 @@
 /* util.c -- see util.h. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include "util.h"
 #include "log.h"
 
@@ -137,6 +138,21 @@ char *path_clean(const char *path)
     while (n > 1 && p[n - 1] == '/')
         p[--n] = 0;
     return p;
+}
+
+char *path_parent(const char *path)
+{
+    const char *sl = strrchr(path, '/');
+    if (!sl)
+        return xstrdup(".");
+    return sl == path ? xstrdup("/") : xasprintf("%.*s", (int)(sl - path), path);
+}
+
+void path_name_sanitize(char *name)
+{
+    for (char *c = name; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
+            *c = '_';
 }
 
 bool path_name_ok(const char *name)

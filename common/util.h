@@ -45,6 +45,10 @@ int mkdir_p_track(const char *dir, mode_t mode, char **created);
 void rmdir_up(const char *dir, const char *top);
 /* A copy of path without trailing slashes ("out/" -> "out"). */
 char *path_clean(const char *path);
+/* The folder part of path ("a/b" -> "a", "b" -> ".", "/b" -> "/"). */
+char *path_parent(const char *path);
+/* Every character outside [A-Za-z0-9._-] becomes '_' (names made from guest or user text). */
+void path_name_sanitize(char *name);
 int rm_rf(const char *path);
 /* Read a whole file (NUL-terminated; *len gets the size without the NUL). */
 char *read_file(const char *path, size_t *len);

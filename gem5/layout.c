@@ -314,18 +314,38 @@ out:
     return rc;
 }
 
-/* ---- an existing checkpoint, relabelled ---- */
+char *gem5_layout_pmem_name(const struct gem5_layout *l) { return xasprintf("%s.physmem.store0.pmem", l->system); }
 
-static int fail_rl(const char *src, const char *why) { return ffwd_seterr("%s: %s", src, why); }
+char *gem5_layout_cow_name(const struct gem5_layout *l) { return xasprintf("%s.vio.vio.image.cow", l->platform); }
+
+const char *gem5_layout_run_hint(const struct gem5_layout *l)
+{
+    return l->legacy ? "gem5.opt gem5/ffwd_restore.py --checkpoint THIS_DIR [--cpu atomic|timing|o3] "
+                       "[--switch-after N] [--max-insts N] [--script FILE]"
+                     : "gem5.opt YOUR_CONFIG.py with gem5/ffwd_board.py's FfwdBoard (example: "
+                       "gem5/ffwd_stdlib.py --checkpoint THIS_DIR)";
+}
+
+json_t *gem5_layout_json(const struct gem5_layout *l)
+{
+    json_t *cpus = json_array();
+    for (unsigned i = 0; i < l->ncpu; i++)
+        json_array_append_new(cpus, json_string(l->cpus[i]));
+    return json_pack("{s:s,s:s,s:s,s:o}", "name", l->name, "system", l->system, "platform", l->platform, "cpus", cpus);
+}
+
+/* ---- an existing checkpoint, relabelled ---- */
 
 int gem5_checkpoint_relayout(const char *src, const char *layout, const char *dst)
 {
     char *ip = xasprintf("%s/ffwd-checkpoint.json", src), *cp = xasprintf("%s/m5.cpt", src);
     json_error_t je;
     json_t *info = json_load_file(ip, 0, &je);
-    struct gem5_layout L = {0};
+    struct gem5_layout L = {0}, legacy = {0};
     struct ini t = {0};
     char *text = NULL, *tmp = NULL, *parent = NULL;
+    /* the memory and disk images: [0] as written (legacy), [1] for L */
+    char *names[2][2] = {{NULL, NULL}, {NULL, NULL}};
     int rc = -1;
     if (!info) {
         ffwd_seterr("%s: %s (is %s a checkpoint of ffwd convert?)", ip, je.text, src);
@@ -345,10 +365,12 @@ int gem5_checkpoint_relayout(const char *src, const char *layout, const char *ds
                     ip, from ? from : "(not a string)");
         goto out;
     }
-    if (gem5_layout_get(layout, (unsigned)json_integer_value(jc), (int)json_integer_value(jg), &L) < 0)
+    unsigned ncpu = (unsigned)json_integer_value(jc);
+    int gicv = (int)json_integer_value(jg);
+    if (gem5_layout_get(layout, ncpu, gicv, &L) < 0 || gem5_layout_get("legacy", ncpu, gicv, &legacy) < 0)
         goto out;
     if (L.legacy) {
-        fail_rl(src, "is already in the legacy layout");
+        ffwd_seterr("%s: is already in the legacy layout", src);
         goto out;
     }
     size_t len;
@@ -360,31 +382,24 @@ int gem5_checkpoint_relayout(const char *src, const char *layout, const char *ds
         goto out;
     gem5_layout_apply(&t, &L);
     /* the state files keep their content; their names follow the objects */
-    char *pmem_from = xstrdup("system.physmem.store0.pmem"), *cow_from = xstrdup("system.realview.vio.vio.image.cow");
-    char *pmem_to = xasprintf("%s.physmem.store0.pmem", L.system), *cow_to = xasprintf("%s.vio.vio.image.cow", L.platform);
+    names[0][0] = gem5_layout_pmem_name(&legacy), names[0][1] = gem5_layout_pmem_name(&L);
+    names[1][0] = gem5_layout_cow_name(&legacy), names[1][1] = gem5_layout_cow_name(&L);
     for (size_t i = 0; i < t.n; i++)
         for (size_t k = 0; k < t.s[i].n; k++) {
             struct ini_kv *kv = &t.s[i].kv[k];
-            const char *to = !strcmp(kv->val, pmem_from) ? pmem_to : !strcmp(kv->val, cow_from) ? cow_to : NULL;
+            const char *to = !strcmp(kv->val, names[0][0]) ? names[0][1] : !strcmp(kv->val, names[1][0]) ? names[1][1] : NULL;
             if (to && (!strcmp(kv->key, "filename") || !strcmp(kv->key, "cowFilename")))
                 ini_set(&t.s[i], kv->key, to);
         }
     if (L.from_config && gem5_layout_check(&t, L.name) < 0)
-        goto out_names;
+        goto out;
     if (path_exists(dst)) {
         ffwd_seterr("%s already exists; ffwd never overwrites a checkpoint", dst);
-        goto out_names;
+        goto out;
     }
-    parent = xstrdup(dst);
-    char *sl = strrchr(parent, '/');
-    if (sl)
-        *sl = 0;
-    else {
-        free(parent);
-        parent = xstrdup(".");
-    }
+    parent = path_parent(dst);
     if (!(tmp = make_owned_temp_dir(parent, ".ckpt-tmp-")))
-        goto out_names;
+        goto out;
     char *np = xasprintf("%s/m5.cpt", tmp);
     int wr = ini_write_file(&t, "## gem5 checkpoint written by ffwd " FFWD_VERSION " (relabelled for another "
                                 "configuration)",
@@ -392,7 +407,6 @@ int gem5_checkpoint_relayout(const char *src, const char *layout, const char *ds
     free(np);
     /* the large files are shared, not copied: a hard link (gem5 only reads
      * them), or a symbolic link to the original where no hard link can be */
-    const char *names[][2] = {{pmem_from, pmem_to}, {cow_from, cow_to}};
     for (int f = 0; wr == 0 && f < 2; f++) {
         char *a = xasprintf("%s/%s", src, names[f][0]), *b = xasprintf("%s/%s", tmp, names[f][1]);
         if (path_exists(a) && link(a, b) < 0) {
@@ -404,11 +418,8 @@ int gem5_checkpoint_relayout(const char *src, const char *layout, const char *ds
         free(a), free(b);
     }
     if (wr == 0) {
-        json_t *lc = json_array();
-        for (unsigned i = 0; i < L.ncpu; i++)
-            json_array_append_new(lc, json_string(L.cpus[i]));
-        json_object_set_new(info, "layout", json_pack("{s:s,s:s,s:s,s:o}", "name", L.name, "system", L.system,
-                                                      "platform", L.platform, "cpus", lc));
+        json_object_set_new(info, "layout", gem5_layout_json(&L));
+        json_object_set_new(info, "run", json_string(gem5_layout_run_hint(&L)));
         json_object_set_new(info, "relabelled_from", json_string(src));
         char *js = json_dumps(info, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         char *jp = xasprintf("%s/ffwd-checkpoint.json", tmp);
@@ -422,14 +433,15 @@ int gem5_checkpoint_relayout(const char *src, const char *layout, const char *ds
         tmp = NULL;
         rc = 0;
     }
-out_names:
-    free(pmem_from), free(cow_from), free(pmem_to), free(cow_to);
 out:
     if (tmp)
         rm_rf(tmp);
+    for (int f = 0; f < 2; f++)
+        free(names[f][0]), free(names[f][1]);
     free(tmp), free(parent), free(text), free(ip), free(cp);
     ini_free(&t);
     gem5_layout_free(&L);
+    gem5_layout_free(&legacy);
     json_decref(info);
     return rc;
 }

@@ -63,6 +63,16 @@ void gem5_layout_apply(struct ini *cpt, const struct gem5_layout *l);
  * first section that does not. */
 int gem5_layout_check(const struct ini *cpt, const char *config_ini);
 
+/* The file names of the memory and disk images gem5 reads for layout l
+ * (named after the objects that own them). */
+char *gem5_layout_pmem_name(const struct gem5_layout *l);
+char *gem5_layout_cow_name(const struct gem5_layout *l);
+/* How a checkpoint in layout l is restored (ffwd-checkpoint.json's "run"). */
+const char *gem5_layout_run_hint(const struct gem5_layout *l);
+/* l as ffwd-checkpoint.json records it: {name, system, platform, cpus}. */
+struct json_t;
+struct json_t *gem5_layout_json(const struct gem5_layout *l);
+
 /* A legacy-layout checkpoint src (ffwd convert's output) relabelled for
  * layout `layout` into the new checkpoint dst: m5.cpt renamed and checked as
  * gem5_layout_check does for a config.ini, ffwd-checkpoint.json updated, the

@@ -68,7 +68,7 @@ static void finish(const struct gem5_simpoints_opts *o, struct gem5_simpoint_run
     /* the legacy script's line, or gem5/ffwd_board.py's run_simpoint() */
     static const char *const said[] = {"ffwd_restore: measured ", "ffwd_board: measured "};
     char *m = NULL;
-    for (size_t k = 0; !m && text && k < 2; k++)
+    for (size_t k = 0; !m && text && k < sizeof said / sizeof *said; k++)
         if ((m = strstr(text, said[k])))
             m += strlen(said[k]);
     char cpu[128] = "";

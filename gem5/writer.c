@@ -826,8 +826,8 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     /* the configuration that restores: a bad --layout fails before any work */
     if (gem5_layout_get(o->layout, ncpu, gicv, &L) < 0)
         goto out;
-    cow_name = xasprintf("%s.vio.vio.image.cow", L.platform);
-    pmem_name = xasprintf("%s.physmem.store0.pmem", L.system);
+    cow_name = gem5_layout_cow_name(&L);
+    pmem_name = gem5_layout_pmem_name(&L);
     if (!(gic = cj_load(o->capture, "gic.json")) || !(timer = cj_load(o->capture, "timer.json")) ||
         !(devs = cj_load(o->capture, "devices.json")))
         goto out;
@@ -918,14 +918,7 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
         goto out;
 
     /* write everything into a temporary directory next to the result */
-    parent = xstrdup(o->out);
-    char *slash = strrchr(parent, '/');
-    if (slash)
-        *slash = 0;
-    else {
-        free(parent);
-        parent = xstrdup(".");
-    }
+    parent = path_parent(o->out);
     if (strchr(o->out, '%')) {
         ffwd_seterr("checkpoint path %s must not contain '%%' (gem5 formats it with printf)", o->out);
         goto out;
@@ -978,17 +971,8 @@ static int convert(const struct gem5_convert_opts *o, struct gem5_convert_result
     json_object_set_new(info, "arm_release",
                         json_pack("[s,s,s,s,s,s,s]", "LPAE", "FEAT_AES", "FEAT_PMULL", "FEAT_SHA1", "FEAT_SHA256",
                                   "FEAT_CRC32", "FEAT_PAuth"));
-    json_t *lc = json_array();
-    for (unsigned i = 0; i < L.ncpu; i++)
-        json_array_append_new(lc, json_string(L.cpus[i]));
-    json_object_set_new(info, "layout",
-                        json_pack("{s:s,s:s,s:s,s:o}", "name", L.name, "system", L.system, "platform", L.platform,
-                                  "cpus", lc));
-    json_object_set_new(info, "run",
-                        json_string(L.legacy ? "gem5.opt gem5/ffwd_restore.py --checkpoint THIS_DIR [--cpu "
-                                               "atomic|timing|o3] [--switch-after N] [--max-insts N] [--script FILE]"
-                                             : "gem5.opt YOUR_CONFIG.py with gem5/ffwd_board.py's FfwdBoard "
-                                               "(example: gem5/ffwd_stdlib.py --checkpoint THIS_DIR)"));
+    json_object_set_new(info, "layout", gem5_layout_json(&L));
+    json_object_set_new(info, "run", json_string(gem5_layout_run_hint(&L)));
     char *js = json_dumps(info, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     char *ip = xasprintf("%s/ffwd-checkpoint.json", tmp);
     wr = write_file_atomic(ip, js, strlen(js), 0644);

@@ -1,7 +1,6 @@
 /* run.c -- see run.h. */
 #include "run.h"
 
-#include <ctype.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -156,9 +155,7 @@ static int on_checkpoint(struct ffwd_vm *vm, const struct ffwd_run_opts *o, stru
     unsigned long long pa, nonce;
     if (sscanf(text, "%127s %llx %llx", name, &pa, &nonce) != 3)
         return ffwd_seterr("malformed checkpoint line from the guest: '%s'", text);
-    for (char *c = name; *c; c++)
-        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
-            *c = '_';
+    path_name_sanitize(name);
     if (name[0] == '.')
         name[0] = '_';
     if (qmp_cmd(vm->qmp, "stop", NULL, NULL, 30) < 0)
@@ -257,9 +254,7 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
             if (o->capture_marker && o->capture_dir && !strcmp(ev.text, o->capture_marker)) {
                 char base[140];
                 snprintf(base, sizeof base, "marker-%.120s", ev.text);
-                for (char *c = base; *c; c++)
-                    if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
-                        *c = '_';
+                path_name_sanitize(base);
                 if (qmp_cmd(vm->qmp, "stop", NULL, NULL, 30) < 0 || do_capture(vm, o, res, base, "marker") < 0 ||
                     qmp_cmd(vm->qmp, "cont", NULL, NULL, 30) < 0) {
                     rc = ffwd_preerr("capture at marker %s", ev.text);

@@ -20,6 +20,16 @@ int main(void)
     CHECK(parse_u64("0x10", &v) == 0 && v == 16);
     CHECK(parse_u64("10abc", &v) < 0);
 
+    static const char *const par[][2] = {{"a/b/c", "a/b"}, {"c", "."}, {"/c", "/"}, {"./c", "."}};
+    for (size_t i = 0; i < sizeof par / sizeof *par; i++) {
+        char *p = path_parent(par[i][0]);
+        CHECK_MSG(!strcmp(p, par[i][1]), "path_parent(%s) = %s", par[i][0], p);
+        free(p);
+    }
+    char nm[] = "roi 1/../x:y-z_w.v";
+    path_name_sanitize(nm);
+    CHECK_MSG(!strcmp(nm, "roi_1_.._x_y-z_w.v"), "%s", nm);
+
     char *h = hex_encode("echo 'a b'; x=$(y)", 18);
     CHECK(strcmp(h, "6563686f2027612062273b20783d24287929") == 0);
     size_t n;
