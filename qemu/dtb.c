@@ -95,7 +95,11 @@ int dtb_set_rng_seed(void **blob, size_t *bloblen, uint64_t seed, size_t len)
     if (len == 0 || len > 4096)
         return ffwd_seterr("device tree: rng-seed of %zu bytes (1..4096)", len);
     /* bytes i*32.. = SHA-256("ffwd rng-seed <seed> <i>"): the same seed
-     * always gives the same bytes, different seeds unrelated ones */
+     * always gives the same bytes, different seeds unrelated ones. QEMU
+     * overwrites them at reset (qemu_fdt_randomize_seeds) with bytes of its
+     * own -seed generator, which ffwd seeds with the same number (vm.c):
+     * the property must exist for that, and a reader of this file sees
+     * bytes that depend on the seed alone. */
     uint8_t *bytes = xmalloc(len + 32);
     for (size_t i = 0; i * 32 < len; i++) {
         char in[64], hex[65];

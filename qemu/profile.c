@@ -27,7 +27,7 @@ void ffwd_profile_default(struct ffwd_profile *p)
     p->icount = false;
 }
 
-unsigned ffwd_profile_rng_seed_bytes(const struct ffwd_profile *p) { return p->icount ? 0 : p->rng_seed_bytes; }
+unsigned ffwd_profile_rng_seed_bytes(const struct ffwd_profile *p) { return p->rng_seed_bytes; }
 
 int ffwd_profile_check(const struct ffwd_profile *p)
 {
@@ -71,9 +71,7 @@ void ffwd_profile_print(const struct ffwd_profile *p, struct sbuf *out, bool jso
     json_object_set_new(o, "dtb_randomness", json_boolean(p->dtb_randomness));
     unsigned seed_bytes = ffwd_profile_rng_seed_bytes(p);
     json_object_set_new(o, "dtb_rng_seed",
-                        json_string(seed_bytes         ? "fixed, from --rng-seed"
-                                    : p->rng_seed_bytes ? "none (not yet with --deterministic)"
-                                                        : "none (--rng-seed off)"));
+                        json_string(seed_bytes ? "fixed, from --rng-seed (QEMU -seed)" : "none (--rng-seed off)"));
     json_object_set_new(o, "rng_seed", json_integer((json_int_t)p->rng_seed));
     json_object_set_new(o, "rng_seed_bytes", json_integer(seed_bytes));
     json_object_set_new(o, "kernel_cmdline_base", json_string(p->append_base));

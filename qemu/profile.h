@@ -63,10 +63,9 @@ struct ffwd_profile {
 
 /* The default profile (GICv3, cortex-a57, 1 CPU, 512 MiB, TCG). */
 void ffwd_profile_default(struct ffwd_profile *p);
-/* Bytes of /chosen/rng-seed this profile boots with: rng_seed_bytes, but 0
- * with icount for now (with the seed, two -icount runs diverged: CPU state,
- * RAM and BBVs; until that is understood deterministic runs keep the
- * unseeded generator they had before). */
+/* Bytes of /chosen/rng-seed this profile boots with (0: none). QEMU fills
+ * them at reset from its -seed generator (see qemu/vm.c), deterministic runs
+ * included. */
 unsigned ffwd_profile_rng_seed_bytes(const struct ffwd_profile *p);
 /* Check values (CPU count limits etc.); error names the field. */
 int ffwd_profile_check(const struct ffwd_profile *p);

@@ -179,6 +179,13 @@ static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, 
     av2(a, "-smp", xasprintf("%u", p->smp));
     av2(a, "-m", xasprintf("%lluM", (unsigned long long)(p->mem_bytes >> 20)));
     av2(a, "-accel", xstrdup(p->accel));
+    /* QEMU's reset handler (qemu_fdt_randomize_seeds, registered by
+     * arm_load_dtb for every DTB, -dtb included) overwrites each rng-seed and
+     * kaslr-seed property with bytes from qemu_guest_getrandom: host
+     * randomness unless -seed makes them a fixed pseudo-random sequence. So
+     * the seed the guest gets is QEMU's, from this number. */
+    if (ffwd_profile_rng_seed_bytes(p))
+        av2(a, "-seed", xasprintf("%llu", (unsigned long long)p->rng_seed));
     if (p->icount) {
         av2(a, "-icount", xstrdup("shift=0,sleep=off,align=off"));
         /* the RTC follows the virtual clock from a fixed date: no host time leaks in */
