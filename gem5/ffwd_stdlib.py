@@ -3,7 +3,7 @@
 #   gem5.opt gem5/ffwd_stdlib.py --checkpoint CKPT [--cpu atomic|timing|o3|minor]
 #            [--memory ddr4|ddr3|lpddr3|hbm|simple] [--l1i 32KiB] [--l1d 32KiB] [--l2 1MiB]
 #            [--switch-after N] [--max-insts N] [--max-seconds S] [--script FILE] [--disk IMG]
-#            [--warmup-insts W --measure-insts N]
+#            [--warmup-insts W --measure-insts N] [--processor switchable|simple]
 #
 # A starting point for a study's own configuration, built only from gem5's
 # standard library and gem5/ffwd_board.py: a SimpleSwitchableProcessor (atomic
@@ -13,6 +13,9 @@
 # `--l1i 32K:8:64 --l1d 32K:8:64 --l2 1M:4:64` of `ffwd trace record` and
 # `profile --model`), and a dual-channel DDR4-2400 memory. Convert the capture for it with
 # `ffwd convert CAPTURE --out CKPT --layout stdlib-switchable`.
+# `--processor simple` builds a SimpleProcessor of --cpu instead (no switch;
+# layout `stdlib`): for atomic/timing studies and for the reference config.ini
+# of that layout (a zero-tick restore: --max-seconds 0.000001).
 #
 # The options are those of gem5/ffwd_restore.py, so `ffwd verify --config` and
 # `ffwd sample-run --config` drive it the same way; copy it and change the
@@ -36,6 +39,7 @@ from gem5.components.memory import (
 )
 from gem5.components.memory.simple import SingleChannelSimpleMemory
 from gem5.components.processors.cpu_types import CPUTypes
+from gem5.components.processors.simple_processor import SimpleProcessor
 from gem5.components.processors.simple_switchable_processor import SimpleSwitchableProcessor
 from gem5.isas import ISA
 from gem5.simulate.exit_event import ExitEvent
@@ -51,6 +55,9 @@ ap.add_argument("--memory", choices=["ddr4", "ddr3", "lpddr3", "hbm", "simple"],
 ap.add_argument("--l1i", default="32KiB", help="L1 instruction cache size (8-way)")
 ap.add_argument("--l1d", default="32KiB", help="L1 data cache size (8-way)")
 ap.add_argument("--l2", default="1MiB", help="private L2 size (4-way)")
+ap.add_argument("--processor", choices=["switchable", "simple"], default="switchable",
+                help="SimpleSwitchableProcessor (atomic, then --cpu; layout stdlib-switchable) or "
+                     "SimpleProcessor of --cpu (layout stdlib)")
 ap.add_argument("--switch-after", type=int, default=0)
 ap.add_argument("--max-insts", type=int, default=0)
 ap.add_argument("--max-seconds", type=float, default=0.0)
@@ -75,8 +82,13 @@ memory = {
                                                 bandwidth="12.8GiB/s", size=size),
 }[a.memory]()
 final = {"atomic": CPUTypes.TIMING, "timing": CPUTypes.TIMING, "o3": CPUTypes.O3, "minor": CPUTypes.MINOR}[a.cpu]
-processor = SimpleSwitchableProcessor(starting_core_type=CPUTypes.ATOMIC, switch_core_type=final,
-                                      isa=ISA.ARM, num_cores=ncpu)
+if a.processor == "simple":
+    kind = {"atomic": CPUTypes.ATOMIC, "timing": CPUTypes.TIMING, "o3": CPUTypes.O3, "minor": CPUTypes.MINOR}[a.cpu]
+    processor = SimpleProcessor(cpu_type=kind, isa=ISA.ARM, num_cores=ncpu)
+else:
+    processor = SimpleSwitchableProcessor(starting_core_type=CPUTypes.ATOMIC, switch_core_type=final,
+                                          isa=ISA.ARM, num_cores=ncpu)
+switching = a.processor == "switchable" and a.cpu != "atomic"
 board = FfwdBoard(checkpoint=ckpt, processor=processor, memory=memory,
                   cache_hierarchy=PrivateL1PrivateL2CacheHierarchy(l1i_size=a.l1i, l1d_size=a.l1d, l2_size=a.l2),
                   disk=a.disk or None, readfile=a.script or None, allow_other_gem5=a.allow_other_gem5)
@@ -85,7 +97,7 @@ sim = Simulator(board=board)
 if a.measure_insts:
     if a.switch_after or a.max_insts:
         sys.exit("ffwd_stdlib: --measure-insts does not combine with --switch-after/--max-insts")
-    run_simpoint(sim, board, a.warmup_insts, a.measure_insts, switch=a.cpu != "atomic")
+    run_simpoint(sim, board, a.warmup_insts, a.measure_insts, switch=switching)
     sys.exit(0)
 
 start = None
@@ -103,7 +115,7 @@ start = m5.curTick()
 print("ffwd_stdlib: restored %s at tick %d (%d CPU%s, GICv%s, %s memory, %s)"
       % (ckpt, start, ncpu, "s" if ncpu > 1 else "", info["platform"]["gic_version"], a.memory, a.cpu))
 cores = [c.get_simobject() for c in processor.get_cores()]
-if a.cpu != "atomic":
+if switching:
     if a.switch_after:
         for c in cores:
             c.scheduleInstStopAnyThread(a.switch_after)

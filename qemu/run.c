@@ -78,6 +78,31 @@ static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     return do_capture_ic(vm, o, res, base, kind, NULL, -1, NULL, 0);
 }
 
+/* Did vCPU v, stopped, just take an interrupt from user mode: is it at EL1
+ * at the IRQ, FIQ or SError entry (offset 0x480, 0x500, 0x580 of a 2 KiB
+ * aligned vector table) for a lower exception level? QEMU delivers a pending
+ * interrupt at a block boundary before it looks at a stop request, so an
+ * interrupt raised while the trigger held the vCPU lands exactly at the stop.
+ * Sets *entry to 1 if so; 0 otherwise (also when it cannot tell). */
+static int at_async_entry(struct ffwd_vm *vm, unsigned v, int *entry)
+{
+    *entry = 0;
+    json_t *ret = NULL;
+    if (qmp_cmd(vm->qmp, "human-monitor-command",
+                json_pack("{s:s, s:i}", "command-line", "info registers", "cpu-index", (int)v), &ret, 10) < 0)
+        return -1;
+    const char *t = json_string_value(ret);
+    const char *pc = t ? strstr(t, "PC=") : NULL;
+    const char *ps = t ? strstr(t, "PSTATE=") : NULL, *el = ps ? strstr(ps, "EL") : NULL; /* "... EL1h" */
+    if (pc && el) {
+        unsigned long long a = strtoull(pc + 3, NULL, 16);
+        unsigned off = (unsigned)(a & 0x7ff);
+        *entry = el[2] == '1' && (off == 0x480 || off == 0x500 || off == 0x580);
+    }
+    json_decref(ret);
+    return 0;
+}
+
 /* The trigger plugin holds a vCPU at the block that reaches target N: ask
  * QEMU to stop, release the vCPU (it finishes that block and stops), read
  * the exact count, capture, continue. */
@@ -88,6 +113,11 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     unsigned v;
     if (sscanf(text, "reached %llu count=%llu vcpu=%u tb=%llu", &n, &c, &v, &tb) != 4)
         return ffwd_seterr("malformed message from the trigger plugin: '%s'", text);
+    /* test hook: hold the vCPU this long before asking QEMU to stop, while
+     * the guest's clock runs on (tests of an interrupt pending at the stop) */
+    const char *hold = getenv("FFWD_TRIGGER_HOLD_MS");
+    if (hold && atoi(hold) > 0)
+        usleep((useconds_t)atoi(hold) * 1000);
     unsigned id;
     if (qmp_send(vm->qmp, "stop", NULL, &id) < 0)
         return -1;
@@ -105,12 +135,18 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     else
         for (unsigned i = 0; i < nv; i++)
             reached += counted[i];
-    /* same target again after a short stop: one record, retries counted */
-    unsigned retries = 0;
-    if (res->nstops && res->stops[res->nstops - 1].target == n && res->stops[res->nstops - 1].reached < n) {
+    /* same target again after a short stop or an interrupt at the stop: one
+     * record, retries counted */
+    unsigned retries = 0, irq_retries = 0;
+    if (res->nstops && res->stops[res->nstops - 1].target == n &&
+        (res->stops[res->nstops - 1].reached < n || res->stops[res->nstops - 1].irq_retries)) {
         retries = res->stops[res->nstops - 1].retries + 1;
+        irq_retries = res->stops[res->nstops - 1].irq_retries;
         res->nstops--;
     }
+    int entry = 0;
+    if (reached >= n && o->insn_filter_user && at_async_entry(vm, v, &entry) < 0)
+        return -1;
     int64_t over = (int64_t)(reached - n);
     if (res->nstops < FFWD_MAX_STOPS) {
         res->stops[res->nstops].target = n;
@@ -118,7 +154,17 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         res->stops[res->nstops].all = all;
         res->stops[res->nstops].tb_len = tb;
         res->stops[res->nstops].retries = retries;
+        res->stops[res->nstops].irq_retries = irq_retries + (entry != 0);
         res->stops[res->nstops++].overshoot = over;
+    }
+    if (entry && irq_retries < 3) {
+        /* not the machine at the target but the hold's interrupt (the count
+         * does not move in the kernel): stop at the first counted block after
+         * the handler returns instead */
+        prog(o, "instruction count %llu: stopped at an interrupt taken from user mode: again after the handler", n);
+        if (ffwd_vm_trigger_again(vm) < 0)
+            return -1;
+        return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
     }
     if (reached < n && retries < 1000) {
         /* the block that was to reach n was cut short (a page fault, an

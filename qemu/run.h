@@ -17,6 +17,7 @@ struct ffwd_run_opts {
     const char *capture_dir;    /* capture at `ffwd-guest checkpoint` (and capture_marker) into this folder */
     const char *capture_marker; /* also capture when the guest prints this marker */
     int insn_scope;             /* as ffwd_vm_config.insn_scope (for reporting) */
+    bool insn_filter_user;      /* the targets count user-mode instructions only (mode=user) */
 };
 
 struct ffwd_run_result {
@@ -32,6 +33,8 @@ struct ffwd_run_result {
         uint64_t all;                     /* every retired instruction then (the scope's vCPU, or all vCPUs) */
         int64_t overshoot;
         unsigned retries;                 /* stops that fell short (a block cut by an exception) */
+        unsigned irq_retries;             /* stops that fell on an interrupt entry from user mode (filter
+                                             mode=user: the next counted block is stopped at instead) */
     } stops[FFWD_MAX_STOPS];
     unsigned ncaptures;
     char captures[FFWD_MAX_STOPS][1200]; /* paths, in the order taken */

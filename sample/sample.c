@@ -435,6 +435,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         }
         ro->capture_dir = capdir;
         ro->insn_scope = (int)o->vcpu;
+        ro->insn_filter_user = filters && strstr(filters, "mode=user") != NULL;
         res = xcalloc(1, sizeof *res);
         double t0 = now_sec();
         ffwd_info("rerunning the workload with %u capture points (%zu simulation points, warm-up %" PRIu64
