@@ -236,8 +236,8 @@ static void t_section_names(void)
     ini_free(&t);
 
     /* more config.ini files written by gem5 v24.0.0.1 itself (zero-tick
-     * restores of ffwd checkpoints: gem5/ffwd_stdlib.py, and a SimpleProcessor
-     * board for "stdlib"): each derives the layout of its name, and gem5's own
+     * restores of ffwd checkpoints: gem5/ffwd_stdlib.py, with --processor
+     * simple for "stdlib"): each derives the layout of its name, and gem5's own
      * 2-CPU GICv2 checkpoint, relabelled, has every section there */
     static const struct {
         const char *file, *layout;
@@ -245,7 +245,10 @@ static void t_section_names(void)
         int gicv;
     } refs[] = {{"stdlib-switchable-2cpu-gicv2", "stdlib-switchable", 2, 2},
                 {"stdlib-switchable-4cpu-gicv3", "stdlib-switchable", 4, 3},
-                {"stdlib-2cpu-gicv2", "stdlib", 2, 2}};
+                {"stdlib-2cpu-gicv2", "stdlib", 2, 2},
+                {"stdlib-1cpu-gicv2", "stdlib", 1, 2},
+                {"stdlib-1cpu-gicv3", "stdlib", 1, 3},
+                {"stdlib-4cpu-gicv3", "stdlib", 4, 3}};
     for (size_t r = 0; r < sizeof refs / sizeof *refs; r++) {
         char *rc = xasprintf("%s/tests/data/%s.config.ini.gz", FFWD_SOURCE_DIR, refs[r].file);
         struct gem5_layout named, got;
