@@ -32,7 +32,7 @@ import m5
 from m5.objects import *
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ffwd_board import FfwdError, QemuVirt, arm_release
+from ffwd_board import FfwdError, QemuVirt, arm_release, check_sections
 
 ap = argparse.ArgumentParser(description="restore an ffwd checkpoint in stock gem5")
 ap.add_argument("--checkpoint", required=True, help="checkpoint directory written by ffwd convert")
@@ -143,6 +143,10 @@ if a.simpoint_profile:
 
 root = Root(full_system=True, system=system)
 m5.instantiate(ckpt)
+# gem5 skips a section it has no object for without a word: every section
+# must belong to this configuration (a checkpoint converted for another
+# --layout stops here, named)
+check_sections(ckpt, root)
 start_tick = m5.curTick()
 print("ffwd_restore: restored %s at tick %d (%d CPU%s, GICv%s, %s)"
       % (ckpt, start_tick, ncpu, "s" if ncpu > 1 else "", plat["gic_version"], a.cpu))

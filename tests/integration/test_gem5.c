@@ -684,6 +684,16 @@ static int t_gem5_stdlib(const char *smp, const char *gic)
     CHECK_MSG(log && strstr(log, "ffwd_board: error: checkpoint section [system"), "%s", log ? log : "(no log)");
     free(log);
     free(lp);
+    /* and the other way round: the legacy script refuses the stdlib names */
+    char *keep3 = xasprintf("%s/gem5-legacy-script", dir);
+    const char *bad2[] = {"verify", ck, "--gem5", g, "--max-seconds", "1", "--keep", keep3, NULL};
+    CHECK(ffwd(&o, bad2) != 0);
+    lp = xasprintf("%s/gem5.log", keep3);
+    log = read_file(lp, NULL);
+    CHECK_MSG(log && strstr(log, "ffwd_board: error: checkpoint section [board"), "%s", log ? log : "(no log)");
+    free(log);
+    free(lp);
+    free(keep3);
     if (t_fail == 0)
         rm_rf(dir);
     sbuf_free(&o);
