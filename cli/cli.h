@@ -29,6 +29,17 @@ int cli_seconds(const char *opt, const char *arg, double *out);
 int cli_uint(const char *opt, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out);
 /* Error (naming the file) if one of the paths exists, unless force. */
 int cli_refuse_overwrite(bool force, const char *first, ...);
+/* The memory plugin's cache/TLB geometry options (--l1i/--l1d/--l2/--llc
+ * SIZE:ASSOC:LINE, --itlb/--dtlb ENTRIES:ASSOC[:PAGE]) of `trace record` and
+ * `profile --model`, one getopt code for all six. */
+#define CLI_CACHE_LONGOPTS(code)                                                                                  \
+    {"l1i", required_argument, 0, code}, {"l1d", required_argument, 0, code}, {"l2", required_argument, 0, code}, \
+        {"llc", required_argument, 0, code}, {"itlb", required_argument, 0, code},                                \
+        {"dtlb", required_argument, 0, code}
+/* Check one of them (the plugin's own complaint would end in QEMU's log) and
+ * append ",NAME=SPEC" to the plugin's arguments. */
+struct sbuf;
+int cli_cache_opt(const char *name, const char *spec, struct sbuf *plugin_args);
 /* --cpu atomic|timing|o3 of the gem5 commands. */
 int cli_gem5_cpu(const char *arg, const char **out);
 /* Error unless a gem5 binary was given (--gem5 or $GEM5). */

@@ -27,8 +27,9 @@
 static void profile_help(FILE *f)
 {
     fprintf(f,
-            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI] [--model]\n"
-            "                    [--process roi|TTBR0] [--force] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
+            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI]\n"
+            "                    [--model [--l1i SPEC] [--l1d SPEC] [--l2 SPEC] [--llc SPEC] [--itlb SPEC]\n"
+            "                     [--dtlb SPEC]] [--process roi|TTBR0] [--force] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
             "\n"
             "Run the guest once in QEMU (TCG) with ffwd's BBV plugin and write, per vCPU,\n"
             "PREFIX.<vcpu>.bb.gz: one basic-block vector per N counted instructions in\n"
@@ -46,9 +47,12 @@ static void profile_help(FILE *f)
             "  --process roi|TTBR0  count only while this address space is installed: the one that\n"
             "                       executes roi-begin itself (guest/ffwd-roi.h), or a TTBR0 value\n"
             "  --model              also run the memory plugin's cache/TLB/instruction-class model\n"
-            "  --force              replace an earlier profile with this PREFIX (refused otherwise)\n"
             "                       on the same intervals: PREFIX.<vcpu>.model.csv (`ffwd estimate\n"
-            "                       --events`); default geometry, see `ffwd trace --help`\n"
+            "                       --events`)\n"
+            "  --l1i ... --dtlb     the model's geometry, as `ffwd trace record` (see `ffwd trace\n"
+            "                       --help`); gem5/ffwd_stdlib.py's caches are --l1i 32K:8:64\n"
+            "                       --l1d 32K:8:64 --l2 1M:4:64\n"
+            "  --force              replace an earlier profile with this PREFIX (refused otherwise)\n"
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
 }
 
@@ -80,7 +84,7 @@ static json_t *profile_json(const struct boot_args *b, uint64_t interval, const 
 
 int cmd_profile(int argc, char **argv)
 {
-    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS, O_MODEL };
+    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS, O_MODEL, O_CACHE };
     static const struct option lo[] = {BOOT_LONGOPTS,
                                        {"out", required_argument, 0, OPT_OUT},
                                        {"interval", required_argument, 0, O_INTERVAL},
@@ -89,6 +93,7 @@ int cmd_profile(int argc, char **argv)
                                        {"range", required_argument, 0, O_RANGE},
                                        {"process", required_argument, 0, O_PROCESS},
                                        {"model", no_argument, 0, O_MODEL},
+                                       CLI_CACHE_LONGOPTS(O_CACHE),
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -97,9 +102,10 @@ int cmd_profile(int argc, char **argv)
     const char *out = NULL, *range = NULL, *process = NULL;
     uint64_t interval = 100000000ULL;
     bool user = false, roi = false, model = false, force = false;
-    int c;
+    struct sbuf geom = {0}; /* the model's geometry options, as plugin arguments */
+    int c, li = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", lo, &li)) != -1) {
         int r = boot_args_opt(&b, c, optarg);
         if (r < 0)
             return cli_fail();
@@ -115,6 +121,12 @@ int cmd_profile(int argc, char **argv)
         case O_ROI: roi = true; break;
         case OPT_FORCE: force = true; break;
         case O_MODEL: model = true; break;
+        case O_CACHE:
+            if (cli_cache_opt(lo[li].name, optarg, &geom) < 0) {
+                sbuf_free(&geom);
+                return cli_fail();
+            }
+            break;
         case O_RANGE:
             if (strchr(optarg, ',') || !strchr(optarg, '-')) {
                 ffwd_seterr("--range: expected LO-HI (got '%s')", optarg);
@@ -138,22 +150,32 @@ int cmd_profile(int argc, char **argv)
             fprintf(stderr, "ffwd profile: --out PREFIX is required\n");
         else
             fprintf(stderr, "ffwd profile: unexpected argument '%s'\n", argv[optind]);
+        sbuf_free(&geom);
         return 2;
     }
     if (strcmp(b.cfg.prof.accel, "tcg")) {
         ffwd_seterr("ffwd profile needs --accel tcg (basic blocks are counted by a TCG plugin)");
+        sbuf_free(&geom);
+        return cli_fail();
+    }
+    if (geom.len && !model) {
+        ffwd_seterr("--l1i/--l1d/--l2/--llc/--itlb/--dtlb are the geometry of --model: give --model too");
+        sbuf_free(&geom);
         return cli_fail();
     }
     if (model && (user || range || process)) {
         ffwd_seterr("--model counts every instruction of the window: it does not combine with --user, --range "
                     "or --process (the intervals would not line up)");
+        sbuf_free(&geom);
         return cli_fail();
     }
     char *rj = xasprintf("%s.run.json", out), *rp = xasprintf("%s.positions", out), *rb = xasprintf("%s.0.bb.gz", out);
     int taken = cli_refuse_overwrite(force, rj, rp, rb, NULL);
     free(rj), free(rp), free(rb);
-    if (taken < 0)
+    if (taken < 0) {
+        sbuf_free(&geom);
         return cli_fail();
+    }
     char *so = ffwd_plugin_path("bbv");
     struct sbuf filters = {0}, plug = {0};
     sbuf_addf(&filters, "mode=%s", user ? "user" : "all");
@@ -167,10 +189,11 @@ int cmd_profile(int argc, char **argv)
     free(so);
     if (model) { /* the same intervals: both plugins close them on the same rule */
         char *mso = ffwd_plugin_path("mem");
-        sbuf_addf(&plug, "\n%s,out=%s,trace=off,model=on,interval=%" PRIu64 "%s", mso, out, interval,
-                  roi ? ",roi=on" : "");
+        sbuf_addf(&plug, "\n%s,out=%s,trace=off,model=on,interval=%" PRIu64 "%s%s", mso, out, interval,
+                  roi ? ",roi=on" : "", geom.s ? geom.s : "");
         free(mso);
     }
+    sbuf_free(&geom);
     b.cfg.plugin = plug.s;
     if (boot_args_prepare(&b) < 0) {
         sbuf_free(&filters);

@@ -64,12 +64,7 @@ static int trace_record(int argc, char **argv)
                                        {"no-trace", no_argument, 0, O_NOTRACE},
                                        {"model", no_argument, 0, O_MODEL},
                                        {"interval", required_argument, 0, O_INTERVAL},
-                                       {"l1i", required_argument, 0, O_CACHE},
-                                       {"l1d", required_argument, 0, O_CACHE},
-                                       {"l2", required_argument, 0, O_CACHE},
-                                       {"llc", required_argument, 0, O_CACHE},
-                                       {"itlb", required_argument, 0, O_CACHE},
-                                       {"dtlb", required_argument, 0, O_CACHE},
+                                       CLI_CACHE_LONGOPTS(O_CACHE),
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     static struct boot_args b;
@@ -103,19 +98,10 @@ static int trace_record(int argc, char **argv)
                 goto fail;
             sbuf_addf(&opts, ",interval=%" PRIu64, v);
             break;
-        case O_CACHE: {
-            /* check here, not only in the plugin (whose complaint ends in QEMU's log) */
-            struct cache_cfg cfg;
-            char err[200] = "not a spec";
-            bool tlb = !strcmp(lo[li].name, "itlb") || !strcmp(lo[li].name, "dtlb");
-            if (strchr(optarg, ',') || strchr(optarg, '=') ||
-                cache_parse_checked(optarg, tlb, &cfg, err, sizeof err) < 0) {
-                ffwd_seterr("--%s: '%s': %s", lo[li].name, optarg, err);
+        case O_CACHE:
+            if (cli_cache_opt(lo[li].name, optarg, &opts) < 0)
                 goto fail;
-            }
-            sbuf_addf(&opts, ",%s=%s", lo[li].name, optarg);
             break;
-        }
         case 'h': trace_help(stdout); sbuf_free(&opts); return 0;
         default: trace_help(stderr); sbuf_free(&opts); return 2;
         }

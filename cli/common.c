@@ -7,6 +7,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../model/cache.h"
 #include "../qemu/profile.h"
 #include "cli.h"
 #include "opts.h"
@@ -112,4 +113,15 @@ int cli_refuse_overwrite(bool force, const char *first, ...)
         }
     va_end(ap);
     return rc;
+}
+
+int cli_cache_opt(const char *name, const char *spec, struct sbuf *plugin_args)
+{
+    struct cache_cfg cfg;
+    char err[200] = "not a spec";
+    bool tlb = !strcmp(name, "itlb") || !strcmp(name, "dtlb");
+    if (strchr(spec, ',') || strchr(spec, '=') || cache_parse_checked(spec, tlb, &cfg, err, sizeof err) < 0)
+        return ffwd_seterr("--%s: '%s': %s", name, spec, err);
+    sbuf_addf(plugin_args, ",%s=%s", name, spec);
+    return 0;
 }

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 
@@ -90,6 +91,46 @@ int main(int argc, char **argv)
         CHECK_MSG(rows >= 2 && bad_rows <= 1, "%llu rows, %llu not one interval long", rows, bad_rows);
         free(csv);
         free(sum);
+    } else if (!strcmp(argv[1], "geometry")) {
+        /* profile --model takes the model's geometry as trace record does: a
+         * 1 KiB direct-mapped L1D misses far more than the default 32 KiB */
+        unsigned long long miss[2] = {0, 0};
+        for (int g = 0; g < 2; g++) {
+            char *pg = xasprintf("%s-%d", prefix, g), *cp = xasprintf("%s-%d.0.model.csv", prefix, g);
+            const char *pa[] = {"profile", "--out", pg, "--interval", "2000000", "--model", "--roi",
+                                "--deterministic", "--append", "ffwd.root=none", "--cmd",
+                                "ffwd-guest roi-begin; ffwd-matmul 96; ffwd-guest roi-end",
+                                g ? "--l1d" : NULL, "1K:1:64", NULL};
+            sbuf_free(&o);
+            CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+            char *csv = read_file(cp, NULL);
+            CHECK_MSG(csv != NULL, "no %s", cp);
+            /* the l1d_miss column, found by its name in the header */
+            int col = -1;
+            for (char *s1 = NULL, *l = csv ? strtok_r(csv, "\n", &s1) : NULL; l; l = strtok_r(NULL, "\n", &s1)) {
+                if (!isdigit((unsigned char)l[0])) {
+                    int k = 0;
+                    for (char *f = l; f; f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL, k++)
+                        if (!strncmp(f, "l1d_miss", 8) && (f[8] == ',' || !f[8]))
+                            col = k;
+                    continue;
+                }
+                char *f = l;
+                for (int k = 0; k < col && f; k++)
+                    f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+                if (f && col >= 0)
+                    miss[g] += strtoull(f, NULL, 10);
+            }
+            CHECK_MSG(col > 0, "%s: no l1d_miss column", cp);
+            free(csv), free(cp), free(pg);
+        }
+        printf("profile --model: L1D misses %llu with the default geometry, %llu with --l1d 1K:1:64\n", miss[0],
+               miss[1]);
+        CHECK_MSG(miss[0] > 0 && miss[1] > 2 * miss[0], "L1D misses %llu (default) vs %llu (1K:1:64)", miss[0], miss[1]);
+        sbuf_free(&o);
+        const char *b1[] = {"profile", "--out", prefix, "--l1d", "32K:8:64", "--cmd", "true", NULL};
+        CHECK(ffwd(&o, b1) != 0);
+        CHECK_STR_HAS(o.s, "give --model too");
     } else if (!strcmp(argv[1], "window")) {
         /* --from/--to: the window holds to - from instructions (whole blocks) */
         const char *ra[] = {"trace", "record", "--out", prefix, "--from", "1000000000", "--to", "1003000000",
