@@ -17,6 +17,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../gem5/simpoints.h"
 #include "../model/estimate.h"
 #include "cli.h"
 #include "opts.h"
@@ -24,7 +25,7 @@
 static void help(FILE *f)
 {
     fprintf(f,
-            "usage: ffwd estimate --events CSV [--samples DIR [--cpu o3]] [--calibration FILE]\n"
+            "usage: ffwd estimate --events CSV [--samples DIR [--cpu o3] [--config USER.py]] [--calibration FILE]\n"
             "                     [--save FILE [--force]] [--reference-cpi X]\n"
             "\n"
             "CPI_i = sum_j w_j * event_ij / instructions_i, w_j >= 0 (non-negative least\n"
@@ -38,6 +39,7 @@ static void help(FILE *f)
             "                       (DIR/gem5-CPU/results.json): each point's gem5 CPI with the events\n"
             "                       of its interval from --events\n"
             "  --cpu TYPE           which sample-run results (default o3)\n"
+            "  --config USER.py     ... of sample-run --config USER.py (DIR/gem5-USER-CPU/results.json)\n"
             "  --calibration FILE   calibration points saved earlier (same gem5 CPU configuration\n"
             "                       and model); added to --samples' points\n"
             "  --save FILE          write the calibration points and the fitted weights (an existing\n"
@@ -52,11 +54,11 @@ static void help(FILE *f)
             "gem5 CPI when --samples carries weights.\n");
 }
 
-/* Calibration points from DIR/simpoints.json + DIR/gem5-CPU/results.json. */
-static int load_samples(const char *dir, const char *cpu, const struct est_row *all, size_t nall,
+/* Calibration points from DIR/simpoints.json + DIR/gem5-TAG/results.json. */
+static int load_samples(const char *dir, const char *tag, const struct est_row *all, size_t nall,
                         struct est_row **cal, size_t *ncal, double *wcpi)
 {
-    char *mp = xasprintf("%s/simpoints.json", dir), *rp = xasprintf("%s/gem5-%s/results.json", dir, cpu);
+    char *mp = xasprintf("%s/simpoints.json", dir), *rp = xasprintf("%s/gem5-%s/results.json", dir, tag);
     json_error_t e;
     json_t *man = json_load_file(mp, 0, &e), *res = man ? json_load_file(rp, 0, &e) : NULL;
     int rc = 0;
@@ -169,10 +171,11 @@ static int save_calibration(const char *path, const struct est_features *f, cons
 
 int cmd_estimate(int argc, char **argv)
 {
-    enum { O_EVENTS = 1000, O_SAMPLES, O_CALIB, O_SAVE, O_REF, O_HOLD };
+    enum { O_EVENTS = 1000, O_SAMPLES, O_CALIB, O_SAVE, O_REF, O_HOLD, O_CONFIG };
     static const struct option lo[] = {{"events", required_argument, 0, O_EVENTS},
                                        {"samples", required_argument, 0, O_SAMPLES},
                                        {"cpu", required_argument, 0, OPT_CPU},
+                                       {"config", required_argument, 0, O_CONFIG},
                                        {"calibration", required_argument, 0, O_CALIB},
                                        {"save", required_argument, 0, O_SAVE},
                                        {"reference-cpi", required_argument, 0, O_REF},
@@ -180,7 +183,8 @@ int cmd_estimate(int argc, char **argv)
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3", *hold = NULL;
+    const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3", *hold = NULL,
+               *config = NULL;
     bool force = false;
     double ref = 0;
     int c;
@@ -194,6 +198,7 @@ int cmd_estimate(int argc, char **argv)
                 return cli_fail();
             break;
         case O_CALIB: calib = optarg; break;
+        case O_CONFIG: config = optarg; break;
         case O_SAVE: save = optarg; break;
         case OPT_FORCE: force = true; break;
         case O_HOLD: hold = optarg; break;
@@ -216,6 +221,7 @@ int cmd_estimate(int argc, char **argv)
     }
     if (save && cli_refuse_overwrite(force, save, NULL) < 0)
         return cli_fail();
+    char *tag = gem5_results_tag(config, cpu); /* the results sample-run wrote for this system */
     struct est_features f;
     struct est_row *all = NULL, *cal = NULL;
     size_t nall = 0, ncal = 0;
@@ -223,7 +229,7 @@ int cmd_estimate(int argc, char **argv)
     int rc = -1;
     if (est_read_csv(events, &f, &all, &nall) < 0)
         goto out;
-    if (samples && load_samples(samples, cpu, all, nall, &cal, &ncal, &wcpi) < 0)
+    if (samples && load_samples(samples, tag, all, nall, &cal, &ncal, &wcpi) < 0)
         goto out;
     if (calib && load_calibration(calib, &f, &cal, &ncal) < 0)
         goto out;
@@ -266,7 +272,7 @@ int cmd_estimate(int argc, char **argv)
         struct est_row *ho = NULL;
         size_t nho = 0;
         double hw;
-        if (load_samples(hold, cpu, all, nall, &ho, &nho, &hw) < 0) {
+        if (load_samples(hold, tag, all, nall, &ho, &nho, &hw) < 0) {
             free(ho);
             goto out;
         }
@@ -299,5 +305,6 @@ int cmd_estimate(int argc, char **argv)
 out:
     free(all);
     free(cal);
+    free(tag);
     return rc < 0 ? cli_fail() : 0;
 }

@@ -468,10 +468,7 @@ int cmd_sample_run(int argc, char **argv)
     if (o.config) {
         if (!o.layout)
             o.layout = "stdlib-switchable";
-        const char *b = strrchr(o.config, '/') ? strrchr(o.config, '/') + 1 : o.config;
-        size_t n = strlen(b) > 3 && !strcmp(b + strlen(b) - 3, ".py") ? strlen(b) - 3 : strlen(b);
-        tag = xasprintf("%.*s-%s", (int)n, b, o.cpu);
-        path_name_sanitize(tag);
+        tag = gem5_results_tag(o.config, o.cpu);
         o.tag = tag;
     }
     char *res = xasprintf("%s/gem5-%s/results.json", o.dir, o.tag ? o.tag : o.cpu);

@@ -313,3 +313,14 @@ bad_input:
     json_decref(man);
     return -1;
 }
+
+char *gem5_results_tag(const char *config, const char *cpu)
+{
+    if (!config)
+        return xstrdup(cpu);
+    const char *b = strrchr(config, '/') ? strrchr(config, '/') + 1 : config;
+    size_t n = strlen(b) > 3 && !strcmp(b + strlen(b) - 3, ".py") ? strlen(b) - 3 : strlen(b);
+    char *tag = xasprintf("%.*s-%s", (int)n, b, cpu);
+    path_name_sanitize(tag);
+    return tag;
+}

@@ -42,6 +42,9 @@ struct gem5_simpoints_result {
 };
 
 int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoints_result *r);
+/* The name of a sample-run's results under DIR (DIR/gem5-<tag>): the CPU
+ * model for the legacy script (config NULL), else "<script name>-<cpu>". */
+char *gem5_results_tag(const char *config, const char *cpu);
 void gem5_simpoints_free(struct gem5_simpoints_result *r);
 
 /* From the first statistics block of a gem5 stats.txt: the cycles and the

@@ -208,6 +208,18 @@ int main(int argc, char **argv)
         const char *eb[] = {"estimate", "--events", ev, "--calibration", cal, NULL};
         CHECK_MSG(ffwd(&o, eb) == 0, "%s", o.s);
         CHECK_STR_HAS(o.s, want);
+        /* the results of sample-run --config USER.py (DIR/gem5-USER-CPU) */
+        sbuf_free(&o);
+        char *r0 = xasprintf("%s/s0/gem5-o3", dir), *r1 = xasprintf("%s/s0/gem5-my_board-o3", dir);
+        CHECK(rename(r0, r1) == 0);
+        const char *ef[] = {"estimate", "--events", ev, "--samples", s0, "--config", "/somewhere/my_board.py", NULL};
+        CHECK_MSG(ffwd(&o, ef) == 0, "%s", o.s);
+        CHECK_STR_HAS(o.s, "l1d_miss 10 ");
+        sbuf_free(&o);
+        const char *eg[] = {"estimate", "--events", ev, "--samples", s0, NULL};
+        CHECK(ffwd(&o, eg) != 0);
+        CHECK_STR_HAS(o.s, "gem5-o3/results.json");
+        free(r0), free(r1);
         /* errors name the file */
         sbuf_free(&o);
         const char *ec[] = {"estimate", "--events", ev, "--calibration", ev, NULL};
