@@ -78,27 +78,23 @@ static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     return do_capture_ic(vm, o, res, base, kind, NULL, -1, NULL, 0);
 }
 
-/* Did vCPU v, stopped, just take an interrupt from user mode: is it at EL1
- * at the IRQ, FIQ or SError entry (offset 0x480, 0x500, 0x580 of a 2 KiB
- * aligned vector table) for a lower exception level? QEMU delivers a pending
- * interrupt at a block boundary before it looks at a stop request, so an
- * interrupt raised while the trigger held the vCPU lands exactly at the stop.
- * Sets *entry to 1 if so; 0 otherwise (also when it cannot tell). */
-static int at_async_entry(struct ffwd_vm *vm, unsigned v, int *entry)
+/* Is vCPU v, stopped, in the kernel (EL1)? With user-mode counting a stop is
+ * meant at a user instruction, but the vCPU can be in the kernel when QEMU
+ * acts on the stop request: QEMU delivers an interrupt raised while the
+ * trigger held the vCPU at the block boundary before it looks at the stop
+ * (the vCPU then sits at the IRQ entry), and a block that ends in a system
+ * call or a fault, or a stop request that comes late, leaves it in kernel
+ * code. Sets *el1 (0 when it cannot tell). */
+static int stopped_in_kernel(struct ffwd_vm *vm, unsigned v, int *el1)
 {
-    *entry = 0;
+    *el1 = 0;
     json_t *ret = NULL;
     if (qmp_cmd(vm->qmp, "human-monitor-command",
                 json_pack("{s:s, s:i}", "command-line", "info registers", "cpu-index", (int)v), &ret, 10) < 0)
         return -1;
     const char *t = json_string_value(ret);
-    const char *pc = t ? strstr(t, "PC=") : NULL;
     const char *ps = t ? strstr(t, "PSTATE=") : NULL, *el = ps ? strstr(ps, "EL") : NULL; /* "... EL1h" */
-    if (pc && el) {
-        unsigned long long a = strtoull(pc + 3, NULL, 16);
-        unsigned off = (unsigned)(a & 0x7ff);
-        *entry = el[2] == '1' && (off == 0x480 || off == 0x500 || off == 0x580);
-    }
+    *el1 = el && el[2] == '1';
     json_decref(ret);
     return 0;
 }
@@ -145,7 +141,7 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         res->nstops--;
     }
     int entry = 0;
-    if (reached >= n && o->insn_filter_user && at_async_entry(vm, v, &entry) < 0)
+    if (reached >= n && o->insn_filter_user && stopped_in_kernel(vm, v, &entry) < 0)
         return -1;
     int64_t over = (int64_t)(reached - n);
     if (res->nstops < FFWD_MAX_STOPS) {
@@ -157,11 +153,13 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         res->stops[res->nstops].irq_retries = irq_retries + (entry != 0);
         res->stops[res->nstops++].overshoot = over;
     }
-    if (entry && irq_retries < 3) {
-        /* not the machine at the target but the hold's interrupt (the count
-         * does not move in the kernel): stop at the first counted block after
-         * the handler returns instead */
-        prog(o, "instruction count %llu: stopped at an interrupt taken from user mode: again after the handler", n);
+    if (entry && irq_retries < 8) {
+        /* not where the profile meant (a user instruction), and the count
+         * does not move in the kernel: stop at the first counted block after
+         * the kernel returns to user mode instead */
+        prog(o, "instruction count %llu: stopped in the kernel (an interrupt, a system call): again after the "
+                "handler",
+             n);
         if (ffwd_vm_trigger_again(vm) < 0)
             return -1;
         return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);

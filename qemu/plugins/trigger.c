@@ -118,11 +118,18 @@ static void poke_others(unsigned vcpu)
             qemu_plugin_u64_set(poke, (unsigned)i, 1);
 }
 
+/* A block's callback data: its length, and whether the static filters count
+ * it (a block that does not count cannot reach a target: a poke or an
+ * "again" lands on any block, often in the kernel). */
+#define UD_COUNTED (1ULL << 40)
+#define UD_LEN(u) ((uint64_t)(uintptr_t)(u) & 0xffffffffULL)
+
 /* Runs at the start of a block when the filter says the target is near, or
  * when another vCPU poked this one. */
 static void near_target(unsigned vcpu, void *udata)
 {
-    uint64_t tb_len = (uint64_t)(uintptr_t)udata;
+    uint64_t tb_len = UD_LEN(udata);
+    bool block_counts = ((uint64_t)(uintptr_t)udata & UD_COUNTED) && (!ff_dynamic() || ff_block_counts(vcpu));
     if (scope_vcpu >= 0 && (int)vcpu != scope_vcpu) {
         qemu_plugin_u64_set(left, vcpu, 2 * BIAS);
         return;
@@ -138,6 +145,7 @@ static void near_target(unsigned vcpu, void *udata)
         if (vcpu < MAX_VCPUS)
             settle[vcpu] = true;
         qemu_plugin_u64_set(left, vcpu, BIAS);
+        qemu_plugin_u64_set(poke, vcpu, 1); /* the next block settles, counted or not */
         pthread_mutex_unlock(&mu);
         return;
     }
@@ -164,10 +172,10 @@ static void near_target(unsigned vcpu, void *udata)
         return;
     }
     uint64_t n = targets[next_target], c = current(vcpu);
-    if (c + tb_len < n) { /* not yet: the filter fired early (it counts whole blocks) */
+    if (c + tb_len < n || !block_counts) { /* not yet: the filter fired early (it counts whole blocks) */
         /* Counting all vCPUs, every vCPU gets its share of what is left now:
          * one that was idle must not keep an old, larger share. */
-        arm_self(vcpu, n - c);
+        arm_self(vcpu, c < n ? n - c : 0);
         if (exhausted)
             poke_others(vcpu);
         pthread_mutex_unlock(&mu);
@@ -186,6 +194,9 @@ static void near_target(unsigned vcpu, void *udata)
     if (vcpu < MAX_VCPUS)
         settle[vcpu] = true;
     qemu_plugin_u64_set(left, vcpu, BIAS); /* the next block comes back here */
+    /* ... counted or not: a block cut short by a fault goes on in the
+     * kernel's handler, which must wait for the stop request as well */
+    qemu_plugin_u64_set(poke, vcpu, 1);
     pthread_mutex_unlock(&mu);
 }
 
@@ -197,7 +208,7 @@ static void dyn_block(unsigned vcpu, void *udata)
         return;
     if (scope_vcpu >= 0 && (int)vcpu != scope_vcpu)
         return;
-    uint64_t tb_len = (uint64_t)(uintptr_t)udata;
+    uint64_t tb_len = UD_LEN(udata);
     unsigned k = next_target;
     if ((vcpu < MAX_VCPUS && settle[vcpu]) || (k < ntargets && current(vcpu) + tb_len >= targets[k]))
         near_target(vcpu, udata);
@@ -209,14 +220,15 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     bool counted = ff_tb_trans(tb);
     /* another vCPU's poke: every block, counted or not, so a stop holds all */
+    void *ud = (void *)(uintptr_t)(n | (counted ? UD_COUNTED : 0));
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, poke, 0,
-                                             (void *)(uintptr_t)n);
+                                             ud);
     if (counted && ff_dynamic())
-        qemu_plugin_register_vcpu_tb_exec_cb(tb, dyn_block, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)n);
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, dyn_block, QEMU_PLUGIN_CB_NO_REGS, ud);
     else if (counted) {
         /* filter: left - BIAS <= 2n (order-independent of the block's own decrement) */
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_LE, left,
-                                                 BIAS + 2 * n, (void *)(uintptr_t)n);
+                                                 BIAS + 2 * n, ud);
         qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left,
                                                           (uint64_t)-(int64_t)n);
     }
