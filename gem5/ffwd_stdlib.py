@@ -81,11 +81,11 @@ memory = {
     "simple": lambda: SingleChannelSimpleMemory(latency="30ns", latency_var="0ns",
                                                 bandwidth="12.8GiB/s", size=size),
 }[a.memory]()
-final = {"atomic": CPUTypes.TIMING, "timing": CPUTypes.TIMING, "o3": CPUTypes.O3, "minor": CPUTypes.MINOR}[a.cpu]
+cpu_type = {"atomic": CPUTypes.ATOMIC, "timing": CPUTypes.TIMING, "o3": CPUTypes.O3, "minor": CPUTypes.MINOR}[a.cpu]
 if a.processor == "simple":
-    kind = {"atomic": CPUTypes.ATOMIC, "timing": CPUTypes.TIMING, "o3": CPUTypes.O3, "minor": CPUTypes.MINOR}[a.cpu]
-    processor = SimpleProcessor(cpu_type=kind, isa=ISA.ARM, num_cores=ncpu)
-else:
+    processor = SimpleProcessor(cpu_type=cpu_type, isa=ISA.ARM, num_cores=ncpu)
+else:  # a switchable processor needs another type to switch to: atomic runs switch to timing
+    final = CPUTypes.TIMING if a.cpu == "atomic" else cpu_type
     processor = SimpleSwitchableProcessor(starting_core_type=CPUTypes.ATOMIC, switch_core_type=final,
                                           isa=ISA.ARM, num_cores=ncpu)
 switching = a.processor == "switchable" and a.cpu != "atomic"

@@ -131,17 +131,17 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     else
         for (unsigned i = 0; i < nv; i++)
             reached += counted[i];
-    /* same target again after a short stop or an interrupt at the stop: one
+    /* same target again after a short stop or a stop in the kernel: one
      * record, retries counted */
-    unsigned retries = 0, irq_retries = 0;
+    unsigned retries = 0, kernel_retries = 0;
     if (res->nstops && res->stops[res->nstops - 1].target == n &&
-        (res->stops[res->nstops - 1].reached < n || res->stops[res->nstops - 1].irq_retries)) {
+        (res->stops[res->nstops - 1].reached < n || res->stops[res->nstops - 1].kernel_retries)) {
         retries = res->stops[res->nstops - 1].retries + 1;
-        irq_retries = res->stops[res->nstops - 1].irq_retries;
+        kernel_retries = res->stops[res->nstops - 1].kernel_retries;
         res->nstops--;
     }
-    int entry = 0;
-    if (reached >= n && o->insn_filter_user && stopped_in_kernel(vm, v, &entry) < 0)
+    int in_kernel = 0;
+    if (reached >= n && o->insn_filter_user && stopped_in_kernel(vm, v, &in_kernel) < 0)
         return -1;
     int64_t over = (int64_t)(reached - n);
     if (res->nstops < FFWD_MAX_STOPS) {
@@ -150,10 +150,10 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         res->stops[res->nstops].all = all;
         res->stops[res->nstops].tb_len = tb;
         res->stops[res->nstops].retries = retries;
-        res->stops[res->nstops].irq_retries = irq_retries + (entry != 0);
+        res->stops[res->nstops].kernel_retries = kernel_retries + (in_kernel != 0);
         res->stops[res->nstops++].overshoot = over;
     }
-    if (entry && irq_retries < 8) {
+    if (in_kernel && kernel_retries < 8) {
         /* not where the profile meant (a user instruction), and the count
          * does not move in the kernel: stop at the first counted block after
          * the kernel returns to user mode instead */

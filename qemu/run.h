@@ -33,7 +33,7 @@ struct ffwd_run_result {
         uint64_t all;                     /* every retired instruction then (the scope's vCPU, or all vCPUs) */
         int64_t overshoot;
         unsigned retries;                 /* stops that fell short (a block cut by an exception) */
-        unsigned irq_retries;             /* stops that fell in the kernel while counting user mode only
+        unsigned kernel_retries;          /* stops that fell in the kernel while counting user mode only
                                              (an interrupt, a system call): the next counted block is
                                              stopped at instead */
     } stops[FFWD_MAX_STOPS];

@@ -129,7 +129,6 @@ static void poke_others(unsigned vcpu)
 static void near_target(unsigned vcpu, void *udata)
 {
     uint64_t tb_len = UD_LEN(udata);
-    bool block_counts = ((uint64_t)(uintptr_t)udata & UD_COUNTED) && (!ff_dynamic() || ff_block_counts(vcpu));
     if (scope_vcpu >= 0 && (int)vcpu != scope_vcpu) {
         qemu_plugin_u64_set(left, vcpu, 2 * BIAS);
         return;
@@ -172,6 +171,7 @@ static void near_target(unsigned vcpu, void *udata)
         return;
     }
     uint64_t n = targets[next_target], c = current(vcpu);
+    bool block_counts = ((uint64_t)(uintptr_t)udata & UD_COUNTED) && (!ff_dynamic() || ff_block_counts(vcpu));
     if (c + tb_len < n || !block_counts) { /* not yet: the filter fired early (it counts whole blocks) */
         /* Counting all vCPUs, every vCPU gets its share of what is left now:
          * one that was idle must not keep an old, larger share. */
