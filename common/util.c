@@ -727,7 +727,9 @@ int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
     uint32_t crc = 0;
     off_t pos = 0;
     int r = 0;
-    unsigned char *buf = xmalloc(1 << 20);
+    /* a buffer no larger than the file: captures hold many small files */
+    size_t bufsz = size < (1u << 20) ? (size ? (size_t)size : 1) : (1u << 20);
+    unsigned char *buf = xmalloc(bufsz);
     while ((uint64_t)pos < size) {
         off_t data, hole;
         file_data_extent(fd, pos, size, &data, &hole);
@@ -735,7 +737,7 @@ int crc32_file(const char *path, uint64_t size, uint32_t *crc_out)
         if ((uint64_t)data >= size)
             break;
         for (off_t o = data; o < hole;) {
-            size_t want = (size_t)(hole - o) < (1u << 20) ? (size_t)(hole - o) : (1u << 20);
+            size_t want = (size_t)(hole - o) < bufsz ? (size_t)(hole - o) : bufsz;
             ssize_t n = pread(fd, buf, want, o);
             if (n <= 0) {
                 r = n < 0 ? ffwd_seterr_errno("cannot read %s", path) : ffwd_seterr("%s is shorter than %llu bytes", path, (unsigned long long)size);

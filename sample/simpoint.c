@@ -44,7 +44,7 @@ void bbv_free(struct bbv_data *d)
  * a line, and a BBV with a NUL in it is not a BBV. */
 struct gz_lines {
     gzFile f;
-    char in[1 << 17];
+    char in[1 << 15]; /* with zlib's buffers (gzbuffer below) each under 128 KiB: cheap to allocate per file */
     size_t pos, len;
     bool eof;
 };
@@ -98,7 +98,7 @@ static struct gz_lines *gz_lines_open(const char *path)
         ffwd_seterr_errno("%s", path);
         return NULL;
     }
-    gzbuffer(f, 1 << 17);
+    gzbuffer(f, 1 << 15);
     struct gz_lines *gl = xcalloc(1, sizeof *gl);
     gl->f = f;
     return gl;
