@@ -71,4 +71,10 @@ int boot_args_prepare(struct boot_args *b)
     return 0;
 }
 
-void boot_args_free(struct boot_args *b) { guest_image_free(&b->gi); }
+void boot_args_free(struct boot_args *b)
+{
+    guest_image_free(&b->gi);
+    free(b->insn);
+    b->insn = NULL;
+    b->ninsn = b->cap_insn = 0;
+}

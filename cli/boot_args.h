@@ -12,13 +12,11 @@
 #include "../qemu/run.h"
 #include "opts.h"
 
-#define FFWD_MAX_INSN_TARGETS FFWD_MAX_STOPS
-
 struct boot_args {
     struct ffwd_vm_config cfg;
     struct ffwd_run_opts ro;
-    uint64_t insn[FFWD_MAX_INSN_TARGETS];
-    unsigned ninsn;
+    uint64_t *insn; /* --capture-at-insn */
+    unsigned ninsn, cap_insn;
     struct guest_image gi;
 };
 

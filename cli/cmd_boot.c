@@ -72,10 +72,15 @@ int cmd_boot(int argc, char **argv)
             char *copy = xstrdup(optarg);
             for (char *save = NULL, *t = strtok_r(copy, ",:", &save); t; t = strtok_r(NULL, ",:", &save)) {
                 uint64_t v;
-                if (parse_u64(t, &v) < 0 || v == 0 || b.ninsn >= FFWD_MAX_INSN_TARGETS) {
+                if (parse_u64(t, &v) < 0 || v == 0) {
                     ffwd_seterr("--capture-at-insn: '%s' is not a positive instruction count", t);
                     free(copy);
+                    boot_args_free(&b);
                     return cli_fail();
+                }
+                if (b.ninsn == b.cap_insn) {
+                    b.cap_insn = b.cap_insn ? 2 * b.cap_insn : 16;
+                    b.insn = xrealloc(b.insn, b.cap_insn * sizeof *b.insn);
                 }
                 b.insn[b.ninsn++] = v;
             }
@@ -133,10 +138,13 @@ int cmd_boot(int argc, char **argv)
     struct ffwd_run_result res;
     int r = ffwd_run_guest(cfg, &b.ro, &res);
     boot_args_free(&b);
-    if (r < 0)
+    if (r < 0) {
+        ffwd_run_result_free(&res);
         return cli_fail();
+    }
     if (res.cmd_status > 0) {
         ffwd_error("the guest command exited with status %d (console: %s)", res.cmd_status, res.console_log);
+        ffwd_run_result_free(&res);
         return 1;
     }
     for (unsigned i = 0; i < res.nstops; i++)
@@ -146,5 +154,6 @@ int cmd_boot(int argc, char **argv)
     for (unsigned i = 0; i < res.ncaptures; i++)
         printf("%s\n", res.captures[i]);
     ffwd_info("guest finished in %.1f s; console log: %s", res.t_exit, res.console_log);
+    ffwd_run_result_free(&res);
     return 0;
 }

@@ -140,6 +140,7 @@ int cmd_demo(int argc, char **argv)
     free(cmd);
     guest_image_free(&gi);
     if (r < 0) {
+        ffwd_run_result_free(&res);
         free(run_dir);
         free(caps);
         return cli_fail();
@@ -209,6 +210,7 @@ int cmd_demo(int argc, char **argv)
     free(run_dir);
     free(caps);
     free(ckpt);
+    ffwd_run_result_free(&res);
     if (wr < 0)
         return cli_fail();
     if (res.cmd_status != 0) {

@@ -15,8 +15,10 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../sample/landmarks.h"
 #include "../gem5/simpoints.h"
 #include "../gem5/writer.h"
+#include "../sample/landmarks.h"
 #include "../sample/sample.h"
 #include "../sample/simpoint.h"
 #include "boot_args.h"
@@ -185,7 +187,9 @@ int cmd_profile(int argc, char **argv)
         sbuf_addf(&filters, ",range=%s", range);
     if (process)
         sbuf_addf(&filters, ",process=%s", process);
-    sbuf_addf(&plug, "%s,out=%s,interval=%" PRIu64 ",%s", so, out, interval, filters.s);
+    /* landmarks: where reruns stop so that every rerun stops at the same instruction */
+    sbuf_addf(&plug, "%s,out=%s,interval=%" PRIu64 ",landmark=%llu,%s", so, out, interval,
+              interval < FFWD_LANDMARK_STEP ? (unsigned long long)interval : FFWD_LANDMARK_STEP, filters.s);
     free(so);
     if (model) { /* the same intervals: both plugins close them on the same rule */
         char *mso = ffwd_plugin_path("mem");
@@ -246,6 +250,7 @@ int cmd_profile(int argc, char **argv)
 out:
     json_decref(pj);
     free(meta);
+    ffwd_run_result_free(res);
     free(res);
     sbuf_free(&filters);
     sbuf_free(&plug);

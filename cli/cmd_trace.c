@@ -141,6 +141,7 @@ static int trace_record(int argc, char **argv)
         free(sp);
         ffwd_info("recorded in %.1f s; files: %s.*", now_sec() - t0, out);
     }
+    ffwd_run_result_free(res);
     free(res);
     sbuf_free(&plug);
     sbuf_free(&opts);

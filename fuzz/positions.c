@@ -1,5 +1,7 @@
-/* fuzz_positions.c -- the profile's .positions file. */
+/* fuzz_positions.c -- the profile's .positions and .landmarks files (the
+ * same shape of text: one record of counts per line). */
 #include "fuzz.h"
+#include "sample/landmarks.h"
 #include "sample/sample.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
@@ -9,6 +11,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     struct sample_positions pos;
     if (sample_positions_read(p, &pos) == 0)
         sample_positions_free(&pos);
+    struct landmarks lm;
+    if (landmarks_read(p, 0, &lm) == 0) {
+        const struct landmark *m = landmarks_near(&lm, n * 1000, n * 2000);
+        if (m)
+            (void)landmark_lo(m);
+        landmarks_free(&lm);
+    }
     close(fd);
     return 0;
 }

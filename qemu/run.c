@@ -59,10 +59,13 @@ static int do_capture_ic(struct ffwd_vm *vm, const struct ffwd_run_opts *o, stru
     struct ffwd_capture_result cr;
     if (ffwd_capture(&co, &cr) < 0)
         return -1;
-    if (res->ncaptures < FFWD_MAX_STOPS)
-        snprintf(res->captures[res->ncaptures++], sizeof res->captures[0], "%s", cr.path);
-    else
-        ffwd_warn("more than %d captures in one run: %s is not listed in the result", FFWD_MAX_STOPS, cr.path);
+    if (res->ncaptures == res->cap_captures) {
+        res->cap_captures = res->cap_captures ? 2 * res->cap_captures : 16;
+        res->captures = xrealloc(res->captures, res->cap_captures * sizeof *res->captures);
+        res->capture_target = xrealloc(res->capture_target, res->cap_captures * sizeof *res->capture_target);
+    }
+    res->capture_target[res->ncaptures] = 0;
+    res->captures[res->ncaptures++] = xstrdup(cr.path);
     if (cr.settle_attempts)
         prog(o, "captured %s (%s, VM stopped %.2f s; it ran 2 ms more %u time(s) to leave a disk request or an "
                 "interrupt handler)",
@@ -105,10 +108,16 @@ static int stopped_in_kernel(struct ffwd_vm *vm, unsigned v, int *el1)
 static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
                       const char *text)
 {
-    unsigned long long n, c, tb;
+    unsigned long long n, c, tb, stop;
     unsigned v;
-    if (sscanf(text, "reached %llu count=%llu vcpu=%u tb=%llu", &n, &c, &v, &tb) != 4)
+    char lm[8] = "";
+    int k = sscanf(text, "reached %llu count=%llu vcpu=%u tb=%llu stop=%llu lm=%7s", &n, &c, &v, &tb, &stop, lm);
+    if (k < 5 || (k == 6 && strcmp(lm, "hit") && strcmp(lm, "miss")))
         return ffwd_seterr("malformed message from the trigger plugin: '%s'", text);
+    int landmark = k < 6 ? 0 : !strcmp(lm, "hit") ? 1 : 2;
+    /* what a complete stop reaches: the end of the held block at a landmark
+     * (a few instructions off n: the drift), else the count it aimed at */
+    uint64_t want = landmark == 1 ? c + tb : stop;
     /* test hook: hold the vCPU this long before asking QEMU to stop, while
      * the guest's clock runs on (tests of an interrupt pending at the stop) */
     const char *hold = getenv("FFWD_TRIGGER_HOLD_MS");
@@ -134,25 +143,33 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     /* same target again after a short stop or a stop in the kernel: one
      * record, retries counted */
     unsigned retries = 0, kernel_retries = 0;
-    if (res->nstops && res->stops[res->nstops - 1].target == n &&
-        (res->stops[res->nstops - 1].reached < n || res->stops[res->nstops - 1].kernel_retries)) {
-        retries = res->stops[res->nstops - 1].retries + 1;
-        kernel_retries = res->stops[res->nstops - 1].kernel_retries;
+    struct ffwd_stop *last = res->nstops ? &res->stops[res->nstops - 1] : NULL;
+    if (last && last->target == n && !last->final) {
+        retries = last->retries + !last->kernel_retries_added;
+        kernel_retries = last->kernel_retries;
+        if (!landmark)
+            landmark = last->landmark; /* the retry is by count: how the stop was found stays */
         res->nstops--;
     }
     int in_kernel = 0;
-    if (reached >= n && o->insn_filter_user && stopped_in_kernel(vm, v, &in_kernel) < 0)
+    if (reached >= want && o->insn_filter_user && stopped_in_kernel(vm, v, &in_kernel) < 0)
         return -1;
     int64_t over = (int64_t)(reached - n);
-    if (res->nstops < FFWD_MAX_STOPS) {
-        res->stops[res->nstops].target = n;
-        res->stops[res->nstops].reached = reached;
-        res->stops[res->nstops].all = all;
-        res->stops[res->nstops].tb_len = tb;
-        res->stops[res->nstops].retries = retries;
-        res->stops[res->nstops].kernel_retries = kernel_retries + (in_kernel != 0);
-        res->stops[res->nstops++].overshoot = over;
+    if (res->nstops == res->cap_stops) {
+        res->cap_stops = res->cap_stops ? 2 * res->cap_stops : 16;
+        res->stops = xrealloc(res->stops, res->cap_stops * sizeof *res->stops);
     }
+    struct ffwd_stop *st = &res->stops[res->nstops++];
+    *st = (struct ffwd_stop){.target = n,
+                             .reached = reached,
+                             .held = c,
+                             .all = all,
+                             .tb_len = tb,
+                             .retries = retries,
+                             .kernel_retries = kernel_retries + (in_kernel != 0),
+                             .kernel_retries_added = in_kernel != 0,
+                             .landmark = landmark,
+                             .overshoot = over};
     if (in_kernel && kernel_retries < 8) {
         /* not where the profile meant (a user instruction), and the count
          * does not move in the kernel: stop at the first counted block after
@@ -164,18 +181,22 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
             return -1;
         return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
     }
-    if (reached < n && retries < 1000) {
+    if (reached < want && retries < 1000) {
         /* the block that was to reach n was cut short (a page fault, an
-         * interrupt): the count is exact, so stop at n again */
+         * interrupt): the count is exact, so stop at its end again */
         prog(o, "instruction count %llu: stopped at %llu, short by %lld (an exception in the block): again", n,
-             (unsigned long long)reached, (long long)-over);
+             (unsigned long long)reached, (long long)(want - reached));
         if (ffwd_vm_trigger_again(vm) < 0)
             return -1;
         return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
     }
+    st->final = true;
     prog(o, "instruction count %llu: held vCPU %u at %llu, stopped at %llu (overshoot %lld; the block was %llu "
-            "instructions)",
-         n, v, c, (unsigned long long)reached, (long long)over, tb);
+            "instructions%s)",
+         n, v, c, (unsigned long long)reached, (long long)over, tb,
+         st->landmark == 1   ? "; at the profile's landmark block"
+         : st->landmark == 2 ? "; the landmark block did not come by: by count"
+                             : "");
     if (o->capture_dir) {
         char base[64], detail[128];
         snprintf(base, sizeof base, "insn-%llu", n);
@@ -335,4 +356,17 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
     ffwd_vm_kill(vm);
     ffwd_vm_free(vm);
     return rc;
+}
+
+void ffwd_run_result_free(struct ffwd_run_result *res)
+{
+    for (unsigned i = 0; i < res->ncaptures; i++)
+        free(res->captures[i]);
+    free(res->captures);
+    free(res->capture_target);
+    free(res->stops);
+    res->captures = NULL;
+    res->capture_target = NULL;
+    res->stops = NULL;
+    res->ncaptures = res->nstops = res->cap_captures = res->cap_stops = 0;
 }

@@ -245,10 +245,10 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     if (cfg->ninsn_targets) {
         struct sbuf t = {0};
         char *pp = ffwd_plugin_path("trigger");
-        sbuf_addf(&t, "%s,sock=%s/trigger.sock,at=", pp, run_dir);
+        /* the list is a file (ffwd_vm_start writes it): hundreds of targets
+         * with landmarks would not fit one argument */
+        sbuf_addf(&t, "%s,sock=%s/trigger.sock,targets=%s/trigger.targets", pp, run_dir, run_dir);
         free(pp);
-        for (unsigned i = 0; i < cfg->ninsn_targets; i++)
-            sbuf_addf(&t, "%s%llu", i ? ":" : "", (unsigned long long)cfg->insn_targets[i]);
         if (cfg->insn_scope >= 0)
             sbuf_addf(&t, ",scope=vcpu%d", cfg->insn_scope);
         if (cfg->insn_filter && *cfg->insn_filter)
@@ -521,6 +521,20 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
         snprintf(tsa.sun_path, sizeof tsa.sun_path, "%s", tp);
         unlink(tp);
         free(tp);
+        if (ok) {
+            struct sbuf tl = {0};
+            for (unsigned i = 0; i < cfg->ninsn_targets; i++) {
+                sbuf_addf(&tl, "%llu", (unsigned long long)cfg->insn_targets[i]);
+                if (cfg->insn_landmark_pc && cfg->insn_landmark_pc[i])
+                    sbuf_addf(&tl, " %llx %llu", (unsigned long long)cfg->insn_landmark_pc[i],
+                              (unsigned long long)cfg->insn_landmark_lo[i]);
+                sbuf_addf(&tl, "\n");
+            }
+            char *tfp = xasprintf("%s/trigger.targets", vm->run_dir);
+            ok = write_file_atomic(tfp, tl.s, tl.len, 0644) == 0;
+            free(tfp);
+            sbuf_free(&tl);
+        }
         if (ok) {
             trig_listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             if (trig_listen < 0 || bind(trig_listen, (struct sockaddr *)&tsa, sizeof tsa) < 0 ||

@@ -42,6 +42,8 @@ struct ffwd_vm_config {
     const char *plugin;      /* optional TCG plugin(s): "file,k=v,..." per line */
     const uint64_t *insn_targets; /* stop at these retired-instruction counts (trigger plugin) */
     unsigned ninsn_targets;
+    const uint64_t *insn_landmark_pc; /* optional, per target: hold at the block at this PC (0: none) */
+    const uint64_t *insn_landmark_lo; /*   once this many were counted (the profile's PREFIX.landmarks) */
     int insn_scope;          /* -1: all vCPUs together; k: vCPU k only */
     const char *insn_filter; /* what the targets count: the BBV plugin's filters ("mode=user,process=roi");
                                 NULL: every retired instruction */
@@ -53,7 +55,7 @@ enum ffwd_vm_event_kind {
     VM_EV_PANIC,    /* the guest kernel panicked */
     VM_EV_EXIT,     /* QEMU exited */
     VM_EV_TIMEOUT,  /* nothing within the timeout */
-    VM_EV_TRIGGER,  /* the trigger plugin says: "reached N count=C vcpu=I tb=T" (in text) */
+    VM_EV_TRIGGER,  /* the trigger plugin says: "reached N count=C vcpu=I tb=T stop=S [lm=..]" (in text) */
 };
 
 struct ffwd_vm_event {

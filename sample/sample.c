@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "sample.h"
+#include "landmarks.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -314,6 +315,21 @@ static json_t *point_json(const struct sample_point_result *p, const char *name,
         }
         json_decref(cpu);
     }
+    if (p->lm_block) {
+        /* how the stop was found: after the profile's landmark block, which
+         * ends where the point starts (expected_pc) */
+        char b[20], x[20];
+        snprintf(b, sizeof b, "0x%" PRIx64, p->lm_block);
+        snprintf(x, sizeof x, "0x%" PRIx64, p->lm_next);
+        const char *pcs = json_string_value(json_object_get(j, "pc"));
+        json_object_set_new(j, "landmark",
+                            json_pack("{s:s, s:s, s:I, s:s, s:b}", "block", b, "expected_pc", x, "armed_at",
+                                      (json_int_t)p->lm_lo, "found",
+                                      p->landmark == 1 ? "block"
+                                      : p->landmark == 2 ? "missed: stopped by count"
+                                                         : "by count",
+                                      "at_expected_pc", pcs && strtoull(pcs, NULL, 16) == p->lm_next));
+    }
     return j;
 }
 
@@ -326,11 +342,13 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
     struct simpoint_point *pts = NULL;
     struct landing_vec *pv = NULL, *rv = NULL;
     size_t npts = 0, *want = NULL;
-    uint64_t interval = 0, *targets = NULL;
+    uint64_t interval = 0, *targets = NULL, *lm_pc = NULL, *lm_lo = NULL;
+    struct landmarks lms = {0};
     struct ffwd_run_result *res = NULL;
     char *owned[4] = {0};
     const char *filters = NULL;
     char *runp = xasprintf("%s.run.json", o->profile), *posp = xasprintf("%s.positions", o->profile);
+    char *lmp = xasprintf("%s.landmarks", o->profile);
     char *spp = o->simpoints ? xstrdup(o->simpoints) : xasprintf("%s.%u.simpoints", o->profile, o->vcpu);
     char *wp = o->weights ? xstrdup(o->weights) : xasprintf("%s.%u.weights", o->profile, o->vcpu);
     char *capdir = NULL, *landp = NULL, *rprefix = NULL;
@@ -339,8 +357,12 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
     bool resume = false, check = !o->no_landing_check;
     int rc = -1;
     if (load_run(runp, &run, cfg, &interval, &filters, owned) < 0 || sample_positions_read(posp, &pos) < 0 ||
-        simpoint_read(spp, wp, &pts, &npts) < 0)
+        simpoint_read(spp, wp, &pts, &npts) < 0 || landmarks_read(lmp, o->vcpu, &lms) < 0)
         goto out;
+    if (!lms.n)
+        ffwd_warn("%s: no landmarks (a profile of an older ffwd): the points are stopped by count alone, so two "
+                  "reruns may stop a few instructions apart",
+                  o->profile);
     if (o->vcpu >= pos.nvcpus) {
         ffwd_seterr("%s: no intervals of vCPU %u", posp, o->vcpu);
         goto out;
@@ -367,10 +389,6 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
                   runp, cfg->prof.smp, o->vcpu);
     if (cfg->disk && !filtered)
         ffwd_warn("%s: a disk and an unfiltered profile: disk completion times differ between runs", runp);
-    if (npts > FFWD_MAX_STOPS) {
-        ffwd_seterr("%s: %zu simulation points; at most %d per run", spp, npts, FFWD_MAX_STOPS);
-        goto out;
-    }
     r->points = xcalloc(npts, sizeof *r->points);
     r->n = npts;
     for (size_t i = 0; i < npts; i++) {
@@ -386,10 +404,22 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         p->distance = -1;
         p->start = pos.counted[o->vcpu][pts[i].interval];
         sample_warmup(p->start, o->warmup, &p->target, &p->warmup);
+        /* at the profile's landmark nearest to that: the same instruction in
+         * every rerun (the warm-up moves by less than a landmark step) */
+        const struct landmark *m = landmarks_near(&lms, p->target, p->start);
+        if (m) {
+            p->target = m->n;
+            p->warmup = p->start - m->n;
+            p->lm_block = m->p_pc;
+            p->lm_lo = landmark_lo(m);
+            p->lm_next = m->x_pc;
+        }
     }
     qsort(r->points, r->n, sizeof *r->points, cmp_target);
     recs = xcalloc(r->n, sizeof *recs);
     targets = xmalloc(r->n * sizeof *targets);
+    lm_pc = xmalloc(r->n * sizeof *lm_pc);
+    lm_lo = xmalloc(r->n * sizeof *lm_lo);
     ident = sample_identity(o, spp, wp, interval);
     if (open_out_dir(o, ident, &resume) < 0)
         goto out;
@@ -402,8 +432,11 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             ndone++;
             continue;
         }
-        if (!nt || targets[nt - 1] != p->target)
+        if (!nt || targets[nt - 1] != p->target) {
+            lm_pc[nt] = p->lm_block;
+            lm_lo[nt] = p->lm_lo;
             targets[nt++] = p->target;
+        }
     }
     if (resume)
         ffwd_info("resuming %s: %u of %zu simulation points were taken before", o->out, ndone, r->n);
@@ -422,6 +455,8 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             goto out;
         }
         cfg->insn_targets = targets;
+        cfg->insn_landmark_pc = lm_pc;
+        cfg->insn_landmark_lo = lm_lo;
         cfg->ninsn_targets = nt;
         cfg->insn_scope = (int)o->vcpu;
         cfg->insn_filter = filters;
@@ -478,9 +513,10 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
                     cap = res->captures[k];
             bool stopped = false;
             for (unsigned k = 0; k < res->nstops; k++)
-                if (res->stops[k].target == p->target && res->stops[k].reached >= p->target) {
+                if (res->stops[k].target == p->target && res->stops[k].final) {
                     p->reached = res->stops[k].reached;
                     p->reached_all = res->stops[k].all;
+                    p->landmark = res->stops[k].landmark;
                     stopped = true;
                 }
             if (!cap || !stopped) {
@@ -590,8 +626,14 @@ out:
     free(rv);
     free(want);
     free(recs);
+    if (res)
+        ffwd_run_result_free(res);
     free(res);
     free(targets);
+    free(lm_pc);
+    free(lm_lo);
+    landmarks_free(&lms);
+    free(lmp);
     free(pts);
     free(capdir);
     free(landp);

@@ -53,6 +53,11 @@ struct sample_point_result {
     /* every instruction of that vCPU, in the rerun: where it stopped, and the
      * profiled interval -- the window gem5 must run (it counts them all) */
     uint64_t reached_all, start_all, end_all;
+    /* the profile's landmark the stop was found by (0: none): the block the
+     * trigger holds, the count after which it looks for it, the PC the
+     * point starts at; how the stop was found (ffwd_stop.landmark) */
+    uint64_t lm_block, lm_lo, lm_next;
+    int landmark;
     double distance;           /* landing distance, -1: not checked */
     bool resumed;              /* taken by an earlier, interrupted `ffwd sample` */
     char checkpoint[4096];

@@ -1,8 +1,8 @@
 /*
  * bbv.c -- basic-block vectors for SimPoint (QEMU TCG plugin, API v4).
  *
- *   -plugin libffwd-bbv.so,out=PREFIX[,interval=N][,mode=all|user][,roi=on]
- *                         [,range=LO-HI][,process=roi|TTBR0]
+ *   -plugin libffwd-bbv.so,out=PREFIX[,interval=N][,landmark=S][,mode=all|user]
+ *                         [,roi=on][,range=LO-HI][,process=roi|TTBR0]
  *
  * For every vCPU, every N counted instructions (default 100 million) one
  * line in SimPoint 3.2's format goes to PREFIX.<vcpu>.bb.gz:
@@ -36,6 +36,19 @@
  *     end <vcpu> <intervals> <all vCPUs, all> <this vCPU, all> <this vCPU, counted>
  * so that the trigger plugin (with the same filters) stops at the start of a
  * chosen interval again in a rerun.
+ *
+ * PREFIX.landmarks: where a rerun must stop so that two reruns stop at the
+ * same instruction although their counts drift by a few instructions (a
+ * store-exclusive retried after an interrupt, a program that reads the
+ * clock). Every S counted instructions (landmark=S; 0: none) and at every
+ * interval start, at the first counted block X that starts at or after
+ * that count, one line
+ *     <vcpu> <counted before X> <X vaddr> <P vaddr> <counted before P> <gap>
+ * with P the counted block that ran just before X on that vCPU (the block
+ * the trigger holds: the machine stops when P ends, i.e. at X) and gap the
+ * counted instructions since P's previous run (0: its first). A rerun holds
+ * the first run of P within gap/2 of where the profile ran it: the same run
+ * of P whatever the drift, as long as the drift is below gap/2.
  */
 #include <glib.h>
 #include <pthread.h>
@@ -56,15 +69,35 @@ struct block {
     uint64_t count[MAX_VCPUS]; /* in the current interval */
 };
 
+/* A virtual address where counted blocks start (what the trigger matches a
+ * landmark by: a physical block may be mapped at several addresses, and one
+ * address may hold several blocks over time). */
+struct site {
+    uint64_t vaddr;
+    uint64_t last[MAX_VCPUS]; /* counted before a block last ran here + 1 (0: never) */
+};
+
+/* One translated block's callback data: the physical block and its address. */
+struct tbref {
+    struct block *b;
+    struct site *site;
+};
+
 struct vcpu {
     gzFile out;
     uint64_t interval_end; /* counted instructions at which the interval closes */
     GPtrArray *touched;    /* blocks with count > 0 in this interval */
     uint64_t intervals;    /* lines written */
     bool started;          /* the first interval's start was recorded */
+    uint64_t landmark_next; /* counted instructions at which the next landmark is due */
+    uint64_t landmark_due;  /* counted at the last block before that (how long it waited) */
+    struct site *prev;      /* where the counted block that ran last started, */
+    uint64_t prev_at, prev_gap; /* counted before it, and since a block ran there before */
 };
 
 static GHashTable *blocks; /* key: "haddr:n"; value: struct block* */
+static GHashTable *sites;  /* key: vaddr; value: struct site* */
+static GHashTable *tbrefs; /* key: "vaddr:haddr:n"; value: struct tbref* */
 static GPtrArray *by_id;   /* struct block*, index id - 1 */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_id = 1, interval = 100000000ULL;
@@ -72,7 +105,9 @@ static struct vcpu vcpus[MAX_VCPUS];
 static struct qemu_plugin_scoreboard *score;
 static qemu_plugin_u64 exact; /* exact retired instructions per vCPU (all) */
 static char *prefix;
-static FILE *positions;
+static FILE *positions, *landmarks;
+static uint64_t landmark_step = 0;
+#define LANDMARK_MIN_GAP 2048
 
 static int cmp_id(const void *a, const void *b)
 {
@@ -110,27 +145,64 @@ static void close_interval(unsigned v)
     c->intervals++;
 }
 
+/* Block b is about to run on vCPU v with `counted` counted before it: a
+ * landmark line if one is due (every landmark_step, and at interval starts),
+ * then b becomes the previous block. Own vCPU thread only. */
+static void landmark(unsigned v, struct site *site, uint64_t counted, bool is_start)
+{
+    struct vcpu *c = &vcpus[v];
+    /* A grid landmark waits for a P that is easy to find again, for at most
+     * half a step: one that ran before (a block that starts where an
+     * interrupt returned to is new, and the rerun's interrupts return
+     * elsewhere), but long before (a tight loop's block comes every few
+     * instructions, and a rerun whose count drifted by half the loop would
+     * take another iteration -- the last one's successor differs). An
+     * interval start is a landmark as it is. */
+    bool due = counted >= c->landmark_next &&
+               (c->prev_gap >= LANDMARK_MIN_GAP || counted - c->landmark_due >= landmark_step / 2);
+    if (counted < c->landmark_next)
+        c->landmark_due = counted; /* the grid point is not reached yet */
+    if ((is_start || due) && c->prev) {
+        pthread_mutex_lock(&mu);
+        fprintf(landmarks, "%u %llu %llx %llx %llu %llu\n", v, (unsigned long long)counted,
+                (unsigned long long)site->vaddr, (unsigned long long)c->prev->vaddr, (unsigned long long)c->prev_at,
+                (unsigned long long)c->prev_gap);
+        pthread_mutex_unlock(&mu);
+    }
+    while (due && c->landmark_next <= counted)
+        c->landmark_next += landmark_step;
+    c->prev = site;
+    c->prev_at = counted;
+    c->prev_gap = site->last[v] ? counted - (site->last[v] - 1) : 0;
+    site->last[v] = counted + 1;
+}
+
 static void block_exec(unsigned v, void *udata)
 {
-    struct block *b = udata;
+    struct tbref *ref = udata;
+    struct block *b = ref->b;
     if (v >= MAX_VCPUS || (ff_dynamic() && !ff_block_counts(v)))
         return;
     struct vcpu *c = &vcpus[v];
     /* Per-vCPU state is only touched by its own vCPU thread (and at exit);
      * the lock guards the shared positions file only. */
     uint64_t counted = ff_counted(v);
+    bool is_start = false;
     if (!c->started) {
-        c->started = true;
+        c->started = is_start = true;
         record_start(v, "");
     } else if (counted >= c->interval_end) {
         close_interval(v);
         while (c->interval_end <= counted)
             c->interval_end += interval;
         record_start(v, "");
+        is_start = true;
     }
     if (b->count[v] == 0)
         g_ptr_array_add(c->touched, b);
     b->count[v] += b->n;
+    if (landmarks)
+        landmark(v, ref->site, counted, is_start);
 }
 
 /* FNV-1a, 64 bit: the block's code as a key independent of where it sits */
@@ -171,8 +243,25 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         g_hash_table_insert(blocks, g_strdup(key), b);
         g_ptr_array_add(by_id, b);
     }
+    /* the callback's data: this block at this address (made once per pair,
+     * whatever the number of retranslations) */
+    char rkey[80];
+    snprintf(rkey, sizeof rkey, "%llx:%s", (unsigned long long)va, key);
+    struct tbref *ref = g_hash_table_lookup(tbrefs, rkey);
+    if (!ref) {
+        struct site *site = g_hash_table_lookup(sites, &va);
+        if (!site) {
+            site = g_new0(struct site, 1);
+            site->vaddr = va;
+            g_hash_table_insert(sites, &site->vaddr, site);
+        }
+        ref = g_new0(struct tbref, 1);
+        ref->b = b;
+        ref->site = site;
+        g_hash_table_insert(tbrefs, g_strdup(rkey), ref);
+    }
     pthread_mutex_unlock(&mu);
-    qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec, QEMU_PLUGIN_CB_NO_REGS, b);
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec, QEMU_PLUGIN_CB_NO_REGS, ref);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *p)
@@ -193,6 +282,9 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     if (positions)
         fclose(positions);
     positions = NULL;
+    if (landmarks && fclose(landmarks) != 0)
+        fprintf(stderr, "ffwd-bbv: cannot write %s.landmarks\n", prefix);
+    landmarks = NULL;
     char *bp = g_strdup_printf("%s.blocks", prefix);
     FILE *bf = fopen(bp, "w");
     if (bf) {
@@ -221,6 +313,7 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned v)
     vcpus[v].out = gzopen(path, "wb6");
     vcpus[v].touched = g_ptr_array_new();
     vcpus[v].interval_end = interval;
+    vcpus[v].landmark_next = landmark_step;
     pthread_mutex_unlock(&mu);
     if (!vcpus[v].out)
         fprintf(stderr, "ffwd-bbv: cannot write %s\n", path);
@@ -243,12 +336,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
                 fprintf(stderr, "ffwd-bbv: bad interval '%s'\n", a + 9);
                 return -1;
             }
+        } else if (!strncmp(a, "landmark=", 9)) {
+            if (ffwd_plugin_u64(a + 9, &landmark_step) < 0) {
+                fprintf(stderr, "ffwd-bbv: bad landmark step '%s'\n", a + 9);
+                return -1;
+            }
         } else if ((f = ff_option(a)) < 0)
             return -1;
         else if (f > 0)
             continue;
         else {
-            fprintf(stderr, "ffwd-bbv: unknown option '%s' (out=PREFIX, interval=N, " FF_OPTIONS_HELP ")\n", a);
+            fprintf(stderr, "ffwd-bbv: unknown option '%s' (out=PREFIX, interval=N, landmark=S, " FF_OPTIONS_HELP ")\n",
+                    a);
             return -1;
         }
     }
@@ -267,7 +366,22 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             "# ffwd-bbv positions v2: interval=%llu\n# vcpu interval insns_all_vcpus insns_this_vcpu "
             "counted_this_vcpu\n",
             (unsigned long long)interval);
+    if (landmark_step) {
+        char *lp = g_strdup_printf("%s.landmarks", prefix);
+        landmarks = fopen(lp, "w");
+        g_free(lp);
+        if (!landmarks) {
+            fprintf(stderr, "ffwd-bbv: cannot write %s.landmarks\n", prefix);
+            return -1;
+        }
+        fprintf(landmarks,
+                "# ffwd-bbv landmarks v1: step=%llu interval=%llu\n# vcpu counted_before_x x_vaddr p_vaddr "
+                "counted_before_p p_gap\n",
+                (unsigned long long)landmark_step, (unsigned long long)interval);
+    }
     blocks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    sites = g_hash_table_new(g_int64_hash, g_int64_equal);
+    tbrefs = g_hash_table_new(g_str_hash, g_str_equal);
     by_id = g_ptr_array_new();
     score = qemu_plugin_scoreboard_new(sizeof(uint64_t));
     exact = (qemu_plugin_u64){score, 0};

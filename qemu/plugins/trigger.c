@@ -1,8 +1,19 @@
 /*
  * trigger.c -- ffwd's instruction-count trigger (QEMU TCG plugin, API v4).
  *
- *   -plugin libffwd-trigger.so,sock=PATH,at=N1:N2:...[,scope=all|vcpuK]
+ *   -plugin libffwd-trigger.so,sock=PATH,at=N1:N2:...|targets=FILE[,scope=all|vcpuK]
  *                             [,mode=all|user][,roi=on][,range=LO-HI][,process=roi|TTBR0]
+ *
+ * FILE: one target per line, "N" or "N PC LO" (PC in hex): a LANDMARK (the
+ * profile's PREFIX.landmarks, bbv.c). Counts of two runs drift by a few
+ * instructions (a store-exclusive retried after an interrupt, a program that
+ * reads the clock), so a stop at count N alone falls on different
+ * instructions in two reruns. With a landmark the vCPU is held at the first
+ * counted block that starts at PC once LO counted instructions have run
+ * (the profile's run of that block, whatever the drift below the block's
+ * own period), so it stops where that block ends -- where the profile's
+ * count N was. Should no such block come by N + LANDMARK_LATE, the stop is
+ * taken by count there ("lm=miss").
  *
  * Counts exactly the instructions the BBV plugin counts with the same
  * filters (filter.h: mode, range, roi, process; without filters: every
@@ -12,12 +23,17 @@
  * the unix socket PATH:
  *
  *   plugin -> ffwd   "hello vcpus=V\n"               once, at start
- *   plugin -> ffwd   "reached N count=C vcpu=I tb=T\n" C counted so far, T = block length
+ *   plugin -> ffwd   "reached N count=C vcpu=I tb=T stop=S[ lm=hit|miss]\n"
+ *                    C counted so far, T = block length, S the count it was
+ *                    to reach (N, or after an "again" on a landmark C + T of
+ *                    that hold); lm: how a landmark target was found
  *   ffwd -> plugin   "go\n"                          after ffwd has asked QEMU to stop
  *   ffwd -> plugin   "query\n"   -> "counts TOTAL A0 A1 ... counted K0 K1 ...\n"
  *                    (TOTAL, Ai: every retired instruction; Ki: counted, per vCPU)
  *   ffwd -> plugin   "again\n"   the last target was not reached after all (the
- *                    block was cut short by an exception): stop there again
+ *                    block was cut short by an exception, or the stop fell in
+ *                    the kernel): stop again at the next counted block that
+ *                    reaches it (for a landmark: C + T, the held block's end)
  *
  * A target at an interval start of the profile (the counted count at the
  * first block of the interval) is reached by the block that ENDS there, so
@@ -44,8 +60,6 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
-#define MAX_TARGETS 4096
-
 static struct qemu_plugin_scoreboard *score;
 static qemu_plugin_u64 insns;  /* exact retired instructions per vCPU (all, for reports) */
 static qemu_plugin_u64 left;   /* BIAS + instructions until the next target (filter only) */
@@ -58,8 +72,22 @@ static qemu_plugin_u64 left;   /* BIAS + instructions until the next target (fil
  * asks it to look again through `poke`, which no inline op touches; pokes are
  * set and cleared under `mu`. */
 static qemu_plugin_u64 poke;
-static uint64_t targets[MAX_TARGETS];
+struct target {
+    uint64_t n;      /* reported as the target (the profile's count) */
+    uint64_t stop;   /* count at which the vCPU is held (n; after an "again" on a landmark: C + T) */
+    uint64_t pc, lo; /* landmark: hold at the block at pc once lo counted ran (pc 0: none) */
+};
+static struct target *targets; /* sorted by n; grows as the list is read */
 static unsigned ntargets, next_target;
+static uint64_t hold_c, hold_tb; /* the count and block length of the last hold */
+/* a landmark not met this far past its count: stop by count */
+#define LANDMARK_LATE 4096
+
+/* Counted instructions at which vCPUs must start looking at target k. */
+static uint64_t arm_at(unsigned k)
+{
+    return targets[k].pc && targets[k].lo < targets[k].stop ? targets[k].lo : targets[k].stop;
+}
 static int scope_vcpu = -1;    /* -1: all vCPUs together */
 static int sock = -1;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -118,11 +146,17 @@ static void poke_others(unsigned vcpu)
             qemu_plugin_u64_set(poke, (unsigned)i, 1);
 }
 
-/* A block's callback data: its length, and whether the static filters count
- * it (a block that does not count cannot reach a target: a poke or an
- * "again" lands on any block, often in the kernel). */
-#define UD_COUNTED (1ULL << 40)
-#define UD_LEN(u) ((uint64_t)(uintptr_t)(u) & 0xffffffffULL)
+/* A block's callback data, packed into the pointer: length (bits 0-11; TCG
+ * blocks hold at most 512 instructions), whether the static filters count it
+ * (bit 12: a block that does not count cannot reach a target: a poke or an
+ * "again" lands on any block, often in the kernel), and its virtual address
+ * (bits 13-63: the 48-bit address and whether it is in the upper half). */
+#define UD_COUNTED (1ULL << 12)
+#define UD_LEN(u) ((uint64_t)(uintptr_t)(u) & 0xfffULL)
+#define UD_VADDR(u) (((uint64_t)(uintptr_t)(u) >> 14) | (((uint64_t)(uintptr_t)(u) >> 13 & 1) ? 0xffff000000000000ULL : 0))
+#define UD_MAKE(len, counted, va) \
+    ((void *)(uintptr_t)(((uint64_t)(len) & 0xfff) | ((counted) ? UD_COUNTED : 0) | (((va) >> 63) << 13) | \
+                         (((va) & 0xffffffffffffULL) << 14)))
 
 /* Runs at the start of a block when the filter says the target is near, or
  * when another vCPU poked this one. */
@@ -159,7 +193,7 @@ static void near_target(unsigned vcpu, void *udata)
         nanosleep(&d, NULL);
         pthread_mutex_lock(&mu);
         uint64_t c0 = current(vcpu);
-        arm_self(vcpu, next_target < ntargets && targets[next_target] > c0 ? targets[next_target] - c0
+        arm_self(vcpu, next_target < ntargets && arm_at(next_target) > c0 ? arm_at(next_target) - c0
                        : next_target < ntargets                           ? 0
                                                                           : BIAS);
         pthread_mutex_unlock(&mu);
@@ -170,20 +204,30 @@ static void near_target(unsigned vcpu, void *udata)
         pthread_mutex_unlock(&mu);
         return;
     }
-    uint64_t n = targets[next_target], c = current(vcpu);
+    const struct target *t = &targets[next_target];
+    uint64_t c = current(vcpu), arm = arm_at(next_target);
     bool block_counts = ((uint64_t)(uintptr_t)udata & UD_COUNTED) && (!ff_dynamic() || ff_block_counts(vcpu));
-    if (c + tb_len < n || !block_counts) { /* not yet: the filter fired early (it counts whole blocks) */
+    const char *lm = "";
+    bool hold = block_counts && c + tb_len >= t->stop;
+    if (t->pc && block_counts && c >= t->lo) {
+        /* a landmark: its block, or by count once it is overdue */
+        hold = UD_VADDR(udata) == t->pc || c >= t->stop + LANDMARK_LATE;
+        lm = UD_VADDR(udata) == t->pc ? " lm=hit" : " lm=miss";
+    }
+    if (!hold) { /* not yet: the filter fired early (it counts whole blocks) */
         /* Counting all vCPUs, every vCPU gets its share of what is left now:
          * one that was idle must not keep an old, larger share. */
-        arm_self(vcpu, c < n ? n - c : 0);
+        arm_self(vcpu, c < arm ? arm - c : 0);
         if (exhausted)
             poke_others(vcpu);
         pthread_mutex_unlock(&mu);
         return;
     }
-    char line[160];
-    snprintf(line, sizeof line, "reached %llu count=%llu vcpu=%u tb=%llu\n", (unsigned long long)n,
-             (unsigned long long)c, vcpu, (unsigned long long)tb_len);
+    char line[200];
+    snprintf(line, sizeof line, "reached %llu count=%llu vcpu=%u tb=%llu stop=%llu%s\n", (unsigned long long)t->n,
+             (unsigned long long)c, vcpu, (unsigned long long)tb_len, (unsigned long long)t->stop, lm);
+    hold_c = c;
+    hold_tb = tb_len;
     next_target++;
     unsigned gen = ++stop_gen;
     poke_others(vcpu); /* their next block comes to this callback and is held */
@@ -210,7 +254,7 @@ static void dyn_block(unsigned vcpu, void *udata)
         return;
     uint64_t tb_len = UD_LEN(udata);
     unsigned k = next_target;
-    if ((vcpu < MAX_VCPUS && settle[vcpu]) || (k < ntargets && current(vcpu) + tb_len >= targets[k]))
+    if ((vcpu < MAX_VCPUS && settle[vcpu]) || (k < ntargets && current(vcpu) + tb_len >= arm_at(k)))
         near_target(vcpu, udata);
 }
 
@@ -220,7 +264,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     bool counted = ff_tb_trans(tb);
     /* another vCPU's poke: every block, counted or not, so a stop holds all */
-    void *ud = (void *)(uintptr_t)(n | (counted ? UD_COUNTED : 0));
+    void *ud = UD_MAKE(n, counted, qemu_plugin_tb_vaddr(tb));
     qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, near_target, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, poke, 0,
                                              ud);
     if (counted && ff_dynamic())
@@ -265,8 +309,12 @@ static void *reader(void *arg)
                 pthread_mutex_unlock(&mu);
             } else if (!strcmp(buf, "again")) {
                 pthread_mutex_lock(&mu);
-                if (next_target > 0)
+                if (next_target > 0) {
                     next_target--;
+                    struct target *t = &targets[next_target];
+                    if (t->pc) /* the held block's end, by count now: its next run is another place */
+                        t->stop = hold_c + hold_tb, t->pc = 0;
+                }
                 int n = qemu_plugin_num_vcpus();
                 for (int i = 0; i < n; i++) /* every vCPU re-arms at its next block */
                     qemu_plugin_u64_set(poke, (unsigned)i, 1);
@@ -302,10 +350,48 @@ static void *reader(void *arg)
     return NULL;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int cmp_target(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = ((const struct target *)a)->n, y = ((const struct target *)b)->n;
     return x < y ? -1 : x > y;
+}
+
+static unsigned targets_cap;
+
+static void add_target(uint64_t n, uint64_t pc, uint64_t lo)
+{
+    if (ntargets == targets_cap) {
+        targets_cap = targets_cap ? 2 * targets_cap : 64;
+        targets = g_renew(struct target, targets, targets_cap);
+    }
+    targets[ntargets++] = (struct target){.n = n, .stop = n, .pc = pc, .lo = lo};
+}
+
+/* targets=FILE: "N" or "N PC LO" per line ('#' comments). */
+static int read_targets(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "ffwd-trigger: cannot read %s\n", path);
+        return -1;
+    }
+    char line[256];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        unsigned long long n, pc = 0, lo = 0;
+        int k = sscanf(line, "%llu %llx %llu", &n, &pc, &lo);
+        if (k != 1 && k != 3) {
+            fprintf(stderr, "ffwd-trigger: %s:%u: expected 'N' or 'N PC LO'\n", path, lineno);
+            rc = -1;
+        } else
+            add_target(n, pc, lo);
+    }
+    fclose(f);
+    return rc;
 }
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
@@ -322,10 +408,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             continue;
         if (!strncmp(argv[i], "sock=", 5))
             path = argv[i] + 5;
-        else if (!strncmp(argv[i], "at=", 3)) {
-            for (char *p = argv[i] + 3; *p && ntargets < MAX_TARGETS;) {
+        else if (!strncmp(argv[i], "targets=", 8)) {
+            if (read_targets(argv[i] + 8) < 0)
+                return -1;
+        } else if (!strncmp(argv[i], "at=", 3)) {
+            for (char *p = argv[i] + 3; *p;) {
                 char *end;
-                targets[ntargets++] = strtoull(p, &end, 10);
+                add_target(strtoull(p, &end, 10), 0, 0);
                 if (end == p || (*end && *end != ':')) {
                     fprintf(stderr, "ffwd-trigger: bad at= list '%s'\n", argv[i] + 3);
                     return -1;
@@ -337,15 +426,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         else if (!strncmp(argv[i], "scope=vcpu", 10))
             scope_vcpu = atoi(argv[i] + 10);
         else {
-            fprintf(stderr, "ffwd-trigger: unknown option '%s' (sock=PATH, at=N1:N2, scope=all|vcpuK, " FF_OPTIONS_HELP ")\n", argv[i]);
+            fprintf(stderr,
+                    "ffwd-trigger: unknown option '%s' (sock=PATH, at=N1:N2, targets=FILE, scope=all|vcpuK, "
+                    FF_OPTIONS_HELP ")\n",
+                    argv[i]);
             return -1;
         }
     }
     if (!path || !ntargets) {
-        fprintf(stderr, "ffwd-trigger: needs sock=PATH and at=N1[:N2...]\n");
+        fprintf(stderr, "ffwd-trigger: needs sock=PATH and at=N1[:N2...] or targets=FILE\n");
         return -1;
     }
-    qsort(targets, ntargets, sizeof *targets, cmp_u64);
+    qsort(targets, ntargets, sizeof *targets, cmp_target);
     sock = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);

@@ -11,6 +11,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "gem5/simpoints.h"
+#include "sample/landmarks.h"
 #include "sample/sample.h"
 #include "sample/simpoint.h"
 #include "tests/test.h"
@@ -237,6 +238,47 @@ static void test_positions_and_names(const char *dir)
     free(name);
 }
 
+/* PREFIX.landmarks: one vCPU's records; the landmark nearest to a target
+ * (never after the interval start, at most a step away); the window before
+ * P's run (half its period, at most the margin). */
+static void test_landmarks(const char *dir)
+{
+    char *p = xasprintf("%s/p.landmarks", dir);
+    struct landmarks lm;
+    CHECK(landmarks_read(p, 0, &lm) == 0 && lm.n == 0); /* an older profile: none */
+    const char *good = "# ffwd-bbv landmarks v1: step=1000 interval=4000\n# comment\n"
+                       "0 10005 400100 400080 10000 3000\n1 10007 500100 500080 10001 0\n"
+                       "0 11002 400200 400180 10995 100\n0 13000 400300 400280 12996 20000\n";
+    write_file_atomic(p, good, strlen(good), 0644);
+    CHECK(landmarks_read(p, 0, &lm) == 0);
+    CHECK(lm.step == 1000 && lm.n == 3 && lm.v[1].n == 11002 && lm.v[1].p_pc == 0x400180 &&
+          lm.v[1].x_pc == 0x400200);
+    const struct landmark *m = landmarks_near(&lm, 11100, 13000);
+    CHECK(m && m->n == 11002);
+    m = landmarks_near(&lm, 12900, 13000); /* 13000 is nearer than 11002, and not after the start */
+    CHECK(m && m->n == 13000);
+    m = landmarks_near(&lm, 12900, 12999); /* ... unless the start is before it; */
+    CHECK(m == NULL);                      /* 11002 is more than a step away */
+    m = landmarks_near(&lm, 9010, 13000);  /* 10005: within a step */
+    CHECK(m && m->n == 10005);
+    CHECK(landmark_lo(&lm.v[0]) == 10000 - 1500);                  /* half of a gap of 3000 */
+    CHECK(landmark_lo(&lm.v[1]) == 10995 - 50);                    /* half of 100 */
+    CHECK(landmark_lo(&lm.v[2]) == 12996 - FFWD_LANDMARK_MARGIN);  /* capped */
+    landmarks_free(&lm);
+    CHECK(landmarks_read(p, 1, &lm) == 0 && lm.n == 1);
+    CHECK(landmark_lo(&lm.v[0]) == 10001 - FFWD_LANDMARK_MARGIN); /* its first run: the margin */
+    landmarks_free(&lm);
+    const char *bad[] = {"# step=10\n0 100 x y 90 5\n", "# step=10\n0 100 1 2 90 5\n0 50 1 2 40 5\n",
+                         "# step=10\n0 100 1 2 190 5\n", "0 100 1 2 90 5\n"};
+    const char *why[] = {"p.landmarks:2", "p.landmarks:3", "p.landmarks:2", "step="};
+    for (int i = 0; i < 4; i++) {
+        write_file_atomic(p, bad[i], strlen(bad[i]), 0644);
+        CHECK(landmarks_read(p, 0, &lm) < 0);
+        CHECK_STR_HAS(ffwd_errmsg(), why[i]);
+    }
+    free(p);
+}
+
 static void test_stats(const char *dir)
 {
     char *p = xasprintf("%s/stats.txt", dir);
@@ -266,6 +308,7 @@ int main(void)
     test_kmeans_bic(dir);
     test_bad_input(dir);
     test_positions_and_names(dir);
+    test_landmarks(dir);
     test_stats(dir);
     rm_rf(dir);
     free(dir);
