@@ -124,6 +124,8 @@ static struct {
     qemu_plugin_u64 static_insns; /* per vCPU: retired instructions of statically counted blocks */
     struct qemu_plugin_register *xreg[31];
     struct qemu_plugin_register *esr, *elr, *vbar; /* ESR_EL1, ELR_EL1, VBAR_EL1 (gdbstub names) */
+    struct qemu_plugin_register *cpsr;             /* PSTATE: the exception level a block is translated at */
+    uint64_t kernel_low_blocks;                    /* EL1 blocks at lower-half addresses (not user code) */
     uint64_t faults_uncounted;
     const char *who; /* plugin name for messages */
     uint64_t tasks_ever, clones_missed;
@@ -203,6 +205,8 @@ FF_FN void ff_vcpu_init(void)
             ff.elr = d->handle;
         else if (d->name && !strcmp(d->name, "VBAR"))
             ff.vbar = d->handle;
+        else if (d->name && !strcmp(d->name, "cpsr"))
+            ff.cpsr = d->handle;
     }
     if (regs)
         g_array_free(regs, TRUE);
@@ -211,6 +215,8 @@ FF_FN void ff_vcpu_init(void)
         fprintf(stderr, "%s: QEMU lists no x0..x30 registers: process=... cannot follow the guest\n", ff.who);
     if (!ff.esr || !ff.elr || !ff.vbar)
         fprintf(stderr, "%s: QEMU lists no ESR_EL1/ELR_EL1/VBAR: a faulting instruction counts twice\n", ff.who);
+    if (!ff.cpsr && ff.user_only)
+        fprintf(stderr, "%s: QEMU lists no cpsr: kernel code at lower-half addresses counts as user code\n", ff.who);
 }
 
 FF_FN uint64_t ff_reg(struct qemu_plugin_register *h)
@@ -467,11 +473,32 @@ FF_FN void ff_cb_sync(unsigned v, void *udata)
 /* Instrument a new block: the callbacks of the dynamic filters, and the
  * exact per-instruction count of statically counted blocks. Returns whether
  * the block passes the static filters (mode, range). */
+/* Is a block at lower-half address va user code? The address alone does not
+ * say: the kernel runs some code at its physical address (the early boot
+ * with the MMU off, the identity map: __pi_memset, clear_page), and QEMU
+ * keys AArch64 blocks by physical page (CF_PCREL), so the block translated
+ * there then also serves the kernel's memset at its own address -- counted
+ * as user code, a few hundred instructions more or less whenever the kernel
+ * zeroes memory. A block is translated on the vCPU that is about to run it,
+ * so PSTATE.EL now is the block's exception level. */
+FF_FN bool ff_user_block(uint64_t va)
+{
+    if (va >> 48)
+        return false;
+    if (!ff.cpsr)
+        return true;
+    uint64_t ps = ff_reg(ff.cpsr);
+    if (((ps >> 2) & 3) == 0)
+        return true;
+    ff.kernel_low_blocks++;
+    return false;
+}
+
 FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
 {
     size_t n = qemu_plugin_tb_n_insns(tb);
     uint64_t va = qemu_plugin_tb_vaddr(tb);
-    bool user = !(va >> 48);
+    bool user = ff_user_block(va);
     bool counted = (!ff.user_only || user) && va >= ff.range_lo && va < ff.range_hi && n;
     if (!user && n && ((va & 0x7ff) == 0x400 || (!ff.user_only && (va & 0x7ff) == 0x200)))
         qemu_plugin_register_vcpu_tb_exec_cb(tb, ff_cb_sync, QEMU_PLUGIN_CB_R_REGS, (void *)(uintptr_t)va);
@@ -520,8 +547,8 @@ FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
 /* A one-line summary of what was followed (for the plugin's exit message). */
 FF_FN void ff_summary(FILE *f)
 {
-    fprintf(f, "%s: %llu faulting instructions taken out of the count\n", ff.who,
-            (unsigned long long)ff.faults_uncounted);
+    fprintf(f, "%s: %llu faulting instructions taken out of the count; %llu kernel blocks at lower-half addresses\n",
+            ff.who, (unsigned long long)ff.faults_uncounted, (unsigned long long)ff.kernel_low_blocks);
     if (ff.process_mode == 2)
         fprintf(f, "%s: process=roi followed %llu task(s)%s\n", ff.who, (unsigned long long)ff.tasks_ever,
                 ff.clones_missed ? " (a child was mistaken for another task once: counts may differ)" : "");

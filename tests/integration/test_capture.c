@@ -609,6 +609,21 @@ static void t_insn(void)
         printf("2 vCPUs, scope %s: target %s, stopped at %lld (overshoot %lld)\n", scopes[k], tgt[k], at, over);
         free(r2);
     }
+    /* more stops than the fixed arrays of an earlier ffwd held (256 per run):
+     * every one is made and reported */
+    struct sbuf many = {0};
+    for (int i = 0; i < 300; i++)
+        sbuf_addf(&many, "%s%llu", i ? "," : "", 1250000000ULL + 200000ULL * (unsigned long long)i);
+    const char *m[] = {"boot", "--capture-at-insn", many.s, "--cmd", "ffwd-matmul 300", "--timeout", "300", NULL};
+    sbuf_free(&o);
+    CHECK_MSG(ffwd(&o, m) == 0, "%s", o.s);
+    size_t reported = 0;
+    for (const char *q = o.s; (q = strstr(q, "(overshoot ")); q++)
+        reported++;
+    /* each stop: a progress line and a summary line */
+    CHECK_MSG(reported >= 300 && strstr(o.s, "instruction count 1309800000: stopped at"),
+              "%zu stop lines for 300 targets", reported);
+    sbuf_free(&many);
     /* the trigger needs TCG */
     const char *kvm[] = {"boot", "--accel", "kvm", "--capture-at-insn", "5", NULL};
     CHECK(ffwd(&o, kvm) == 1);
