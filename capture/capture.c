@@ -159,6 +159,39 @@ static json_t *cpu_json(const struct mig_stream *m, unsigned idx, const struct f
     return o;
 }
 
+/* An exact stop (an instruction count) that falls on the entry of an
+ * interrupt taken from EL0 -- the vector's first instruction not run yet:
+ * the interrupt was raised while the trigger held the vCPU (host time runs
+ * until QEMU is asked to stop, and QEMU takes a pending interrupt at the
+ * block boundary before it looks at the stop request). Taking it changed
+ * only PC, PSTATE (and SP selection), ELR_EL1 and SPSR_EL1; the interrupt
+ * is still pending in the GIC (the handler has not acknowledged it). So the
+ * state right before it is PC = ELR_EL1, PSTATE = SPSR_EL1 with SP_EL0 live:
+ * the instruction the count meant, in user mode, with the interrupt
+ * pending -- taken first thing after a restore. Returns whether it undid. */
+static bool undo_irq_entry(json_t *cpu)
+{
+    if (json_integer_value(json_object_get(cpu, "el")) != 1 || !json_is_true(json_object_get(cpu, "aarch64")))
+        return false;
+    int found = 0;
+    uint64_t vbar = cj_sysreg(cpu, "VBAR_EL1", &found), pc = cj_hex(cpu, "pc");
+    uint64_t base = vbar & ~0x7ffULL, off = pc - base;
+    uint64_t spsr = cj_hex(json_object_get(cpu, "spsr_el"), "el1");
+    uint64_t elr = cj_hex_at(json_object_get(cpu, "elr_el"), 1);
+    /* IRQ (0x480) or FIQ (0x500) from a lower EL in AArch64, to EL0t */
+    if (!found || pc < base || (off != 0x480 && off != 0x500) || (spsr & 0x1f) != 0)
+        return false;
+    json_t *u = json_pack("{s:s,s:o,s:o}", "kind", off == 0x480 ? "irq" : "fiq", "vector_pc", cj_hexval(pc),
+                          "vector_pstate", json_incref(json_object_get(cpu, "pstate")));
+    json_object_set_new(cpu, "interrupt_entry_undone", u);
+    json_object_set_new(cpu, "pc", cj_hexval(elr));
+    json_object_set_new(cpu, "pstate", cj_hexval(spsr));
+    json_object_set_new(cpu, "el", json_integer(0));
+    json_object_set_new(cpu, "sp_sel", json_integer(0));
+    json_object_set_new(cpu, "sp", cj_hexval(cj_hex_at(json_object_get(cpu, "sp_el"), 0)));
+    return true;
+}
+
 /* ---- GIC ---- */
 static json_t *gicv3_json(const struct mig_stream *m, unsigned ncpu)
 {
@@ -989,6 +1022,8 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
             json_decref(virtio);
             goto out;
         }
+        if (o->undo_irq_entry && undo_irq_entry(c))
+            res->irq_entries_undone++;
         char nm[32];
         snprintf(nm, sizeof nm, "cpu%u.json", i);
         int pr = put_json(&fs, nm, c);

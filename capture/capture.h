@@ -49,6 +49,8 @@ struct ffwd_capture_opts {
     const uint64_t *icount_vcpu;
     unsigned icount_nvcpu;
     double timeout_s;         /* for each QMP step; 0: 60 */
+    bool undo_irq_entry;      /* an exact stop: a vCPU at the entry of an interrupt from EL0 is captured as
+                               * right before it (the interrupt stays pending; cpuN.json says so) */
 };
 
 struct ffwd_capture_result {
@@ -58,6 +60,7 @@ struct ffwd_capture_result {
     uint64_t ram_bytes, ram_nonzero_pages;
     uint64_t disk_sectors;
     unsigned settle_attempts; /* how often the guest ran 2 ms more before the state could be taken */
+    unsigned irq_entries_undone; /* vCPUs captured right before an interrupt entry (undo_irq_entry) */
 };
 
 int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *res);

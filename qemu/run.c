@@ -50,6 +50,7 @@ static int do_capture_ic(struct ffwd_vm *vm, const struct ffwd_run_opts *o, stru
                                    .name = name,
                                    .resume = false,
                                    .may_settle = !exact,
+                                   .undo_irq_entry = exact,
                                    .qmp = vm->qmp,
                                    .trigger = kind,
                                    .trigger_detail = detail ? detail : base,
@@ -66,6 +67,10 @@ static int do_capture_ic(struct ffwd_vm *vm, const struct ffwd_run_opts *o, stru
     }
     res->capture_target[res->ncaptures] = 0;
     res->captures[res->ncaptures++] = xstrdup(cr.path);
+    if (cr.irq_entries_undone)
+        prog(o, "%s: %u vCPU(s) had just taken an interrupt raised while the stop was on its way: captured right "
+                "before it (the interrupt stays pending)",
+             cr.path, cr.irq_entries_undone);
     if (cr.settle_attempts)
         prog(o, "captured %s (%s, VM stopped %.2f s; it ran 2 ms more %u time(s) to leave a disk request or an "
                 "interrupt handler)",
@@ -82,12 +87,14 @@ static int do_capture(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
 }
 
 /* Is vCPU v, stopped, in the kernel (EL1)? With user-mode counting a stop is
- * meant at a user instruction, but the vCPU can be in the kernel when QEMU
- * acts on the stop request: QEMU delivers an interrupt raised while the
- * trigger held the vCPU at the block boundary before it looks at the stop
- * (the vCPU then sits at the IRQ entry), and a block that ends in a system
- * call or a fault, or a stop request that comes late, leaves it in kernel
- * code. Sets *el1 (0 when it cannot tell). */
+ * meant at a user instruction, but a block that ends in a system call or a
+ * fault, or a stop request that comes late, leaves the vCPU in kernel code.
+ * Not so an interrupt raised while the trigger held the vCPU, which QEMU
+ * delivers at the block boundary before it looks at the stop: the vCPU sits
+ * at the entry of the IRQ/FIQ vector (offset 0x480/0x500 of the 2 KiB
+ * table), nothing of the handler has run, and the capture takes the state
+ * right before it (capture.c, undo_irq_entry). Sets *el1 (0 when it cannot
+ * tell or at such an entry). */
 static int stopped_in_kernel(struct ffwd_vm *vm, unsigned v, int *el1)
 {
     *el1 = 0;
@@ -97,7 +104,9 @@ static int stopped_in_kernel(struct ffwd_vm *vm, unsigned v, int *el1)
         return -1;
     const char *t = json_string_value(ret);
     const char *ps = t ? strstr(t, "PSTATE=") : NULL, *el = ps ? strstr(ps, "EL") : NULL; /* "... EL1h" */
-    *el1 = el && el[2] == '1';
+    const char *pcs = t ? strstr(t, "PC=") : NULL;
+    unsigned long long pc = pcs ? strtoull(pcs + 3, NULL, 16) : 0;
+    *el1 = el && el[2] == '1' && (pc & 0x7ff) != 0x480 && (pc & 0x7ff) != 0x500;
     json_decref(ret);
     return 0;
 }
@@ -174,9 +183,7 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
         /* not where the profile meant (a user instruction), and the count
          * does not move in the kernel: stop at the first counted block after
          * the kernel returns to user mode instead */
-        prog(o, "instruction count %llu: stopped in the kernel (an interrupt, a system call): again after the "
-                "handler",
-             n);
+        prog(o, "instruction count %llu: stopped in the kernel (a system call, a fault): again after it", n);
         if (ffwd_vm_trigger_again(vm) < 0)
             return -1;
         return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);

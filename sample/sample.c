@@ -303,6 +303,9 @@ static json_t *point_json(const struct sample_point_result *p, const char *name,
     if (cpu) {
         json_object_set(j, "el", json_object_get(cpu, "el"));
         json_object_set(j, "pc", json_object_get(cpu, "pc"));
+        /* an interrupt raised while the vCPU was held: captured right before it */
+        if (json_object_get(cpu, "interrupt_entry_undone"))
+            json_object_set(j, "interrupt_pending", json_object_get(cpu, "interrupt_entry_undone"));
         /* at the entry of an exception vector taken from EL0 (offsets 0x400
          * sync, 0x480 IRQ of a 2 KiB-aligned table): the machine stopped as
          * it took an interrupt or a fault from user mode; the user PC it

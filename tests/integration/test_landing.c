@@ -143,9 +143,23 @@ static int t_process(void)
         CHECK(json_integer_value(json_object_get(x, "interval")) == json_integer_value(json_object_get(y, "interval")));
         uint64_t rx = (uint64_t)json_integer_value(json_object_get(x, "reached"));
         uint64_t ry = (uint64_t)json_integer_value(json_object_get(y, "reached"));
-        /* the same counted instruction, to within a block */
-        CHECK_MSG(rx + 64 > ry && ry + 64 > rx, "point %zu: reached %llu and %llu", i, (unsigned long long)rx,
-                  (unsigned long long)ry);
+        /* The same instruction: both reruns stop where the profile's landmark
+         * block ends. xz and bzip2 run the same instructions every time, so
+         * their counts are equal too; lua seeds its string hashes with
+         * time(NULL) and sqlite3 reads the clock and /dev/urandom, so there
+         * the count of the same instruction differs by a few hundred between
+         * runs -- within the landmark's window (armed_at .. target), which
+         * still finds the same block. */
+        uint64_t tx = (uint64_t)json_integer_value(json_object_get(x, "target"));
+        uint64_t armed = (uint64_t)json_integer_value(json_object_get(json_object_get(x, "landmark"), "armed_at"));
+        uint64_t d = rx > ry ? rx - ry : ry - rx;
+        CHECK_MSG(json_object_get(x, "landmark") && d < tx - armed, "point %zu: reached %llu and %llu (landmark window from %llu)",
+                  i, (unsigned long long)rx, (unsigned long long)ry, (unsigned long long)armed);
+        CHECK_MSG(json_equal(json_object_get(x, "el"), json_object_get(y, "el")) &&
+                      json_equal(json_object_get(x, "pc"), json_object_get(y, "pc")),
+                  "point %zu: EL/PC %lld/%s and %lld/%s", i, json_integer_value(json_object_get(x, "el")),
+                  json_string_value(json_object_get(x, "pc")), json_integer_value(json_object_get(y, "el")),
+                  json_string_value(json_object_get(y, "pc")));
         same_el += json_equal(json_object_get(x, "el"), json_object_get(y, "el"));
         same_pc += json_equal(json_object_get(x, "pc"), json_object_get(y, "pc"));
         json_t *ux = json_object_get(x, "user_pc") ?: json_object_get(x, "pc");
@@ -257,16 +271,26 @@ static int t_user(void)
     unsetenv("FFWD_TRIGGER_HOLD_MS");
     json_t *p = points_of(a);
     check_points("user", p, np, &pos);
-    /* ... and no point is that interrupt's entry: the stop moved past it */
-    size_t again = 0;
+    /* ... and no point is that interrupt's entry: it is captured right
+     * before it, at the user instruction the count meant, the interrupt
+     * pending (it was taken, nothing of its handler ran) */
+    size_t undone = 0;
     for (size_t i = 0; i < json_array_size(p); i++) {
-        const char *e = json_string_value(json_object_get(json_array_get(p, i), "entry"));
+        json_t *pt = json_array_get(p, i);
+        const char *e = json_string_value(json_object_get(pt, "entry"));
         CHECK_MSG(!e || strcmp(e, "irq-from-el0"), "point %zu: stopped at an interrupt entry from user mode", i);
+        if (json_object_get(pt, "interrupt_pending")) {
+            undone++;
+            CHECK(json_integer_value(json_object_get(pt, "el")) == 0);
+            json_t *lm = json_object_get(pt, "landmark");
+            if (lm && !strcmp(json_string_value(json_object_get(lm, "found")) ?: "", "block"))
+                CHECK_MSG(json_is_true(json_object_get(lm, "at_expected_pc")), "point %zu: %s", i,
+                          json_dumps(pt, JSON_COMPACT));
+        }
     }
-    for (const char *q = o.s; (q = strstr(q, "again after the handler")); q++)
-        again++;
-    printf("user: %zu stops moved past an interrupt taken while the vCPU was held\n", again);
-    CHECK_MSG(again > 0, "no stop met the held vCPU's interrupt: the hold did not work");
+    printf("user: %zu of %zu points captured right before an interrupt taken while the vCPU was held\n", undone,
+           json_array_size(p));
+    CHECK_MSG(undone > 0, "no stop met the held vCPU's interrupt: the hold did not work");
     json_decref(p);
     sample_positions_free(&pos);
     sbuf_free(&o);
@@ -276,11 +300,54 @@ static int t_user(void)
     return test_done();
 }
 
+/* Two profiles of a program that runs the same instructions every time
+ * (xz) count them the same: identical positions and landmarks. Before, the
+ * kernel's memset counted as user code (a block translated at its physical
+ * address in early boot) and the counts drifted from the first 100 k. */
+static void same_counts_twice(const char *dir)
+{
+    char *p[2];
+    for (int k = 0; k < 2; k++) {
+        p[k] = xasprintf("%s/twice%d", dir, k);
+        struct sbuf o = {0};
+        const char *pa[] = {"profile", "--out", p[k], "--interval", INTERVAL, "--user", "--process", "roi", "--cmd",
+                            SETUP "ffwd-guest roi -- sh -c \"/usr/bin/xz -6 -T1 -c /root/in.txt > /root/o.xz\"",
+                            "--timeout", "300", NULL};
+        CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+        sbuf_free(&o);
+    }
+    const char *ext[] = {".landmarks", ".positions"};
+    for (int e = 0; e < 2; e++) {
+        char *a = xasprintf("%s%s", p[0], ext[e]), *b = xasprintf("%s%s", p[1], ext[e]);
+        char *ta = file_text(a), *tb = file_text(b);
+        size_t lines = 0, same = 0;
+        /* positions: the counted column only (the all-instruction ones include the kernel's) */
+        char *sa = NULL, *sb = NULL;
+        for (char *la = strtok_r(ta, "\n", &sa), *lb = strtok_r(tb, "\n", &sb); la && lb;
+             la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
+            if (la[0] == '#')
+                continue;
+            lines++;
+            if (e == 0)
+                same += !strcmp(la, lb);
+            else {
+                const char *ca = strrchr(la, ' '), *cb = strrchr(lb, ' ');
+                same += ca && cb && !strcmp(ca, cb);
+            }
+        }
+        printf("twice: %s: %zu of %zu lines the same\n", ext[e], same, lines);
+        CHECK_MSG(lines > 10 && same == lines, "%s: %zu of %zu lines the same", ext[e], same, lines);
+        free(a), free(b), free(ta), free(tb);
+    }
+    free(p[0]), free(p[1]);
+}
+
 static int t_regress(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-landr-");
     char *prefix = xasprintf("%s/p", dir);
     struct sbuf o = {0};
+    same_counts_twice(dir);
     /* README-style marker as its own process: process=roi followed a task of
      * ~300 k instructions silently; now it says so */
     const char *pa[] = {"profile", "--out", prefix, "--interval", "1000000", "--process", "roi", "--cmd",
