@@ -388,7 +388,9 @@ static void sample_run_help(FILE *f)
     fprintf(f,
             "usage: ffwd sample-run DIR --gem5 PATH [--cpu o3|timing|atomic] [--jobs N]\n"
             "                       [--config USER.py [--layout L]] [--measure N] [--timeout SEC]\n"
-            "                       [--force]\n"
+            "                       [--force] [--retry-failed]\n"
+            "                       [--slurm [--partition P] [--account A] [--time T] [--mem M]\n"
+            "                        [--sbatch-arg OPT]... [--path-map LOCAL=REMOTE] [--no-wait | --collect]]\n"
             "\n"
             "Run every simulation-point checkpoint of `ffwd sample` (DIR) in real gem5 as\n"
             "gem5's SimPoint flow does: restore, switch to the CPU model, run the point's\n"
@@ -408,13 +410,28 @@ static void sample_run_help(FILE *f)
             "  --jobs N         gem5 processes at once (default 1)\n"
             "  --measure N      instructions measured per point (default: the window `ffwd sample`\n"
             "                   measured for it in the rerun, else the interval)\n"
-            "  --timeout SEC    per point (default 7200)\n"
-            "  --force          measure again over an earlier DIR/gem5-CPU/results.json\n");
+            "  --timeout SEC    per point (default 7200; with --slurm: 3x gem5's rate for the window\n"
+            "                   (atomic 3 M, timing/minor 1 M, O3 300 k instructions/s) + 10 min)\n"
+            "  --force          measure again over an earlier DIR/gem5-CPU/results.json\n"
+            "  --retry-failed   run the points that failed (or timed out) once more\n"
+            "\n"
+            "On a Slurm cluster (sbatch/squeue in PATH; DIR, gem5 and the configuration on a\n"
+            "file system the nodes share):\n"
+            "  --slurm          one job array, one task per point, submitted with sbatch and\n"
+            "                   waited for; the script stays in DIR/gem5-CPU/slurm/job.sh\n"
+            "  --partition P, --account A    sbatch's\n"
+            "  --time T, --mem M  per point, Slurm's format (default: from --timeout or the rate\n"
+            "                   estimate; the guest's RAM + 2 GiB for gem5 itself)\n"
+            "  --sbatch-arg OPT any other sbatch option, as one word (e.g. --sbatch-arg=--qos=long)\n"
+            "  --path-map LOCAL=REMOTE  the nodes see LOCAL/... as REMOTE/... (another mount point)\n"
+            "  --no-wait        submit and return; `ffwd sample-run DIR --slurm --collect` gathers\n"
+            "  --collect        wait for the earlier submission and gather its results\n");
 }
 
 int cmd_sample_run(int argc, char **argv)
 {
-    enum { O_JOBS = 1000, O_MEASURE, O_CONFIG, O_LAYOUT };
+    enum { O_JOBS = 1000, O_MEASURE, O_CONFIG, O_LAYOUT, O_SLURM, O_PART, O_ACCOUNT, O_TIME, O_MEM, O_SBATCH,
+           O_PATHMAP, O_NOWAIT, O_COLLECT, O_RETRY };
     static const struct option lo[] = {{"gem5", required_argument, 0, OPT_GEM5},
                                        {"cpu", required_argument, 0, OPT_CPU},
                                        {"jobs", required_argument, 0, O_JOBS},
@@ -423,10 +440,22 @@ int cmd_sample_run(int argc, char **argv)
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"config", required_argument, 0, O_CONFIG},
                                        {"layout", required_argument, 0, O_LAYOUT},
+                                       {"slurm", no_argument, 0, O_SLURM},
+                                       {"partition", required_argument, 0, O_PART},
+                                       {"account", required_argument, 0, O_ACCOUNT},
+                                       {"time", required_argument, 0, O_TIME},
+                                       {"mem", required_argument, 0, O_MEM},
+                                       {"sbatch-arg", required_argument, 0, O_SBATCH},
+                                       {"path-map", required_argument, 0, O_PATHMAP},
+                                       {"no-wait", no_argument, 0, O_NOWAIT},
+                                       {"collect", no_argument, 0, O_COLLECT},
+                                       {"retry-failed", no_argument, 0, O_RETRY},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_simpoints_opts o = {.gem5 = getenv("GEM5"), .cpu = "o3", .jobs = 1};
-    bool force = false;
+    struct gem5_slurm_opts so = {0};
+    bool force = false, slurm = false, slurm_only = false;
+    static const char *sbatch[64];
     uint64_t v;
     int c;
     optind = 1;
@@ -453,6 +482,30 @@ int cmd_sample_run(int argc, char **argv)
         case OPT_FORCE: force = true; break;
         case O_CONFIG: o.config = optarg; break;
         case O_LAYOUT: o.layout = optarg; break;
+        case O_SLURM: slurm = true; break;
+        case O_PART: so.partition = optarg, slurm_only = true; break;
+        case O_ACCOUNT: so.account = optarg, slurm_only = true; break;
+        case O_TIME: so.time = optarg, slurm_only = true; break;
+        case O_MEM: so.mem = optarg, slurm_only = true; break;
+        case O_SBATCH:
+            if (so.nsbatch_args == sizeof sbatch / sizeof *sbatch) {
+                ffwd_seterr("--sbatch-arg: at most %zu", sizeof sbatch / sizeof *sbatch);
+                cli_fail();
+                return 2;
+            }
+            sbatch[so.nsbatch_args++] = optarg, slurm_only = true;
+            break;
+        case O_PATHMAP:
+            if (optarg[0] != '/' || !strchr(optarg, '=') || strchr(optarg, '=')[1] != '/') {
+                ffwd_seterr("--path-map: '%s' is not LOCAL=REMOTE (two absolute paths)", optarg);
+                cli_fail();
+                return 2;
+            }
+            so.path_map = optarg, slurm_only = true;
+            break;
+        case O_NOWAIT: so.no_wait = slurm_only = true; break;
+        case O_COLLECT: so.collect = slurm_only = true; break;
+        case O_RETRY: o.retry_failed = true; break;
         case 'h': sample_run_help(stdout); return 0;
         default: sample_run_help(stderr); return 2;
         }
@@ -460,6 +513,21 @@ int cmd_sample_run(int argc, char **argv)
     if (optind != argc - 1) {
         sample_run_help(stderr);
         return 2;
+    }
+    if (slurm_only && !slurm) {
+        ffwd_seterr("--partition, --account, --time, --mem, --sbatch-arg, --path-map, --no-wait and --collect "
+                    "are for --slurm");
+        cli_fail();
+        return 2;
+    }
+    if (so.no_wait && so.collect) {
+        ffwd_seterr("--no-wait submits, --collect gathers: give one");
+        cli_fail();
+        return 2;
+    }
+    if (slurm) {
+        so.sbatch_args = sbatch;
+        o.slurm = &so;
     }
     if (cli_need_gem5(o.gem5) < 0)
         return cli_fail();
@@ -477,7 +545,8 @@ int cmd_sample_run(int argc, char **argv)
         o.tag = tag;
     }
     char *res = xasprintf("%s/gem5-%s/results.json", o.dir, o.tag ? o.tag : o.cpu);
-    int taken = cli_refuse_overwrite(force, res, NULL);
+    /* gathering an earlier submission replaces nothing of its own */
+    int taken = so.collect ? 0 : cli_refuse_overwrite(force, res, NULL);
     free(res);
     if (taken < 0)
         return cli_fail();
@@ -487,6 +556,12 @@ int cmd_sample_run(int argc, char **argv)
     if (sr < 0) {
         gem5_simpoints_free(&r);
         return cli_fail();
+    }
+    if (r.submitted) {
+        printf("submitted; gather the results with: ffwd sample-run %s --slurm --collect%s%s\n", o.dir,
+               o.config ? " --config " : "", o.config ? o.config : "");
+        gem5_simpoints_free(&r);
+        return 0;
     }
     printf("%-6s %-8s %-9s %14s %14s %8s\n", "point", "cluster", "weight", "cycles", "instructions", "CPI");
     for (size_t i = 0; i < r.n; i++)

@@ -17,6 +17,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../runner/runner.h"
 #include "layout.h"
 #include "verify.h"
 
@@ -53,18 +54,11 @@ int gem5_stats_cpu(const char *stats_txt, const char *cpu, uint64_t *cycles, uin
     return rc;
 }
 
-struct job {
-    pid_t pid;
-    double t0;
-    size_t i;
-    char *work;
-};
-
-static void finish(const struct gem5_simpoints_opts *o, struct gem5_simpoint_run *run, const char *work, int status,
-                   bool timed_out)
+/* What a point's gem5 run left in its folder: the measurement, or why not. */
+static void finish(const struct runner_task *t, struct gem5_simpoint_run *run)
 {
-    char *log = xasprintf("%s/gem5.log", work), *stats = xasprintf("%s/m5out/stats.txt", work);
-    char *text = read_file(log, NULL);
+    char *log = xasprintf("%s/%s", t->dir, t->log), *stats = xasprintf("%s/m5out/stats.txt", t->dir);
+    char *text = t->ended ? read_file(log, NULL) : NULL;
     /* the legacy script's line, or gem5/ffwd_board.py's run_simpoint() */
     static const char *const said[] = {"ffwd_restore: measured ", "ffwd_board: measured "};
     char *m = NULL;
@@ -74,9 +68,11 @@ static void finish(const struct gem5_simpoints_opts *o, struct gem5_simpoint_run
     char cpu[128] = "";
     if (m)
         sscanf(m, "%127[^:]", cpu);
-    if (timed_out)
-        snprintf(run->error, sizeof run->error, "timed out after %.0f s (log %s)", o->timeout, log);
-    else if (!m || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    run->error[0] = 0;
+    run->seconds = t->elapsed;
+    if (!t->ended)
+        snprintf(run->error, sizeof run->error, "%s (log %s)", t->error, log);
+    else if (!m || t->exit_status != 0) {
         char *ex = text ? strstr(text, "ffwd_restore: exit") : NULL;
         /* gem5's or the configuration's own reason, first one found */
         static const char *const why[] = {"ffwd_board: exit", "ffwd_board: error:", "fatal:", "panic:"};
@@ -91,6 +87,24 @@ static void finish(const struct gem5_simpoints_opts *o, struct gem5_simpoint_run
     free(text);
     free(log);
     free(stats);
+}
+
+/* Progress: one line per point as it ends. */
+static void on_end(const struct runner_task *t, size_t done, size_t total, void *ctx)
+{
+    (void)ctx;
+    ffwd_info("%s: %s (%zu of %zu)", t->label,
+              !t->ended                 ? t->error
+              : t->exit_status == 0 ? "gem5 finished"
+                                    : "gem5 exited with an error",
+              done, total);
+}
+
+/* Instructions per second of gem5's CPU models (the brief's figures): for a
+ * time limit when none is given on a cluster. */
+static double gem5_rate(const char *cpu)
+{
+    return !strcmp(cpu, "atomic") ? 3e6 : !strcmp(cpu, "o3") ? 3e5 : 1e6;
 }
 
 int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoints_result *r)
@@ -191,77 +205,89 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     const bool relabel = o->layout && strcmp(o->layout, "legacy");
     char *cfg = o->config ? xstrdup(o->config) : gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, o->tag ? o->tag : cpu);
     mkdir_p(base, 0755);
-    unsigned jobs = o->jobs ? o->jobs : 1, running = 0;
-    struct job *js = xcalloc(jobs, sizeof *js);
-    double limit = o->timeout > 0 ? o->timeout : 7200;
-    size_t next = 0;
-    while (next < r->n || running) {
-        while (running < jobs && next < r->n) {
-            struct gem5_simpoint_run *run = &r->runs[next];
-            char *ck = xasprintf("%s/%s", o->dir, run->checkpoint), *work = xasprintf("%s/%s", base, run->checkpoint);
-            rm_rf(work);
-            mkdir_p(work, 0755);
-            if (relabel) { /* the user's configuration names its objects its own way */
-                char *rl = xasprintf("%s/ckpt", work);
-                if (gem5_checkpoint_relayout(ck, o->layout, rl) < 0) {
-                    snprintf(run->error, sizeof run->error, "%s", ffwd_errmsg());
-                    ffwd_warn("simulation point %u: %s", run->index, run->error);
-                    free(rl), free(ck), free(work);
-                    next++;
-                    continue;
-                }
-                free(ck);
-                ck = rl;
-            }
-            char *od = xasprintf("--outdir=%s/m5out", work), *log = xasprintf("%s/gem5.log", work);
-            char *w = xasprintf("%" PRIu64, warm[next]), *m = xasprintf("%" PRIu64, meas[next]);
-            char *argv[] = {(char *)o->gem5, od, "--listener-mode=off", cfg, "--checkpoint", ck, "--cpu", (char *)cpu,
-                            "--warmup-insts", w, "--measure-insts", m, NULL};
-            pid_t pid = gem5_spawn(argv, log);
-            ffwd_info("gem5 (%s): simulation point %u (weight %.4f, warm-up %s, measure %s) started", cpu, run->index,
-                      run->weight, w, m);
-            free(ck);
-            free(od);
-            free(log);
-            free(w);
-            free(m);
-            if (pid < 0) {
-                snprintf(run->error, sizeof run->error, "cannot start gem5");
-                free(work);
-                next++;
-                continue;
-            }
-            for (unsigned j = 0; j < jobs; j++)
-                if (!js[j].pid) {
-                    js[j] = (struct job){pid, now_sec(), next, work};
-                    break;
-                }
-            running++;
-            next++;
+    /* one task per point: gem5 in DIR/gem5-TAG/POINT */
+    struct runner_task *tasks = xcalloc(r->n, sizeof *tasks);
+    for (size_t i = 0; i < r->n; i++) {
+        struct gem5_simpoint_run *run = &r->runs[i];
+        struct runner_task *t = &tasks[i];
+        t->dir = xasprintf("%s/%s", base, run->checkpoint);
+        t->log = "gem5.log";
+        t->label = xasprintf("simulation point %u", run->index);
+        /* gem5's memory: the guest's RAM and gem5's own (O3, caches, stats) */
+        char *cj = xasprintf("%s/%s/ffwd-checkpoint.json", o->dir, run->checkpoint);
+        json_t *ck = json_load_file(cj, 0, NULL);
+        free(cj);
+        t->mem_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(ck, "platform"), "mem_bytes")) +
+                       (2ULL << 30);
+        json_decref(ck);
+        /* a bound given, or (on a cluster) three times gem5's rate plus 10 min */
+        t->seconds = o->timeout > 0 ? o->timeout
+                     : o->slurm   ? 3.0 * (double)(warm[i] + meas[i]) / gem5_rate(cpu) + 600
+                                  : 7200;
+        char *ck_path = xasprintf("%s/%s", o->dir, run->checkpoint);
+        if (relabel) /* the user's configuration names its objects its own way: relabelled per run */
+            ck_path = (free(ck_path), xasprintf("%s/ckpt", t->dir));
+        t->argv = xcalloc(13, sizeof *t->argv);
+        char **a = t->argv;
+        a[0] = xstrdup(o->gem5), a[1] = xasprintf("--outdir=%s/m5out", t->dir), a[2] = xstrdup("--listener-mode=off");
+        a[3] = xstrdup(cfg), a[4] = xstrdup("--checkpoint"), a[5] = ck_path, a[6] = xstrdup("--cpu");
+        a[7] = xstrdup(cpu), a[8] = xstrdup("--warmup-insts"), a[9] = xasprintf("%" PRIu64, warm[i]);
+        a[10] = xstrdup("--measure-insts"), a[11] = xasprintf("%" PRIu64, meas[i]);
+    }
+    int rc = 0;
+    const struct gem5_slurm_opts *so = o->slurm;
+    char *rdir = xasprintf("%s/slurm", base);
+    struct runner_opts ro = {.kind = so ? RUNNER_SLURM : RUNNER_LOCAL, .jobs = o->jobs, .run_dir = rdir,
+                             .job_name = "ffwd-gem5", .on_end = on_end};
+    if (so) {
+        ro.partition = so->partition, ro.account = so->account, ro.time = so->time, ro.mem = so->mem;
+        ro.sbatch_args = so->sbatch_args, ro.nsbatch_args = so->nsbatch_args, ro.path_map = so->path_map;
+        ro.no_wait = so->no_wait;
+    }
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        bool collect = pass == 0 && so && so->collect;
+        if (pass == 1) { /* run again what failed, once, if asked */
+            size_t again = 0;
+            for (size_t i = 0; i < r->n; i++)
+                again += !(tasks[i].skip = !r->runs[i].error[0]);
+            if (!o->retry_failed || !again)
+                break;
+            ffwd_info("running %zu failed simulation point(s) again", again);
         }
-        usleep(200000);
-        for (unsigned j = 0; j < jobs; j++) {
-            if (!js[j].pid)
+        for (size_t i = 0; i < r->n && !collect; i++) { /* a fresh folder for each point that runs */
+            struct runner_task *t = &tasks[i];
+            if (t->skip)
                 continue;
-            int st = 0;
-            bool late = now_sec() - js[j].t0 > limit;
-            if (late)
-                kill(js[j].pid, SIGKILL);
-            if (waitpid(js[j].pid, &st, late ? 0 : WNOHANG) != js[j].pid)
+            rm_rf(t->dir);
+            mkdir_p(t->dir, 0755);
+            char *ck = xasprintf("%s/%s", o->dir, r->runs[i].checkpoint);
+            if (relabel && gem5_checkpoint_relayout(ck, o->layout, t->argv[5]) < 0) {
+                snprintf(t->error, sizeof t->error, "%s", ffwd_errmsg());
+                ffwd_warn("simulation point %u: %s", r->runs[i].index, t->error);
+                t->skip = true; /* not run: its error stands */
+                t->ended = false;
+            }
+            free(ck);
+        }
+        rc = collect ? runner_collect(&ro, tasks, r->n) : runner_run(&ro, tasks, r->n);
+        if (rc == 0 && so && so->no_wait && !collect) {
+            r->submitted = true;
+            goto done;
+        }
+        for (size_t i = 0; rc == 0 && i < r->n; i++) {
+            if (tasks[i].skip && !tasks[i].error[0])
                 continue;
-            struct gem5_simpoint_run *run = &r->runs[js[j].i];
-            run->seconds = now_sec() - js[j].t0;
-            finish(o, run, js[j].work, st, late);
-            if (run->error[0])
-                ffwd_warn("simulation point %u: %s", run->index, run->error);
+            finish(&tasks[i], &r->runs[i]);
+            if (r->runs[i].error[0])
+                ffwd_warn("simulation point %u: %s", r->runs[i].index, r->runs[i].error);
             else
                 ffwd_info("simulation point %u: CPI %.4f (%" PRIu64 " cycles, %" PRIu64 " instructions) in %.0f s",
-                          run->index, run->cpi, run->cycles, run->insts, run->seconds);
-            free(js[j].work);
-            js[j].pid = 0;
-            running--;
+                          r->runs[i].index, r->runs[i].cpi, r->runs[i].cycles, r->runs[i].insts,
+                          r->runs[i].seconds);
         }
     }
+    if (rc < 0)
+        goto done;
     double wsum = 0, wcpi = 0;
     size_t failed = 0;
     for (size_t i = 0; i < r->n; i++) {
@@ -273,7 +299,6 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         wcpi += r->runs[i].weight * r->runs[i].cpi;
     }
     r->seconds = now_sec() - t0;
-    int rc = 0;
     if (failed)
         rc = ffwd_seterr("%zu of %zu simulation points were not measured (see the warnings)", failed, r->n);
     else {
@@ -298,7 +323,16 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         free(text);
         json_decref(out);
     }
-    free(js);
+done:
+    for (size_t i = 0; i < r->n; i++) {
+        for (char **a = tasks[i].argv; a && *a; a++)
+            free(*a);
+        free(tasks[i].argv);
+        free(tasks[i].dir);
+        free((char *)tasks[i].label);
+    }
+    free(tasks);
+    free(rdir);
     free(warm);
     free(meas);
     free(cfg);

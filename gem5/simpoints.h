@@ -6,8 +6,20 @@
 #ifndef FFWD_GEM5_SIMPOINTS_H
 #define FFWD_GEM5_SIMPOINTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The points as a Slurm job array (runner/runner.h). */
+struct gem5_slurm_opts {
+    const char *partition, *account;
+    const char *time, *mem;          /* per point, Slurm's format; NULL: from the point */
+    const char *const *sbatch_args;  /* more sbatch options */
+    size_t nsbatch_args;
+    const char *path_map;            /* "LOCAL=REMOTE": where the nodes see these files */
+    bool no_wait;                    /* submit and return */
+    bool collect;                    /* gather an earlier submission (waits while it runs) */
+};
 
 struct gem5_simpoints_opts {
     const char *dir;     /* output of `ffwd sample` (simpoints.json) */
@@ -21,6 +33,8 @@ struct gem5_simpoints_opts {
     const char *layout;  /* the section names it needs (layout.h); NULL or "legacy": as written.
                           * Points are relabelled per run, into DIR/gem5-TAG/POINT/ckpt */
     const char *tag;     /* results in DIR/gem5-TAG (default: the CPU model) */
+    const struct gem5_slurm_opts *slurm; /* NULL: on this machine */
+    bool retry_failed;   /* run the points that failed once more (after a collect too) */
 };
 
 struct gem5_simpoint_run {
@@ -39,6 +53,7 @@ struct gem5_simpoints_result {
     double weighted_cpi;  /* sum of weight * CPI */
     double weighted_ipc;  /* 1 / weighted_cpi */
     double seconds;
+    bool submitted;       /* submitted with no_wait: nothing measured yet */
 };
 
 int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoints_result *r);

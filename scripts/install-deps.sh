@@ -28,6 +28,7 @@ HOST_PKGS=(
   e2fsprogs dpkg-dev
   valgrind
   clang libclang-rt-14-dev
+  slurmctld slurmd slurm-client munge
 )
 BPO_PKGS=(qemu-system-arm qemu-utils)
 

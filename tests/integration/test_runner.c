@@ -1,0 +1,257 @@
+/*
+ * `ffwd sample-run` through the runner (runner/runner.h): on this machine and
+ * as a job array on a REAL Slurm cluster (Debian's slurmctld, slurmd and
+ * munge, started by tests/integration/slurm-cluster.sh in a folder of the
+ * test's own). gem5 is tests/integration/fake-gem5.sh: the same arguments,
+ * the same files, numbers that follow from the arguments.
+ *
+ *   local   results; a failing point named with its log, --retry-failed;
+ *           a point past --timeout
+ *   slurm   results equal to the local run's; --no-wait then --collect; a
+ *           failing point, fixed, gathered with --collect --retry-failed; a
+ *           point past Slurm's time limit; --path-map (the nodes see DIR
+ *           under another path); the job script kept and plain
+ *
+ * The Slurm case reports itself skipped (77) when the daemons are not
+ * installed or do not start on the machine -- never passed.
+ */
+#define _GNU_SOURCE
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tests/integration/helpers.h"
+
+#define NPOINTS 5
+static char fake[4096], cluster[4096];
+
+/* DIR as `ffwd sample` leaves it: NPOINTS checkpoint folders and simpoints.json. */
+static char *make_points(const char *parent, const char *name)
+{
+    char *d = xasprintf("%s/%s", parent, name);
+    mkdir_p(d, 0755);
+    struct sbuf j = {0};
+    sbuf_addf(&j, "{\"format\":\"ffwd-simpoints\",\"version\":2,\"interval\":1000000,\"points\":[");
+    for (int i = 0; i < NPOINTS; i++) {
+        char *ck = xasprintf("%s/cpt.simpoint_%02d_inst_%d_weight_0.200000_interval_1000000_warmup_%d", d, i,
+                             1000 * i, 100 * i);
+        mkdir_p(ck, 0755);
+        char *m5 = xasprintf("%s/m5.cpt", ck), *cj = xasprintf("%s/ffwd-checkpoint.json", ck);
+        write_file_atomic(m5, "[root]\n", 7, 0644);
+        const char *plat = "{\"platform\":{\"mem_bytes\":536870912}}";
+        write_file_atomic(cj, plat, strlen(plat), 0644);
+        sbuf_addf(&j,
+                  "%s{\"index\":%d,\"cluster\":%d,\"interval\":%d,\"weight\":0.2,\"warmup\":%d,\"checkpoint\":\"%s\","
+                  "\"window\":{\"warmup_insts\":%d,\"measure_insts\":%d}}",
+                  i ? "," : "", i, i, 10 * i, 100 * i, strrchr(ck, '/') + 1, 100 * i + 7, 1000000 + 13 * i);
+        free(m5), free(cj), free(ck);
+    }
+    sbuf_addf(&j, "]}");
+    char *mp = xasprintf("%s/simpoints.json", d);
+    write_file_atomic(mp, j.s, j.len, 0644);
+    free(mp);
+    sbuf_free(&j);
+    return d;
+}
+
+static void mark(const char *dir, int point, const char *what, bool on)
+{
+    char *p = xasprintf("%s/cpt.simpoint_%02d_inst_%d_weight_0.200000_interval_1000000_warmup_%d/%s", dir, point,
+                        1000 * point, 100 * point, what);
+    if (on)
+        write_file_atomic(p, "", 0, 0644);
+    else
+        unlink(p);
+    free(p);
+}
+
+static json_t *results(const char *dir, const char *tag)
+{
+    char *p = xasprintf("%s/gem5-%s/results.json", dir, tag);
+    json_t *j = json_load_file(p, 0, NULL);
+    free(p);
+    return j;
+}
+
+/* Same measurements point by point (the seconds differ). */
+static void same_results(const char *what, json_t *a, json_t *b)
+{
+    CHECK_MSG(a && b, "%s: results.json missing", what);
+    if (!a || !b)
+        return;
+    json_t *pa = json_object_get(a, "points"), *pb = json_object_get(b, "points");
+    CHECK_MSG(json_array_size(pa) == NPOINTS && json_array_size(pb) == NPOINTS, "%s: %zu and %zu points", what,
+              json_array_size(pa), json_array_size(pb));
+    const char *keys[] = {"index", "cluster", "weight", "cycles", "insts", "cpi", "checkpoint", "window"};
+    for (size_t i = 0; i < json_array_size(pa) && i < json_array_size(pb); i++)
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+            CHECK_MSG(json_equal(json_object_get(json_array_get(pa, i), keys[k]),
+                                 json_object_get(json_array_get(pb, i), keys[k])),
+                      "%s: point %zu differs in %s", what, i, keys[k]);
+    CHECK(fabs(json_number_value(json_object_get(a, "weighted_cpi")) -
+               json_number_value(json_object_get(b, "weighted_cpi"))) < 1e-12);
+}
+
+static int sample_run(struct sbuf *o, const char *dir, const char *const *extra)
+{
+    const char *a[32] = {"sample-run", dir, "--gem5", fake, "--cpu", "timing"};
+    int n = 6;
+    for (; extra && *extra && n < 30; extra++)
+        a[n++] = *extra;
+    a[n] = NULL;
+    return ffwd(o, a);
+}
+
+static json_t *local_reference(const char *w)
+{
+    char *d = make_points(w, "ref");
+    struct sbuf o = {0};
+    const char *x[] = {"--jobs", "2", NULL};
+    CHECK_MSG(sample_run(&o, d, x) == 0, "%s", o.s);
+    json_t *r = results(d, "timing");
+    CHECK(r && fabs(json_number_value(json_object_get(r, "weighted_cpi")) - 2.0) < 0.01);
+    sbuf_free(&o);
+    free(d);
+    return r;
+}
+
+static int t_local(void)
+{
+    char *w = make_temp_dir("/tmp", "ffwd-it-runner-");
+    json_t *ref = local_reference(w);
+    struct sbuf o = {0};
+    /* a point that fails: named, with gem5's reason and its log; nothing looks complete */
+    char *d = make_points(w, "fail");
+    mark(d, 3, "FAIL", true);
+    CHECK(sample_run(&o, d, NULL) == 1);
+    CHECK_STR_HAS(o.s, "simulation point 3: gem5 did not finish the measurement (fatal: fake gem5 fails as asked");
+    CHECK_STR_HAS(o.s, "gem5.log");
+    CHECK_STR_HAS(o.s, "1 of 5 simulation points were not measured");
+    json_t *none = results(d, "timing");
+    CHECK(none == NULL);
+    /* --retry-failed: the failure goes away on the second try (a flaky node) */
+    mark(d, 3, "FAIL", false);
+    const char *retry[] = {"--retry-failed", NULL};
+    CHECK_MSG(sample_run(&o, d, retry) == 0, "%s", o.s);
+    json_t *r = results(d, "timing");
+    same_results("local after a failure", ref, r);
+    json_decref(r);
+    /* a point past its time limit is killed and named */
+    char *s = make_points(w, "slow");
+    mark(s, 1, "SLOW", true);
+    const char *t[] = {"--timeout", "3", "--jobs", "2", NULL};
+    double t0 = now_sec();
+    CHECK(sample_run(&o, s, t) == 1);
+    CHECK_MSG(now_sec() - t0 < 60, "the late point was not killed (%.0f s)", now_sec() - t0);
+    CHECK_STR_HAS(o.s, "simulation point 1: timed out after 3 s");
+    sbuf_free(&o);
+    json_decref(ref);
+    if (!t_fail)
+        rm_rf(w);
+    free(d), free(s), free(w);
+    return test_done();
+}
+
+static int t_slurm(void)
+{
+    char *w = make_temp_dir("/tmp", "ffwd-it-slurm-");
+    char *sc = xasprintf("%s/cluster", w);
+    mkdir_p(sc, 0755);
+    struct sbuf o = {0};
+    char *up[] = {cluster, "up", sc, NULL};
+    int st = run_cmd(up, &(struct run_opts){.out = &o, .merge_stderr = true});
+    if (st != 0) {
+        printf("SKIPPED: no Slurm cluster on this machine (%s exit %d): %s\n", cluster, st, o.s ? o.s : "");
+        char *down[] = {cluster, "down", sc, NULL};
+        run_cmd(down, &(struct run_opts){.quiet = true});
+        rm_rf(w);
+        return 77;
+    }
+    setenv("SLURM_CONF", xasprintf("%s/slurm.conf", sc), 1);
+    json_t *ref = local_reference(w);
+
+    /* 1. the points as a job array: the same results as the local run */
+    char *d = make_points(w, "array");
+    const char *x[] = {"--slurm", NULL};
+    double t0 = now_sec();
+    CHECK_MSG(sample_run(&o, d, x) == 0, "%s", o.s);
+    printf("slurm: %d points in %.1f s\n", NPOINTS, now_sec() - t0);
+    CHECK_STR_HAS(o.s, "submitted Slurm job");
+    json_t *r = results(d, "timing");
+    same_results("slurm", ref, r);
+    json_decref(r);
+    /* the script is kept, plain, with resources from the points */
+    char *js = xasprintf("%s/gem5-timing/slurm/job.sh", d), *script = file_text(js);
+    CHECK_STR_HAS(script, "#SBATCH --mem=2560M"); /* 512 MiB of guest RAM + 2 GiB */
+    CHECK_STR_HAS(script, "#SBATCH --time=");
+    CHECK_STR_HAS(script, fake);
+    free(script), free(js);
+
+    /* 2. --no-wait returns at once; --collect gathers */
+    char *n = make_points(w, "nowait");
+    const char *nw[] = {"--slurm", "--no-wait", NULL}, *co[] = {"--slurm", "--collect", NULL};
+    CHECK_MSG(sample_run(&o, n, nw) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "--collect");
+    CHECK_MSG(sample_run(&o, n, co) == 0, "%s", o.s);
+    r = results(n, "timing");
+    same_results("slurm --no-wait/--collect", ref, r);
+    json_decref(r);
+
+    /* 3. a failing task is named with its log; fixed, --collect --retry-failed runs it again */
+    char *f = make_points(w, "fail");
+    mark(f, 2, "FAIL", true);
+    CHECK(sample_run(&o, f, x) == 1);
+    CHECK_STR_HAS(o.s, "simulation point 2: gem5 did not finish the measurement (fatal: fake gem5 fails as asked");
+    CHECK_STR_HAS(o.s, "gem5.log");
+    mark(f, 2, "FAIL", false);
+    const char *cr[] = {"--slurm", "--collect", "--retry-failed", NULL};
+    CHECK_MSG(sample_run(&o, f, cr) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "running 1 failed simulation point(s) again");
+    r = results(f, "timing");
+    same_results("slurm after a retry", ref, r);
+    json_decref(r);
+
+    /* 4. a task past Slurm's time limit (1 minute) */
+    char *s = make_points(w, "slow");
+    mark(s, 4, "SLOW", true);
+    const char *sl[] = {"--slurm", "--time", "1", NULL};
+    CHECK(sample_run(&o, s, sl) == 1);
+    CHECK_STR_HAS(o.s, "simulation point 4: timed out (Slurm's time limit");
+
+    /* 5. the nodes see DIR under another path (here a symbolic link to it) */
+    char *m = make_points(w, "mapped"), *alias = xasprintf("%s/elsewhere", w);
+    CHECK(symlink(w, alias) == 0);
+    char *map = xasprintf("--path-map=%s=%s", w, alias);
+    const char *pm[] = {"--slurm", map, NULL};
+    CHECK_MSG(sample_run(&o, m, pm) == 0, "%s", o.s);
+    r = results(m, "timing");
+    same_results("slurm --path-map", ref, r);
+    json_decref(r);
+    char *mjs = xasprintf("%s/gem5-timing/slurm/job.sh", m), *mscript = file_text(mjs);
+    char *want = xasprintf("dir='%s/mapped/", alias), *not = xasprintf("dir='%s/mapped/", w);
+    CHECK_STR_HAS(mscript, want);
+    CHECK(mscript && !strstr(mscript, not));
+    free(want), free(not), free(mscript), free(mjs), free(map), free(alias), free(m);
+
+    char *down[] = {cluster, "down", sc, NULL};
+    run_cmd(down, &(struct run_opts){.quiet = true});
+    json_decref(ref);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(w);
+    free(d), free(n), free(f), free(s), free(sc), free(w);
+    return test_done();
+}
+
+int main(int argc, char **argv)
+{
+    snprintf(fake, sizeof fake, "%s/integration/fake-gem5.sh", TESTS_SRC_DIR);
+    snprintf(cluster, sizeof cluster, "%s/integration/slurm-cluster.sh", TESTS_SRC_DIR);
+    if (argc == 2 && !strcmp(argv[1], "local"))
+        return t_local();
+    if (argc == 2 && !strcmp(argv[1], "slurm"))
+        return t_slurm();
+    return 2;
+}
