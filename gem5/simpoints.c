@@ -203,7 +203,16 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         goto bad_input;
     }
     const bool relabel = o->layout && strcmp(o->layout, "legacy");
-    char *cfg = o->config ? xstrdup(o->config) : gem5_config_path(), *base = xasprintf("%s/gem5-%s", o->dir, o->tag ? o->tag : cpu);
+    /* every path absolute: a task runs in its own folder, perhaps on another machine */
+    char *dir = realpath(o->dir, NULL), *cfg_given = o->config ? xstrdup(o->config) : gem5_config_path();
+    char *cfg = realpath(cfg_given, NULL), *gem5 = realpath(o->gem5, NULL);
+    free(cfg_given);
+    if (!dir || !cfg || !gem5) {
+        ffwd_seterr_errno("%s", !dir ? o->dir : !cfg ? "the gem5 configuration" : o->gem5);
+        free(dir), free(cfg), free(gem5);
+        goto bad_input;
+    }
+    char *base = xasprintf("%s/gem5-%s", dir, o->tag ? o->tag : cpu);
     mkdir_p(base, 0755);
     /* one task per point: gem5 in DIR/gem5-TAG/POINT */
     struct runner_task *tasks = xcalloc(r->n, sizeof *tasks);
@@ -214,7 +223,7 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         t->log = "gem5.log";
         t->label = xasprintf("simulation point %u", run->index);
         /* gem5's memory: the guest's RAM and gem5's own (O3, caches, stats) */
-        char *cj = xasprintf("%s/%s/ffwd-checkpoint.json", o->dir, run->checkpoint);
+        char *cj = xasprintf("%s/%s/ffwd-checkpoint.json", dir, run->checkpoint);
         json_t *ck = json_load_file(cj, 0, NULL);
         free(cj);
         t->mem_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(ck, "platform"), "mem_bytes")) +
@@ -224,12 +233,12 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
         t->seconds = o->timeout > 0 ? o->timeout
                      : o->slurm   ? 3.0 * (double)(warm[i] + meas[i]) / gem5_rate(cpu) + 600
                                   : 7200;
-        char *ck_path = xasprintf("%s/%s", o->dir, run->checkpoint);
+        char *ck_path = xasprintf("%s/%s", dir, run->checkpoint);
         if (relabel) /* the user's configuration names its objects its own way: relabelled per run */
             ck_path = (free(ck_path), xasprintf("%s/ckpt", t->dir));
         t->argv = xcalloc(13, sizeof *t->argv);
         char **a = t->argv;
-        a[0] = xstrdup(o->gem5), a[1] = xasprintf("--outdir=%s/m5out", t->dir), a[2] = xstrdup("--listener-mode=off");
+        a[0] = xstrdup(gem5), a[1] = xasprintf("--outdir=%s/m5out", t->dir), a[2] = xstrdup("--listener-mode=off");
         a[3] = xstrdup(cfg), a[4] = xstrdup("--checkpoint"), a[5] = ck_path, a[6] = xstrdup("--cpu");
         a[7] = xstrdup(cpu), a[8] = xstrdup("--warmup-insts"), a[9] = xasprintf("%" PRIu64, warm[i]);
         a[10] = xstrdup("--measure-insts"), a[11] = xasprintf("%" PRIu64, meas[i]);
@@ -260,7 +269,7 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
                 continue;
             rm_rf(t->dir);
             mkdir_p(t->dir, 0755);
-            char *ck = xasprintf("%s/%s", o->dir, r->runs[i].checkpoint);
+            char *ck = xasprintf("%s/%s", dir, r->runs[i].checkpoint);
             if (relabel && gem5_checkpoint_relayout(ck, o->layout, t->argv[5]) < 0) {
                 snprintf(t->error, sizeof t->error, "%s", ffwd_errmsg());
                 ffwd_warn("simulation point %u: %s", r->runs[i].index, t->error);
@@ -333,6 +342,8 @@ done:
     }
     free(tasks);
     free(rdir);
+    free(dir);
+    free(gem5);
     free(warm);
     free(meas);
     free(cfg);

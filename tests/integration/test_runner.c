@@ -22,49 +22,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tests/integration/fake_points.h"
 #include "tests/integration/helpers.h"
 
 #define NPOINTS 5
 static char fake[4096], cluster[4096];
 
-/* DIR as `ffwd sample` leaves it: NPOINTS checkpoint folders and simpoints.json. */
 static char *make_points(const char *parent, const char *name)
 {
-    char *d = xasprintf("%s/%s", parent, name);
-    mkdir_p(d, 0755);
-    struct sbuf j = {0};
-    sbuf_addf(&j, "{\"format\":\"ffwd-simpoints\",\"version\":2,\"interval\":1000000,\"points\":[");
-    for (int i = 0; i < NPOINTS; i++) {
-        char *ck = xasprintf("%s/cpt.simpoint_%02d_inst_%d_weight_0.200000_interval_1000000_warmup_%d", d, i,
-                             1000 * i, 100 * i);
-        mkdir_p(ck, 0755);
-        char *m5 = xasprintf("%s/m5.cpt", ck), *cj = xasprintf("%s/ffwd-checkpoint.json", ck);
-        write_file_atomic(m5, "[root]\n", 7, 0644);
-        const char *plat = "{\"platform\":{\"mem_bytes\":536870912}}";
-        write_file_atomic(cj, plat, strlen(plat), 0644);
-        sbuf_addf(&j,
-                  "%s{\"index\":%d,\"cluster\":%d,\"interval\":%d,\"weight\":0.2,\"warmup\":%d,\"checkpoint\":\"%s\","
-                  "\"window\":{\"warmup_insts\":%d,\"measure_insts\":%d}}",
-                  i ? "," : "", i, i, 10 * i, 100 * i, strrchr(ck, '/') + 1, 100 * i + 7, 1000000 + 13 * i);
-        free(m5), free(cj), free(ck);
-    }
-    sbuf_addf(&j, "]}");
-    char *mp = xasprintf("%s/simpoints.json", d);
-    write_file_atomic(mp, j.s, j.len, 0644);
-    free(mp);
-    sbuf_free(&j);
-    return d;
+    return fake_points(parent, name, NPOINTS);
 }
 
 static void mark(const char *dir, int point, const char *what, bool on)
 {
-    char *p = xasprintf("%s/cpt.simpoint_%02d_inst_%d_weight_0.200000_interval_1000000_warmup_%d/%s", dir, point,
-                        1000 * point, 100 * point, what);
+    char *ck = fake_point_dir(dir, point, NPOINTS), *p = xasprintf("%s/%s", ck, what);
     if (on)
         write_file_atomic(p, "", 0, 0644);
     else
         unlink(p);
-    free(p);
+    free(p), free(ck);
 }
 
 static json_t *results(const char *dir, const char *tag)
@@ -138,6 +114,14 @@ static int t_local(void)
     json_t *r = results(d, "timing");
     same_results("local after a failure", ref, r);
     json_decref(r);
+    /* DIR given relative to the working directory (each task runs in its own folder) */
+    char *rel = make_points(w, "rel");
+    char *ra[] = {FFWD_BIN, "sample-run", "rel", "--gem5", fake, "--cpu", "timing", NULL};
+    CHECK_MSG(run_cmd(ra, &(struct run_opts){.cwd = w, .out = &o, .merge_stderr = true}) == 0, "%s", o.s);
+    r = results(rel, "timing");
+    same_results("local, relative DIR", ref, r);
+    json_decref(r);
+    free(rel);
     /* a point past its time limit is killed and named */
     char *s = make_points(w, "slow");
     mark(s, 1, "SLOW", true);
