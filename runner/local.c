@@ -71,7 +71,9 @@ int runner_local(const struct runner_opts *o, struct runner_task *t, size_t n)
         }
         if (!running)
             break;
-        usleep(100000);
+        /* short tasks must not wait for a long poll: look again soon while
+         * nothing ends, less often as the batch runs longer */
+        bool any = false;
         for (unsigned j = 0; j < jobs; j++) {
             if (!s[j].pid)
                 continue;
@@ -82,6 +84,7 @@ int runner_local(const struct runner_opts *o, struct runner_task *t, size_t n)
             int st = 0;
             if (waitpid(s[j].pid, &st, late ? 0 : WNOHANG) != s[j].pid)
                 continue;
+            any = true;
             k->elapsed = now_sec() - s[j].t0;
             if (late) {
                 k->timed_out = true;
@@ -97,6 +100,8 @@ int runner_local(const struct runner_opts *o, struct runner_task *t, size_t n)
             if (o->on_end)
                 o->on_end(k, ++done, todo, o->ctx);
         }
+        if (!any)
+            usleep(running ? 5000 : 0);
     }
     free(s);
     return 0;

@@ -67,6 +67,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 SchedulerType=sched/backfill
+# schedule as soon as a task ends (defaults: at most every 2 s, batch jobs
+# held up to 3 s), so that short tasks are not paced by the scheduler
+SchedulerParameters=sched_min_interval=0,batch_sched_delay=0,default_queue_depth=10000
 MaxArraySize=100001
 MaxJobCount=200000
 MinJobAge=300
