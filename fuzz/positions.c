@@ -14,8 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     struct landmarks lm;
     if (landmarks_read(p, 0, &lm) == 0) {
         const struct landmark *m = landmarks_near(&lm, n * 1000, n * 2000);
+        uint64_t lo, hi;
         if (m)
-            (void)landmark_lo(m);
+            landmark_window(m, &lo, &hi);
         landmarks_free(&lm);
     }
     close(fd);

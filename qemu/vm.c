@@ -526,8 +526,9 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
             for (unsigned i = 0; i < cfg->ninsn_targets; i++) {
                 sbuf_addf(&tl, "%llu", (unsigned long long)cfg->insn_targets[i]);
                 if (cfg->insn_landmark_pc && cfg->insn_landmark_pc[i])
-                    sbuf_addf(&tl, " %llx %llu", (unsigned long long)cfg->insn_landmark_pc[i],
-                              (unsigned long long)cfg->insn_landmark_lo[i]);
+                    sbuf_addf(&tl, " %llx %llu %llu", (unsigned long long)cfg->insn_landmark_pc[i],
+                              (unsigned long long)cfg->insn_landmark_lo[i],
+                              (unsigned long long)cfg->insn_landmark_hi[i]);
                 sbuf_addf(&tl, "\n");
             }
             char *tfp = xasprintf("%s/trigger.targets", vm->run_dir);

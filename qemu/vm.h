@@ -43,7 +43,8 @@ struct ffwd_vm_config {
     const uint64_t *insn_targets; /* stop at these retired-instruction counts (trigger plugin) */
     unsigned ninsn_targets;
     const uint64_t *insn_landmark_pc; /* optional, per target: hold at the block at this PC (0: none) */
-    const uint64_t *insn_landmark_lo; /*   once this many were counted (the profile's PREFIX.landmarks) */
+    const uint64_t *insn_landmark_lo; /*   once this many were counted (the profile's PREFIX.landmarks), */
+    const uint64_t *insn_landmark_hi; /*   by count from this many if it did not come */
     int insn_scope;          /* -1: all vCPUs together; k: vCPU k only */
     const char *insn_filter; /* what the targets count: the BBV plugin's filters ("mode=user,process=roi");
                                 NULL: every retired instruction */

@@ -83,10 +83,11 @@ const struct landmark *landmarks_near(const struct landmarks *l, uint64_t target
     return best;
 }
 
-uint64_t landmark_lo(const struct landmark *m)
+void landmark_window(const struct landmark *m, uint64_t *lo, uint64_t *hi)
 {
     uint64_t margin = m->gap ? m->gap / 2 : FFWD_LANDMARK_MARGIN;
     if (margin > FFWD_LANDMARK_MARGIN)
         margin = FFWD_LANDMARK_MARGIN;
-    return m->p_at > margin ? m->p_at - margin : 0;
+    *lo = m->p_at > margin ? m->p_at - margin : 0;
+    *hi = m->p_at + margin;
 }

@@ -21,9 +21,9 @@
 /* Landmark spacing in counted instructions (an interval when shorter): a
  * warm-up is rounded to the nearest landmark before the interval start. */
 #define FFWD_LANDMARK_STEP 100000ULL
-/* How far before the profile's run of P a rerun looks for it at most (and,
- * in the trigger, how far past the point a stop by count waits for it). */
-#define FFWD_LANDMARK_MARGIN 4096ULL
+/* How far from the profile's run of P a rerun looks for it at most (either
+ * way; past that the stop is taken by count). */
+#define FFWD_LANDMARK_MARGIN 32768ULL
 
 struct landmark {
     uint64_t n;          /* counted before X, the first block of the point */
@@ -46,8 +46,9 @@ void landmarks_free(struct landmarks *l);
  * than one step from target; NULL if none. */
 const struct landmark *landmarks_near(const struct landmarks *l, uint64_t target, uint64_t limit);
 
-/* Counted instructions after which the trigger holds the first run of P:
- * half P's period before the profile's run (at most FFWD_LANDMARK_MARGIN). */
-uint64_t landmark_lo(const struct landmark *m);
+/* Where the trigger looks for P, in counted instructions: from half P's
+ * period before the profile's run of P to as far after it (at most
+ * FFWD_LANDMARK_MARGIN either way; that for P's first run). */
+void landmark_window(const struct landmark *m, uint64_t *lo, uint64_t *hi);
 
 #endif

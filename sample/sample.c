@@ -326,8 +326,8 @@ static json_t *point_json(const struct sample_point_result *p, const char *name,
         snprintf(x, sizeof x, "0x%" PRIx64, p->lm_next);
         const char *pcs = json_string_value(json_object_get(j, "pc"));
         json_object_set_new(j, "landmark",
-                            json_pack("{s:s, s:s, s:I, s:s, s:b}", "block", b, "expected_pc", x, "armed_at",
-                                      (json_int_t)p->lm_lo, "found",
+                            json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}", "block", b, "expected_pc", x, "armed_at",
+                                      (json_int_t)p->lm_lo, "gives_up_at", (json_int_t)p->lm_hi, "found",
                                       p->landmark == 1 ? "block"
                                       : p->landmark == 2 ? "missed: stopped by count"
                                                          : "by count",
@@ -345,7 +345,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
     struct simpoint_point *pts = NULL;
     struct landing_vec *pv = NULL, *rv = NULL;
     size_t npts = 0, *want = NULL;
-    uint64_t interval = 0, *targets = NULL, *lm_pc = NULL, *lm_lo = NULL;
+    uint64_t interval = 0, *targets = NULL, *lm_pc = NULL, *lm_lo = NULL, *lm_hi = NULL;
     struct landmarks lms = {0};
     struct ffwd_run_result *res = NULL;
     char *owned[4] = {0};
@@ -362,7 +362,15 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
     if (load_run(runp, &run, cfg, &interval, &filters, owned) < 0 || sample_positions_read(posp, &pos) < 0 ||
         simpoint_read(spp, wp, &pts, &npts) < 0 || landmarks_read(lmp, o->vcpu, &lms) < 0)
         goto out;
-    if (!lms.n)
+    /* Landmarks for a profile of user instructions: their count moves only
+     * with the program itself (a few hundred where it reads the clock), and
+     * a landmark block is found within half its period. Where the kernel
+     * counts too, every interrupt more or less moves the count by hundreds
+     * (thousands over a run): a stop by count is nearer there. */
+    bool user_counts = filters && strstr(filters, "mode=user");
+    if (!user_counts)
+        landmarks_free(&lms);
+    else if (!lms.n)
         ffwd_warn("%s: no landmarks (a profile of an older ffwd): the points are stopped by count alone, so two "
                   "reruns may stop a few instructions apart",
                   o->profile);
@@ -414,7 +422,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             p->target = m->n;
             p->warmup = p->start - m->n;
             p->lm_block = m->p_pc;
-            p->lm_lo = landmark_lo(m);
+            landmark_window(m, &p->lm_lo, &p->lm_hi);
             p->lm_next = m->x_pc;
         }
     }
@@ -423,6 +431,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
     targets = xmalloc(r->n * sizeof *targets);
     lm_pc = xmalloc(r->n * sizeof *lm_pc);
     lm_lo = xmalloc(r->n * sizeof *lm_lo);
+    lm_hi = xmalloc(r->n * sizeof *lm_hi);
     ident = sample_identity(o, spp, wp, interval);
     if (open_out_dir(o, ident, &resume) < 0)
         goto out;
@@ -438,6 +447,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         if (!nt || targets[nt - 1] != p->target) {
             lm_pc[nt] = p->lm_block;
             lm_lo[nt] = p->lm_lo;
+            lm_hi[nt] = p->lm_hi;
             targets[nt++] = p->target;
         }
     }
@@ -460,6 +470,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         cfg->insn_targets = targets;
         cfg->insn_landmark_pc = lm_pc;
         cfg->insn_landmark_lo = lm_lo;
+        cfg->insn_landmark_hi = lm_hi;
         cfg->ninsn_targets = nt;
         cfg->insn_scope = (int)o->vcpu;
         cfg->insn_filter = filters;
@@ -635,6 +646,7 @@ out:
     free(targets);
     free(lm_pc);
     free(lm_lo);
+    free(lm_hi);
     landmarks_free(&lms);
     free(lmp);
     free(pts);

@@ -56,7 +56,7 @@ struct sample_point_result {
     /* the profile's landmark the stop was found by (0: none): the block the
      * trigger holds, the count after which it looks for it, the PC the
      * point starts at; how the stop was found (ffwd_stop.landmark) */
-    uint64_t lm_block, lm_lo, lm_next;
+    uint64_t lm_block, lm_lo, lm_hi, lm_next;
     int landmark;
     double distance;           /* landing distance, -1: not checked */
     bool resumed;              /* taken by an earlier, interrupted `ffwd sample` */

@@ -4,15 +4,15 @@
  *   -plugin libffwd-trigger.so,sock=PATH,at=N1:N2:...|targets=FILE[,scope=all|vcpuK]
  *                             [,mode=all|user][,roi=on][,range=LO-HI][,process=roi|TTBR0]
  *
- * FILE: one target per line, "N" or "N PC LO" (PC in hex): a LANDMARK (the
+ * FILE: one target per line, "N" or "N PC LO HI" (PC in hex): a LANDMARK (the
  * profile's PREFIX.landmarks, bbv.c). Counts of two runs drift by a few
  * instructions (a store-exclusive retried after an interrupt, a program that
  * reads the clock), so a stop at count N alone falls on different
  * instructions in two reruns. With a landmark the vCPU is held at the first
  * counted block that starts at PC once LO counted instructions have run
- * (the profile's run of that block, whatever the drift below the block's
- * own period), so it stops where that block ends -- where the profile's
- * count N was. Should no such block come by N + LANDMARK_LATE, the stop is
+ * (the profile's run of that block, whatever the drift below half the
+ * block's own period), so it stops where that block ends -- where the
+ * profile's count N was. Should no such block come by HI (or N), the stop is
  * taken by count there ("lm=miss").
  *
  * Counts exactly the instructions the BBV plugin counts with the same
@@ -75,13 +75,11 @@ static qemu_plugin_u64 poke;
 struct target {
     uint64_t n;      /* reported as the target (the profile's count) */
     uint64_t stop;   /* count at which the vCPU is held (n; after an "again" on a landmark: C + T) */
-    uint64_t pc, lo; /* landmark: hold at the block at pc once lo counted ran (pc 0: none) */
+    uint64_t pc, lo, hi; /* landmark: hold at the block at pc once lo counted ran, by count from hi (pc 0: none) */
 };
 static struct target *targets; /* sorted by n; grows as the list is read */
 static unsigned ntargets, next_target;
 static uint64_t hold_c, hold_tb; /* the count and block length of the last hold */
-/* a landmark not met this far past its count: stop by count */
-#define LANDMARK_LATE 4096
 
 /* Counted instructions at which vCPUs must start looking at target k. */
 static uint64_t arm_at(unsigned k)
@@ -211,7 +209,7 @@ static void near_target(unsigned vcpu, void *udata)
     bool hold = block_counts && c + tb_len >= t->stop;
     if (t->pc && block_counts && c >= t->lo) {
         /* a landmark: its block, or by count once it is overdue */
-        hold = UD_VADDR(udata) == t->pc || c >= t->stop + LANDMARK_LATE;
+        hold = UD_VADDR(udata) == t->pc || c >= (t->hi > t->stop ? t->hi : t->stop);
         lm = UD_VADDR(udata) == t->pc ? " lm=hit" : " lm=miss";
     }
     if (!hold) { /* not yet: the filter fired early (it counts whole blocks) */
@@ -358,16 +356,16 @@ static int cmp_target(const void *a, const void *b)
 
 static unsigned targets_cap;
 
-static void add_target(uint64_t n, uint64_t pc, uint64_t lo)
+static void add_target(uint64_t n, uint64_t pc, uint64_t lo, uint64_t hi)
 {
     if (ntargets == targets_cap) {
         targets_cap = targets_cap ? 2 * targets_cap : 64;
         targets = g_renew(struct target, targets, targets_cap);
     }
-    targets[ntargets++] = (struct target){.n = n, .stop = n, .pc = pc, .lo = lo};
+    targets[ntargets++] = (struct target){.n = n, .stop = n, .pc = pc, .lo = lo, .hi = hi};
 }
 
-/* targets=FILE: "N" or "N PC LO" per line ('#' comments). */
+/* targets=FILE: "N" or "N PC LO HI" per line ('#' comments). */
 static int read_targets(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -382,13 +380,13 @@ static int read_targets(const char *path)
         lineno++;
         if (line[0] == '#' || line[0] == '\n')
             continue;
-        unsigned long long n, pc = 0, lo = 0;
-        int k = sscanf(line, "%llu %llx %llu", &n, &pc, &lo);
-        if (k != 1 && k != 3) {
-            fprintf(stderr, "ffwd-trigger: %s:%u: expected 'N' or 'N PC LO'\n", path, lineno);
+        unsigned long long n, pc = 0, lo = 0, hi = 0;
+        int k = sscanf(line, "%llu %llx %llu %llu", &n, &pc, &lo, &hi);
+        if (k != 1 && k != 4) {
+            fprintf(stderr, "ffwd-trigger: %s:%u: expected 'N' or 'N PC LO HI'\n", path, lineno);
             rc = -1;
         } else
-            add_target(n, pc, lo);
+            add_target(n, pc, lo, hi);
     }
     fclose(f);
     return rc;
@@ -414,7 +412,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         } else if (!strncmp(argv[i], "at=", 3)) {
             for (char *p = argv[i] + 3; *p;) {
                 char *end;
-                add_target(strtoull(p, &end, 10), 0, 0);
+                add_target(strtoull(p, &end, 10), 0, 0, 0);
                 if (end == p || (*end && *end != ':')) {
                     fprintf(stderr, "ffwd-trigger: bad at= list '%s'\n", argv[i] + 3);
                     return -1;

@@ -248,7 +248,7 @@ static void test_landmarks(const char *dir)
     CHECK(landmarks_read(p, 0, &lm) == 0 && lm.n == 0); /* an older profile: none */
     const char *good = "# ffwd-bbv landmarks v1: step=1000 interval=4000\n# comment\n"
                        "0 10005 400100 400080 10000 3000\n1 10007 500100 500080 10001 0\n"
-                       "0 11002 400200 400180 10995 100\n0 13000 400300 400280 12996 20000\n";
+                       "0 11002 400200 400180 10995 100\n0 13000 400300 400280 12996 200000\n";
     write_file_atomic(p, good, strlen(good), 0644);
     CHECK(landmarks_read(p, 0, &lm) == 0);
     CHECK(lm.step == 1000 && lm.n == 3 && lm.v[1].n == 11002 && lm.v[1].p_pc == 0x400180 &&
@@ -261,12 +261,17 @@ static void test_landmarks(const char *dir)
     CHECK(m == NULL);                      /* 11002 is more than a step away */
     m = landmarks_near(&lm, 9010, 13000);  /* 10005: within a step */
     CHECK(m && m->n == 10005);
-    CHECK(landmark_lo(&lm.v[0]) == 10000 - 1500);                  /* half of a gap of 3000 */
-    CHECK(landmark_lo(&lm.v[1]) == 10995 - 50);                    /* half of 100 */
-    CHECK(landmark_lo(&lm.v[2]) == 12996 - FFWD_LANDMARK_MARGIN);  /* capped */
+    uint64_t lo, hi;
+    landmark_window(&lm.v[0], &lo, &hi); /* half of a gap of 3000, either way */
+    CHECK(lo == 10000 - 1500 && hi == 10000 + 1500);
+    landmark_window(&lm.v[1], &lo, &hi); /* half of 100 */
+    CHECK(lo == 10995 - 50 && hi == 10995 + 50);
+    landmark_window(&lm.v[2], &lo, &hi); /* capped; never below 0 */
+    CHECK(lo == 0 && hi == 12996 + FFWD_LANDMARK_MARGIN);
     landmarks_free(&lm);
     CHECK(landmarks_read(p, 1, &lm) == 0 && lm.n == 1);
-    CHECK(landmark_lo(&lm.v[0]) == 10001 - FFWD_LANDMARK_MARGIN); /* its first run: the margin */
+    landmark_window(&lm.v[0], &lo, &hi); /* its first run: the margin */
+    CHECK(lo == 0 && hi == 10001 + FFWD_LANDMARK_MARGIN);
     landmarks_free(&lm);
     const char *bad[] = {"# step=10\n0 100 x y 90 5\n", "# step=10\n0 100 1 2 90 5\n0 50 1 2 40 5\n",
                          "# step=10\n0 100 1 2 190 5\n", "0 100 1 2 90 5\n"};
