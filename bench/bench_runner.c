@@ -63,7 +63,9 @@ int main(int argc, char **argv)
         rm_rf(w);
         return 0;
     }
-    setenv("SLURM_CONF", xasprintf("%s/slurm.conf", sc), 1);
+    char *conf = xasprintf("%s/slurm.conf", sc);
+    setenv("SLURM_CONF", conf, 1); /* setenv copies */
+    free(conf);
     double ts = run(ffwd, b, fake, "--slurm", NULL, NULL);
     printf("slurm (one node, %s cores): %d tasks submitted, run and collected in %.1f s (%.1f ms each)\n", jobs, n,
            ts, 1e3 * ts / n);

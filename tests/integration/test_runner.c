@@ -153,7 +153,9 @@ static int t_slurm(void)
         rm_rf(w);
         return 77;
     }
-    setenv("SLURM_CONF", xasprintf("%s/slurm.conf", sc), 1);
+    char *conf = xasprintf("%s/slurm.conf", sc);
+    setenv("SLURM_CONF", conf, 1); /* setenv copies */
+    free(conf);
     json_t *ref = local_reference(w);
 
     /* 1. the points as a job array: the same results as the local run */
