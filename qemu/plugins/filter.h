@@ -11,7 +11,7 @@
  *
  * Options (plugin arguments, all combine):
  *   mode=user      only instructions of blocks in the lower (TTBR0) half of
- *                  the address space: user mode
+ *                  the address space that run at EL0: user mode (ff_user_block)
  *   range=LO-HI    only blocks whose first instruction's virtual address is
  *                  in [LO, HI)
  *   roi=on         only between a region-begin hint and a region-end hint,
