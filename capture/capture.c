@@ -832,6 +832,9 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
 {
     memset(res, 0, sizeof *res);
     double timeout = o->timeout_s > 0 ? o->timeout_s : 60;
+    struct stat rst;
+    if (stat(o->run_dir, &rst) < 0)
+        return ffwd_seterr_errno("%s", o->run_dir);
     char *pp = xasprintf("%s/profile.json", o->run_dir);
     char *prof_s = read_file(pp, NULL);
     free(pp);
@@ -1251,7 +1254,10 @@ json_t *ffwd_capture_open(const char *dir)
     json_error_t je;
     json_t *m = json_load_file(mp, 0, &je);
     if (!m) {
-        if (!path_exists(mp))
+        struct stat dst;
+        if (stat(dir, &dst) < 0)
+            ffwd_seterr_errno("%s", dir);
+        else if (!path_exists(mp))
             ffwd_seterr("%s is not a capture: no manifest.json (an unfinished capture has none)", dir);
         else
             ffwd_seterr("%s: malformed JSON at line %d: %s", mp, je.line, je.text);

@@ -35,7 +35,7 @@ int boot_args_opt(struct boot_args *b, int opt, const char *arg)
     return 0;
 }
 
-int boot_args_prepare(struct boot_args *b)
+int boot_args_check(struct boot_args *b)
 {
     struct ffwd_vm_config *cfg = &b->cfg;
     if (ffwd_profile_check(&cfg->prof) < 0)
@@ -53,6 +53,15 @@ int boot_args_prepare(struct boot_args *b)
                            cfg->prof.smp);
     if (b->ro.capture_marker && !b->ro.capture_dir)
         return ffwd_seterr("--capture-at-marker needs --capture-dir DIR");
+    if (cfg->cmd && !cfg->initrd && cfg->kernel)
+        return ffwd_seterr("--cmd needs ffwd's init hook: pass --initrd \"$(ffwd guest path initrd)\" (it carries "
+                           "the modules of the Debian arm64 kernel), or run the command from your own init");
+    return 0;
+}
+
+int boot_args_prepare(struct boot_args *b)
+{
+    struct ffwd_vm_config *cfg = &b->cfg;
     if (!cfg->kernel) {
         if (guest_image_get(&(struct guest_image_opts){0}, &b->gi) < 0)
             return -1;
@@ -62,9 +71,6 @@ int boot_args_prepare(struct boot_args *b)
         if (!cfg->disk)
             cfg->disk = b->gi.demo_disk;
     }
-    if (cfg->cmd && !cfg->initrd)
-        return ffwd_seterr("--cmd needs ffwd's init hook: pass --initrd \"$(ffwd guest path initrd)\" (it carries "
-                           "the modules of the Debian arm64 kernel), or run the command from your own init");
     cfg->insn_targets = b->insn;
     cfg->ninsn_targets = b->ninsn;
     b->ro.insn_scope = cfg->insn_scope;

@@ -45,7 +45,9 @@ struct boot_args {
 void boot_args_init(struct boot_args *b);
 /* 1: option consumed, 0: not a boot option, -1: bad value (error set). */
 int boot_args_opt(struct boot_args *b, int opt, const char *arg);
-/* Check the combination, fill in the demo guest where none was given. */
+/* Check the combination of options (a failure is bad usage: exit 2). */
+int boot_args_check(struct boot_args *b);
+/* Fill in the demo guest where none was given (after boot_args_check). */
 int boot_args_prepare(struct boot_args *b);
 void boot_args_free(struct boot_args *b);
 

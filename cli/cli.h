@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../common/err.h"
+
 int cmd_boot(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
@@ -21,8 +23,25 @@ int cmd_sample_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 
+/*
+ * The one exit-code rule: 0 success, 1 an error while working (cli_fail),
+ * 2 bad usage -- unknown options, missing arguments, bad option values and
+ * option combinations that cannot work (cli_usage, cli_bad_value,
+ * cli_bad_option). Every message is "ffwd: error: ..." (log.h); a usage
+ * error then prints the command's usage lines only (its help's first
+ * paragraph) and where the long form is.
+ */
+#include <stdio.h>
+typedef void (*cli_help_fn)(FILE *);
 /* Print "ffwd: error: <current error message>" and return 1. */
 int cli_fail(void);
+/* Print "ffwd: error: <current error message>", the usage lines of `help`, return 2. */
+int cli_bad_value(cli_help_fn help);
+/* Print "ffwd: error: <fmt...>", the usage lines of `help`, return 2. */
+int cli_usage(cli_help_fn help, const char *fmt, ...) FFWD_PRINTF(2, 3);
+/* The getopt_long result c was '?' or ':' (optstrings start with ':'): name
+ * the option that is unknown or lacks its value; return 2. */
+int cli_bad_option(int c, char **argv, cli_help_fn help);
 /* Parse a positive number of seconds given to option `opt`; error names both. */
 int cli_seconds(const char *opt, const char *arg, double *out);
 /* Parse a whole number lo..hi given to option `opt`; error names both. */
@@ -51,7 +70,8 @@ int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg);
 
 #define FFWD_PROFILE_OPTS_HELP                                                                                     \
     "Machine profile (see `ffwd boot --print-profile`):\n"                                                        \
-    "  --smp N              number of vCPUs (default 1; max 16 with GICv3, 8 with GICv2)\n"                          \
+    "  --smp N              number of vCPUs (default 1; max 16 with GICv3, 8 with GICv2: gem5's\n"  \
+    "                       CPU affinities)\n"                          \
     "  --mem SIZE           guest RAM, e.g. 512M, 2G (default 512M)\n"                                             \
     "  --gic 2|3            interrupt controller version (default 3, no ITS)\n"                                    \
     "  --accel tcg|kvm      accelerator (default tcg; kvm needs an arm64 host)\n"                                  \

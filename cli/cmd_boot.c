@@ -58,10 +58,10 @@ int cmd_boot(int argc, char **argv)
     bool print_profile = false, json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         int r = boot_args_opt(&b, c, optarg);
         if (r < 0)
-            return cli_fail();
+            return cli_bad_value(help);
         if (r > 0)
             continue;
         switch (c) {
@@ -76,7 +76,7 @@ int cmd_boot(int argc, char **argv)
                     ffwd_seterr("--capture-at-insn: '%s' is not a positive instruction count", t);
                     free(copy);
                     boot_args_free(&b);
-                    return cli_fail();
+                    return cli_bad_value(help);
                 }
                 if (b.ninsn == b.cap_insn) {
                     b.cap_insn = b.cap_insn ? 2 * b.cap_insn : 16;
@@ -93,26 +93,24 @@ int cmd_boot(int argc, char **argv)
             else if (!strncmp(optarg, "vcpu", 4) && optarg[4] >= '0' && optarg[4] <= '9') {
                 uint64_t v;
                 if (cli_uint("--insn-scope vcpuK", optarg + 4, 0, 63, &v) < 0)
-                    return cli_fail();
+                    return cli_bad_value(help);
                 cfg->insn_scope = (int)v;
             } else {
                 ffwd_seterr("--insn-scope: must be all or vcpuK (got '%s')", optarg);
-                return cli_fail();
+                return cli_bad_value(help);
             }
             break;
         case OPT_PRINT_PROFILE: print_profile = true; break;
         case OPT_JSON: json = true; break;
         case 'h': help(stdout); return 0;
-        default: help(stderr); return 2;
+        default: return cli_bad_option(c, argv, help);
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "ffwd boot: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
+    if (optind < argc)
+        return cli_usage(help, "unexpected argument '%s'", argv[optind]);
     if (print_profile) {
         if (ffwd_profile_check(&cfg->prof) < 0)
-            return cli_fail();
+            return cli_bad_value(help);
         struct sbuf out = {0};
         ffwd_profile_print(&cfg->prof, &out, json);
         if (!json) {
@@ -130,6 +128,10 @@ int cmd_boot(int argc, char **argv)
         fputs(out.s, stdout);
         sbuf_free(&out);
         return 0;
+    }
+    if (boot_args_check(&b) < 0) {
+        boot_args_free(&b);
+        return cli_bad_value(help);
     }
     if (boot_args_prepare(&b) < 0) {
         boot_args_free(&b);

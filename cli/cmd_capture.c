@@ -12,7 +12,7 @@
 
 static void capture_help(FILE *f)
 {
-    fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped]\n"
+    fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped] [--timeout SEC]\n"
                "\n"
                "Freeze the running QEMU of RUN_DIR (started by `ffwd boot`), save its complete\n"
                "machine state -- vCPUs, GIC, timer, UART, RTC, virtio-mmio disk transport, RAM\n"
@@ -39,23 +39,21 @@ int cmd_capture(int argc, char **argv)
     double timeout = 60;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case OPT_OUT: out = optarg; break;
         case OPT_NAME: name = optarg; break;
         case OPT_STAY: resume = false; break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &timeout) < 0)
-                return cli_fail();
+                return cli_bad_value(capture_help);
             break;
         case 'h': capture_help(stdout); return 0;
-        default: capture_help(stderr); return 2;
+        default: return cli_bad_option(c, argv, capture_help);
         }
     }
-    if (optind != argc - 1) {
-        capture_help(stderr);
-        return 2;
-    }
+    if (optind != argc - 1)
+        return cli_usage(capture_help, optind < argc ? "expects one RUN_DIR" : "RUN_DIR is required");
     const char *run = argv[optind];
     char *def = out ? NULL : xasprintf("%s/captures", run);
     struct ffwd_capture_opts o = {.run_dir = run, .out_dir = out ? out : def, .name = name, .resume = resume,
@@ -89,21 +87,17 @@ int cmd_inspect(int argc, char **argv)
     bool json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         if (c == OPT_JSON)
             json = true;
         else if (c == 'h') {
             inspect_help(stdout);
             return 0;
-        } else {
-            inspect_help(stderr);
-            return 2;
-        }
+        } else
+            return cli_bad_option(c, argv, inspect_help);
     }
-    if (optind != argc - 1) {
-        inspect_help(stderr);
-        return 2;
-    }
+    if (optind != argc - 1)
+        return cli_usage(inspect_help, "expects one CAPTURE");
     struct sbuf out = {0};
     if (ffwd_inspect(argv[optind], json, &out) < 0) {
         sbuf_free(&out);

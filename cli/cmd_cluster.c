@@ -64,38 +64,38 @@ int cmd_cluster(int argc, char **argv)
     bool force = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case OPT_OUT: out = optarg; break;
         case OPT_FORCE: force = true; break;
         case O_MAXK:
             if (cli_uint("--maxk", optarg, 1, 1000, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             so.maxk = (unsigned)v;
             break;
         case O_K:
             if (cli_uint("--k", optarg, 1, 1000, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             so.k = (unsigned)v;
             break;
         case O_DIM:
             if (cli_uint("--dim", optarg, 1, 1000, &dim) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             break;
         case O_SEEDS:
             if (cli_uint("--seeds", optarg, 1, 1000, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             so.seeds = (unsigned)v;
             break;
         case O_ITERS:
             if (cli_uint("--iters", optarg, 1, 100000, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             so.iters = (unsigned)v;
             break;
         case O_INIT:
             if (strcmp(optarg, "samp") && strcmp(optarg, "ff")) {
                 ffwd_seterr("--init: must be samp or ff (got '%s')", optarg);
-                return cli_fail();
+                return cli_bad_value(help);
             }
             so.furthest_first = !strcmp(optarg, "ff");
             break;
@@ -104,25 +104,22 @@ int cmd_cluster(int argc, char **argv)
             so.bic_threshold = strtod(optarg, &end);
             if (end == optarg || *end || !(so.bic_threshold >= 0 && so.bic_threshold <= 1)) {
                 ffwd_seterr("--bic-threshold: '%s' is not a number in [0, 1]", optarg);
-                return cli_fail();
+                return cli_bad_value(help);
             }
             break;
         }
         case O_SEED:
             if (cli_uint("--seed", optarg, 0, UINT64_MAX, &so.seed) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             proj_seed = so.seed ^ 0x5eedULL;
             break;
         case O_FIXED: fixed = true; break;
         case 'h': help(stdout); return 0;
-        default: help(stderr); return 2;
+        default: return cli_bad_option(c, argv, help);
         }
     }
-    if (optind + 1 != argc) {
-        fprintf(stderr, "ffwd cluster: expects one BBV file\n");
-        help(stderr);
-        return 2;
-    }
+    if (optind + 1 != argc)
+        return cli_usage(help, "expects one BBV file");
     const char *in = argv[optind];
     char *prefix = out ? xstrdup(out) : xstrdup(in);
     if (!out) {

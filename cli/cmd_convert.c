@@ -54,7 +54,7 @@ int cmd_convert(int argc, char **argv)
     uint64_t v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case OPT_OUT: o.out = optarg; break;
         case OPT_GEM5_SRC: o.gem5_src = optarg; break;
@@ -62,22 +62,20 @@ int cmd_convert(int argc, char **argv)
         case OPT_TEMPLATE: o.template_cpt = optarg; break;
         case OPT_THREADS:
             if (cli_uint("--threads", optarg, 1, 64, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             o.threads = (int)v;
             break;
         case OPT_LEVEL:
             if (cli_uint("--level", optarg, 1, 12, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             o.level = (int)v;
             break;
         case 'h': help(stdout); return 0;
-        default: help(stderr); return 2;
+        default: return cli_bad_option(c, argv, help);
         }
     }
-    if (optind != argc - 1 || !o.out) {
-        help(stderr);
-        return 2;
-    }
+    if (optind != argc - 1 || !o.out)
+        return cli_usage(help, optind != argc - 1 ? "expects one CAPTURE" : "--out CKPT is required");
     o.capture = argv[optind];
     struct gem5_convert_result r;
     if (gem5_convert(&o, &r) < 0)
@@ -90,12 +88,24 @@ int cmd_convert(int argc, char **argv)
     return 0;
 }
 
+static void gem5_table_help(FILE *f)
+{
+    fprintf(f, "usage: ffwd gem5-table --gem5-src DIR\n"
+               "\n"
+               "Derive gem5's misc-register table (the order of miscRegs in a checkpoint) from a gem5\n"
+               "source tree (src/arch/arm/regs/misc.hh and misc.cc) and print it as the C source of\n"
+               "ffwd's built-in table (gem5/miscregs_v24.c). `ffwd convert --gem5-src DIR` reads the\n"
+               "same tree directly; this command is for updating the built-in table.\n");
+}
+
 int cmd_gem5_table(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "--gem5-src")) {
-        fprintf(stderr, "usage: ffwd gem5-table --gem5-src DIR   (prints the C source of ffwd's built-in table)\n");
-        return argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? 0 : 2;
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        gem5_table_help(stdout);
+        return 0;
     }
+    if (argc != 3 || strcmp(argv[1], "--gem5-src"))
+        return cli_usage(gem5_table_help, "needs --gem5-src DIR");
     struct gem5_miscregs m;
     if (gem5_miscregs_parse(argv[2], &m) < 0)
         return cli_fail();
@@ -139,40 +149,38 @@ int cmd_verify(int argc, char **argv)
     struct gem5_verify_opts o = {.gem5 = getenv("GEM5"), .cpu = "atomic"};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case OPT_GEM5: o.gem5 = optarg; break;
         case OPT_CPU:
             if (cli_gem5_cpu(optarg, &o.cpu) < 0)
-                return cli_fail();
+                return cli_bad_value(verify_help);
             break;
         case OPT_SWITCH: {
             uint64_t v;
             if (cli_uint("--switch-after", optarg, 0, INT64_MAX, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(verify_help);
             o.switch_after = (long long)v;
             break;
         }
         case OPT_MAXSEC:
             if (cli_seconds("--max-seconds", optarg, &o.max_seconds) < 0)
-                return cli_fail();
+                return cli_bad_value(verify_help);
             break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &o.timeout) < 0)
-                return cli_fail();
+                return cli_bad_value(verify_help);
             break;
         case OPT_KEEP: o.workdir = optarg; break;
         case OPT_CONFIG: o.config = optarg; break;
         case 'h': verify_help(stdout); return 0;
-        default: verify_help(stderr); return 2;
+        default: return cli_bad_option(c, argv, verify_help);
         }
     }
-    if (optind != argc - 1) {
-        verify_help(stderr);
-        return 2;
-    }
+    if (optind != argc - 1)
+        return cli_usage(verify_help, "expects one CKPT");
     if (cli_need_gem5(o.gem5) < 0)
-        return cli_fail();
+        return cli_bad_value(verify_help);
     o.checkpoint = argv[optind];
     struct gem5_verify_result r;
     int rc = gem5_verify(&o, &r);

@@ -77,10 +77,10 @@ int cmd_demo(int argc, char **argv)
     double timeout = 600;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         int r = cli_profile_opt(&cfg.prof, c, optarg);
         if (r < 0)
-            return cli_fail();
+            return cli_bad_value(help);
         if (r > 0)
             continue;
         switch (c) {
@@ -89,14 +89,14 @@ int cmd_demo(int argc, char **argv)
         case OPT_CONSOLE: cfg.echo_console = true; break;
         case OPT_SIZE:
             if (cli_uint("--size", optarg, 1, UINT64_MAX, &size) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &timeout) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             break;
         case 'h': help(stdout); return 0;
-        default: help(stderr); return 2;
+        default: return cli_bad_option(c, argv, help);
         }
     }
     int w = -1;
@@ -105,7 +105,7 @@ int cmd_demo(int argc, char **argv)
             w = i;
     if (w < 0) {
         ffwd_seterr("--workload: unknown workload '%s' (ptrchase, sort, matmul, xz)", wl);
-        return cli_fail();
+        return cli_bad_value(help);
     }
     if (!size)
         size = workloads[w].def;

@@ -26,7 +26,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd estimate --events CSV [--samples DIR [--cpu o3] [--config USER.py]] [--calibration FILE]\n"
-            "                     [--save FILE [--force]] [--reference-cpi X]\n"
+            "                     [--save FILE [--force]] [--reference-cpi X] [--holdout DIR]\n"
             "\n"
             "CPI_i = sum_j w_j * event_ij / instructions_i, w_j >= 0 (non-negative least\n"
             "squares), events from the memory plugin's model (`ffwd trace record --model`):\n"
@@ -189,13 +189,13 @@ int cmd_estimate(int argc, char **argv)
     double ref = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case O_EVENTS: events = optarg; break;
         case O_SAMPLES: samples = optarg; break;
         case OPT_CPU:
             if (cli_gem5_cpu(optarg, &cpu) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             break;
         case O_CALIB: calib = optarg; break;
         case O_CONFIG: config = optarg; break;
@@ -207,18 +207,18 @@ int cmd_estimate(int argc, char **argv)
             ref = strtod(optarg, &end);
             if (end == optarg || *end || !(ref > 0)) {
                 ffwd_seterr("--reference-cpi: '%s' is not a positive number", optarg);
-                return cli_fail();
+                return cli_bad_value(help);
             }
             break;
         }
         case 'h': help(stdout); return 0;
-        default: help(stderr); return 2;
+        default: return cli_bad_option(c, argv, help);
         }
     }
-    if (optind != argc || !events || (!samples && !calib)) {
-        fprintf(stderr, "ffwd estimate: needs --events CSV and --samples DIR or --calibration FILE\n");
-        return 2;
-    }
+    if (optind != argc)
+        return cli_usage(help, "unexpected argument '%s'", argv[optind]);
+    if (!events || (!samples && !calib))
+        return cli_usage(help, "needs --events CSV and --samples DIR or --calibration FILE");
     if (save && cli_refuse_overwrite(force, save, NULL) < 0)
         return cli_fail();
     char *tag = gem5_results_tag(config, cpu); /* the results sample-run wrote for this system */

@@ -29,21 +29,17 @@ int cmd_guest(int argc, char **argv)
     bool force = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         if (c == OPT_FORCE)
             force = true;
         else if (c == 'h') {
             help(stdout);
             return 0;
-        } else {
-            help(stderr);
-            return 2;
-        }
+        } else
+            return cli_bad_option(c, argv, help);
     }
-    if (optind >= argc) {
-        help(stderr);
-        return 2;
-    }
+    if (optind >= argc)
+        return cli_usage(help, "build or path?");
     const char *sub = argv[optind];
     struct guest_image g;
     if (!strcmp(sub, "build")) {
@@ -66,14 +62,11 @@ int cmd_guest(int argc, char **argv)
                                                     : NULL;
         if (!p) {
             guest_image_free(&g);
-            fprintf(stderr, "ffwd guest path: unknown part '%s'\n", what);
-            return 2;
+            return cli_usage(help, "guest path: unknown part '%s'", what);
         }
         printf("%s\n", p);
         guest_image_free(&g);
         return 0;
     }
-    fprintf(stderr, "ffwd guest: unknown subcommand '%s'\n", sub);
-    help(stderr);
-    return 2;
+    return cli_usage(help, "guest: unknown subcommand '%s'", sub);
 }

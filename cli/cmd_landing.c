@@ -45,21 +45,19 @@ int cmd_landing(int argc, char **argv)
     bool json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case 'v':
             if (cli_uint("--vcpu", optarg, 0, 63, &vcpu) < 0)
-                return cli_fail();
+                return cli_bad_value(help);
             break;
         case 'j': json = true; break;
         case 'h': help(stdout); return 0;
-        default: help(stderr); return 2;
+        default: return cli_bad_option(c, argv, help);
         }
     }
-    if (argc - optind != 2) {
-        fprintf(stderr, "ffwd landing: expects PROFILE and RERUN\n");
-        return 2;
-    }
+    if (argc - optind != 2)
+        return cli_usage(help, "expects PROFILE and RERUN");
     struct landing_report r;
     if (landing_compare(argv[optind], argv[optind + 1], (unsigned)vcpu, &r) < 0)
         return cli_fail();

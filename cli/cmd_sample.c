@@ -107,17 +107,17 @@ int cmd_profile(int argc, char **argv)
     struct sbuf geom = {0}; /* the model's geometry options, as plugin arguments */
     int c, li = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, &li)) != -1) {
         int r = boot_args_opt(&b, c, optarg);
         if (r < 0)
-            return cli_fail();
+            return cli_bad_value(profile_help);
         if (r > 0)
             continue;
         switch (c) {
         case OPT_OUT: out = optarg; break;
         case O_INTERVAL:
             if (cli_uint("--interval", optarg, 1000, UINT64_MAX, &interval) < 0)
-                return cli_fail();
+                return cli_bad_value(profile_help);
             break;
         case O_USER: user = true; break;
         case O_ROI: roi = true; break;
@@ -126,50 +126,49 @@ int cmd_profile(int argc, char **argv)
         case O_CACHE:
             if (cli_cache_opt(lo[li].name, optarg, &geom) < 0) {
                 sbuf_free(&geom);
-                return cli_fail();
+                return cli_bad_value(profile_help);
             }
             break;
         case O_RANGE:
             if (strchr(optarg, ',') || !strchr(optarg, '-')) {
                 ffwd_seterr("--range: expected LO-HI (got '%s')", optarg);
-                return cli_fail();
+                return cli_bad_value(profile_help);
             }
             range = optarg;
             break;
         case O_PROCESS:
             if (strchr(optarg, ',')) {
                 ffwd_seterr("--process: roi or a TTBR0 value (got '%s')", optarg);
-                return cli_fail();
+                return cli_bad_value(profile_help);
             }
             process = optarg;
             break;
         case 'h': profile_help(stdout); return 0;
-        default: profile_help(stderr); return 2;
+        default: return cli_bad_option(c, argv, profile_help);
         }
     }
     if (optind < argc || !out) {
-        if (!out)
-            fprintf(stderr, "ffwd profile: --out PREFIX is required\n");
-        else
-            fprintf(stderr, "ffwd profile: unexpected argument '%s'\n", argv[optind]);
         sbuf_free(&geom);
-        return 2;
+        if (!out)
+            return cli_usage(profile_help, "--out PREFIX is required");
+        return cli_usage(profile_help, "unexpected argument '%s'", argv[optind]);
     }
     if (strcmp(b.cfg.prof.accel, "tcg")) {
-        ffwd_seterr("ffwd profile needs --accel tcg (basic blocks are counted by a TCG plugin)");
+        ffwd_seterr("--accel %s: ffwd profile needs tcg (basic blocks are counted by a TCG plugin)",
+                    b.cfg.prof.accel);
         sbuf_free(&geom);
-        return cli_fail();
+        return cli_bad_value(profile_help);
     }
     if (geom.len && !model) {
         ffwd_seterr("--l1i/--l1d/--l2/--llc/--itlb/--dtlb are the geometry of --model: give --model too");
         sbuf_free(&geom);
-        return cli_fail();
+        return cli_bad_value(profile_help);
     }
     if (model && (user || range || process)) {
         ffwd_seterr("--model counts every instruction of the window: it does not combine with --user, --range "
                     "or --process (the intervals would not line up)");
         sbuf_free(&geom);
-        return cli_fail();
+        return cli_bad_value(profile_help);
     }
     char *rj = xasprintf("%s.run.json", out), *rp = xasprintf("%s.positions", out), *rb = xasprintf("%s.0.bb.gz", out);
     int taken = cli_refuse_overwrite(force, rj, rp, rb, NULL);
@@ -199,11 +198,12 @@ int cmd_profile(int argc, char **argv)
     }
     sbuf_free(&geom);
     b.cfg.plugin = plug.s;
-    if (boot_args_prepare(&b) < 0) {
+    int bad = boot_args_check(&b) < 0;
+    if (bad || boot_args_prepare(&b) < 0) {
         sbuf_free(&filters);
         sbuf_free(&plug);
         boot_args_free(&b);
-        return cli_fail();
+        return bad ? cli_bad_value(profile_help) : cli_fail();
     }
     int rc = -1;
     struct ffwd_run_result *res = xcalloc(1, sizeof *res);
@@ -324,12 +324,12 @@ int cmd_sample(int argc, char **argv)
     uint64_t v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         int r = (c == OPT_TIMEOUT || c == OPT_RUN_DIR || c == OPT_CONSOLE || c == OPT_QEMU)
                     ? boot_args_opt(&b, c, optarg)
                     : 0;
         if (r < 0)
-            return cli_fail();
+            return cli_bad_value(sample_help);
         if (r > 0)
             continue;
         switch (c) {
@@ -338,11 +338,11 @@ int cmd_sample(int argc, char **argv)
         case O_WEIGHTS: so.weights = optarg; break;
         case O_WARMUP:
             if (cli_uint("--warmup", optarg, 0, UINT64_MAX, &so.warmup) < 0)
-                return cli_fail();
+                return cli_bad_value(sample_help);
             break;
         case O_VCPU:
             if (cli_uint("--vcpu", optarg, 0, 63, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(sample_help);
             so.vcpu = (unsigned)v;
             break;
         case O_KEEP_CAPS: so.keep_captures = true; break;
@@ -352,7 +352,7 @@ int cmd_sample(int argc, char **argv)
             so.max_distance = strtod(optarg, &end);
             if (*end || end == optarg || !(so.max_distance > 0 && so.max_distance <= 2)) {
                 ffwd_seterr("--max-distance: a number in (0, 2] (got '%s')", optarg);
-                return cli_fail();
+                return cli_bad_value(sample_help);
             }
             break;
         }
@@ -360,14 +360,13 @@ int cmd_sample(int argc, char **argv)
         case OPT_GEM5_SRC: so.gem5_src = optarg; break;
         case OPT_TEMPLATE: so.template_cpt = optarg; break;
         case 'h': sample_help(stdout); return 0;
-        default: sample_help(stderr); return 2;
+        default: return cli_bad_option(c, argv, sample_help);
         }
     }
-    if (optind < argc || !so.profile || !so.out) {
-        fprintf(stderr, "ffwd sample: --profile PREFIX and --out DIR are required\n");
-        sample_help(stderr);
-        return 2;
-    }
+    if (optind < argc)
+        return cli_usage(sample_help, "unexpected argument '%s'", argv[optind]);
+    if (!so.profile || !so.out)
+        return cli_usage(sample_help, "--profile PREFIX and --out DIR are required");
     struct sample_result r;
     int rc = sample_run(&so, &b.cfg, &b.ro, &r);
     boot_args_free(&b);
@@ -398,34 +397,43 @@ static void sample_run_help(FILE *f)
             "Prints each point's CPI and the weighted CPI/IPC (sum of weight x CPI);\n"
             "writes DIR/gem5-CPU/results.json (gem5's output per point next to it).\n"
             "\n"
-            "  --gem5 PATH      gem5.opt or gem5.fast, ARM build of stock v24.0 (also $GEM5)\n"
-            "  --cpu TYPE       CPU model (default o3, with L1/L2 caches)\n"
-            "  --config USER.py the gem5 configuration that restores (default gem5/ffwd_restore.py),\n"
-            "                   e.g. gem5/ffwd_stdlib.py or a copy; it takes --checkpoint, --cpu,\n"
-            "                   --warmup-insts and --measure-insts (gem5/ffwd_board.py: run_simpoint).\n"
-            "                   Results go to DIR/gem5-NAME-CPU (NAME: the script's name)\n"
-            "  --layout L       the section names USER.py needs: stdlib-switchable (default with\n"
-            "                   --config), stdlib, legacy, or the config.ini of its zero-tick dry\n"
-            "                   run; each point is relabelled for it (see ffwd convert --layout)\n"
-            "  --jobs N         gem5 processes at once (default 1)\n"
-            "  --measure N      instructions measured per point (default: the window `ffwd sample`\n"
-            "                   measured for it in the rerun, else the interval)\n"
-            "  --timeout SEC    per point (default 7200; with --slurm: 3x gem5's rate for the window\n"
-            "                   (atomic 3 M, timing/minor 1 M, O3 300 k instructions/s) + 10 min)\n"
-            "  --force          measure again over an earlier DIR/gem5-CPU/results.json\n"
-            "  --retry-failed   run the points that failed (or timed out) once more\n"
+            "  --gem5 PATH          gem5.opt or gem5.fast, ARM build of stock v24.0 (also $GEM5)\n"
+            "  --cpu TYPE           CPU model (default o3, with L1/L2 caches)\n"
+            "  --config USER.py     the gem5 configuration that restores (default\n"
+            "                       gem5/ffwd_restore.py), e.g. gem5/ffwd_stdlib.py or a copy; it\n"
+            "                       takes --checkpoint, --cpu, --warmup-insts and --measure-insts\n"
+            "                       (gem5/ffwd_board.py: run_simpoint). Results go to\n"
+            "                       DIR/gem5-NAME-CPU (NAME: the script's name)\n"
+            "  --layout L           the section names USER.py needs: stdlib-switchable (default\n"
+            "                       with --config), stdlib, legacy, or the config.ini of its\n"
+            "                       zero-tick dry run; each point is relabelled for it (see\n"
+            "                       ffwd convert --layout)\n"
+            "  --jobs N             gem5 processes at once (default 1)\n"
+            "  --measure N          instructions measured per point (default: the window `ffwd\n"
+            "                       sample` measured for it in the rerun, else the interval)\n"
+            "  --timeout SEC        per point (default 7200; with --slurm: 3x gem5's rate for the\n"
+            "                       window (atomic 3 M, timing/minor 1 M, O3 300 k instructions/s)\n"
+            "                       + 10 min)\n"
+            "  --force              measure again over an earlier DIR/gem5-CPU/results.json\n"
+            "  --retry-failed       run the points that failed (or timed out) once more\n"
             "\n"
             "On a Slurm cluster (sbatch/squeue in PATH; DIR, gem5 and the configuration on a\n"
             "file system the nodes share):\n"
-            "  --slurm          one job array, one task per point, submitted with sbatch and\n"
-            "                   waited for; the script stays in DIR/gem5-CPU/slurm/job.sh\n"
-            "  --partition P, --account A    sbatch's\n"
-            "  --time T, --mem M  per point, Slurm's format (default: from --timeout or the rate\n"
-            "                   estimate; the guest's RAM + 2 GiB for gem5 itself)\n"
-            "  --sbatch-arg OPT any other sbatch option, as one word (e.g. --sbatch-arg=--qos=long)\n"
-            "  --path-map LOCAL=REMOTE  the nodes see LOCAL/... as REMOTE/... (another mount point)\n"
-            "  --no-wait        submit and return; `ffwd sample-run DIR --slurm --collect` gathers\n"
-            "  --collect        wait for the earlier submission and gather its results\n");
+            "  --slurm              one job array, one task per point, submitted with sbatch and\n"
+            "                       waited for; the script stays in DIR/gem5-CPU/slurm/job.sh\n"
+            "  --partition P        sbatch's partition\n"
+            "  --account A          sbatch's account\n"
+            "  --time T             per point, Slurm's format (default: from --timeout or the rate\n"
+            "                       estimate)\n"
+            "  --mem M              per point, Slurm's format (default: the guest's RAM + 2 GiB for\n"
+            "                       gem5 itself)\n"
+            "  --sbatch-arg OPT     any other sbatch option, as one word (e.g.\n"
+            "                       --sbatch-arg=--qos=long)\n"
+            "  --path-map LOCAL=REMOTE\n"
+            "                       the nodes see LOCAL/... as REMOTE/... (another mount point)\n"
+            "  --no-wait            submit and return; `ffwd sample-run DIR --slurm --collect`\n"
+            "                       gathers\n"
+            "  --collect            wait for the earlier submission and gather its results\n");
 }
 
 int cmd_sample_run(int argc, char **argv)
@@ -455,29 +463,30 @@ int cmd_sample_run(int argc, char **argv)
     struct gem5_simpoints_opts o = {.gem5 = getenv("GEM5"), .cpu = "o3", .jobs = 1};
     struct gem5_slurm_opts so = {0};
     bool force = false, slurm = false, slurm_only = false;
-    static const char *sbatch[64];
+    static const char **sbatch; /* --sbatch-arg, as many as given (static: reachable until exit) */
+    sbatch = NULL;
     uint64_t v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         switch (c) {
         case OPT_GEM5: o.gem5 = optarg; break;
         case OPT_CPU:
             if (cli_gem5_cpu(optarg, &o.cpu) < 0)
-                return cli_fail();
+                return cli_bad_value(sample_run_help);
             break;
         case O_JOBS:
             if (cli_uint("--jobs", optarg, 1, 256, &v) < 0)
-                return cli_fail();
+                return cli_bad_value(sample_run_help);
             o.jobs = (unsigned)v;
             break;
         case O_MEASURE:
             if (cli_uint("--measure", optarg, 1, UINT64_MAX, &o.measure) < 0)
-                return cli_fail();
+                return cli_bad_value(sample_run_help);
             break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &o.timeout) < 0)
-                return cli_fail();
+                return cli_bad_value(sample_run_help);
             break;
         case OPT_FORCE: force = true; break;
         case O_CONFIG: o.config = optarg; break;
@@ -488,18 +497,13 @@ int cmd_sample_run(int argc, char **argv)
         case O_TIME: so.time = optarg, slurm_only = true; break;
         case O_MEM: so.mem = optarg, slurm_only = true; break;
         case O_SBATCH:
-            if (so.nsbatch_args == sizeof sbatch / sizeof *sbatch) {
-                ffwd_seterr("--sbatch-arg: at most %zu", sizeof sbatch / sizeof *sbatch);
-                cli_fail();
-                return 2;
-            }
+            sbatch = xrealloc(sbatch, (so.nsbatch_args + 1) * sizeof *sbatch);
             sbatch[so.nsbatch_args++] = optarg, slurm_only = true;
             break;
         case O_PATHMAP:
             if (optarg[0] != '/' || !strchr(optarg, '=') || strchr(optarg, '=')[1] != '/') {
                 ffwd_seterr("--path-map: '%s' is not LOCAL=REMOTE (two absolute paths)", optarg);
-                cli_fail();
-                return 2;
+                return cli_bad_value(sample_run_help);
             }
             so.path_map = optarg, slurm_only = true;
             break;
@@ -507,36 +511,31 @@ int cmd_sample_run(int argc, char **argv)
         case O_COLLECT: so.collect = slurm_only = true; break;
         case O_RETRY: o.retry_failed = true; break;
         case 'h': sample_run_help(stdout); return 0;
-        default: sample_run_help(stderr); return 2;
+        default: return cli_bad_option(c, argv, sample_run_help);
         }
     }
-    if (optind != argc - 1) {
-        sample_run_help(stderr);
-        return 2;
-    }
+    if (optind != argc - 1)
+        return cli_usage(sample_run_help, "expects one DIR (what `ffwd sample` wrote)");
     if (slurm_only && !slurm) {
         ffwd_seterr("--partition, --account, --time, --mem, --sbatch-arg, --path-map, --no-wait and --collect "
                     "are for --slurm");
-        cli_fail();
-        return 2;
+        return cli_bad_value(sample_run_help);
     }
     if (so.no_wait && so.collect) {
         ffwd_seterr("--no-wait submits, --collect gathers: give one");
-        cli_fail();
-        return 2;
+        return cli_bad_value(sample_run_help);
     }
     if (slurm) {
         so.sbatch_args = sbatch;
         o.slurm = &so;
     }
     if (cli_need_gem5(o.gem5) < 0)
-        return cli_fail();
+        return cli_bad_value(sample_run_help);
     o.dir = argv[optind];
     char *tag = NULL;
     if (o.layout && !o.config) {
         ffwd_seterr("--layout names the sections of a --config: give the configuration too");
-        cli_fail();
-        return 2;
+        return cli_bad_value(sample_run_help);
     }
     if (o.config) {
         if (!o.layout)

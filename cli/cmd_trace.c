@@ -20,14 +20,22 @@
 
 static void trace_help(FILE *f)
 {
+    fprintf(f, "usage: ffwd trace record --out PREFIX [OPTIONS] --cmd 'WORKLOAD'\n"
+               "       ffwd trace stats FILE [--line BYTES] [--cache SIZE:ASSOC:LINE[:lru|random]]... [--json]\n"
+               "       ffwd trace dump FILE [--limit N]\n"
+               "\n"
+               "Memory-access traces and the online cache/TLB/instruction-class model (ffwd's\n"
+               "memory plugin). `ffwd trace record|stats|dump --help` describes each.\n");
+}
+
+static void record_help(FILE *f)
+{
     fprintf(f,
-            "usage: ffwd trace record --out PREFIX [WINDOW] [--values] [--no-trace]\n"
+            "usage: ffwd trace record --out PREFIX [--from N] [--to N] [--roi] [--values] [--no-trace]\n"
             "                         [--model [--interval N] [--l1i SPEC] [--l1d SPEC] [--l2 SPEC]\n"
-            "                          [--llc SPEC] [--itlb SPEC] [--dtlb SPEC]] [GUEST OPTIONS]\n"
-            "       ffwd trace stats FILE [--line BYTES] [--cache SIZE:ASSOC:LINE[:lru|random]]... [--json]\n"
-            "       ffwd trace dump FILE [--limit N]\n"
+            "                          [--llc SPEC] [--itlb SPEC] [--dtlb SPEC]] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
             "\n"
-            "record: run the guest in QEMU (TCG) with ffwd's memory plugin. Per vCPU:\n"
+            "Run the guest in QEMU (TCG) with ffwd's memory plugin. Per vCPU:\n"
             "  PREFIX.<vcpu>.trace       every load/store: PC, virtual and physical address, size,\n"
             "                            instruction count (and value with --values); delta-encoded,\n"
             "                            gzip'd, streamed (docs/trace-format.md)\n"
@@ -35,21 +43,44 @@ static void trace_help(FILE *f)
             "                            muldiv, fpsimd, load, store, branch, other) and accesses and\n"
             "                            misses of L1I, L1D, L2, LLC, ITLB, DTLB\n"
             "  PREFIX.summary            totals\n"
-            "WINDOW (default: the whole run):\n"
+            "\n"
+            "  --out PREFIX         output prefix (its folder must exist)\n"
+            "  --values             also record each access's value\n"
+            "  --no-trace           no trace, only the model (with --model)\n"
+            "Window (default: the whole run):\n"
             "  --from N, --to N     only while the vCPU's retired instructions are in [N, M)\n"
             "  --roi                only between `ffwd-guest roi-begin` and `roi-end`\n"
             "Model (defaults: gem5/ffwd_restore.py's O3 system):\n"
+            "  --model              run the cache/TLB/instruction-class model\n"
             "  --l1i 48K:3:64  --l1d 32K:2:64  --l2 1M:16:64  [--llc SIZE:ASSOC:LINE]   (append :random\n"
             "                       for random replacement; LRU otherwise; ASSOC 0 = fully associative)\n"
             "  --itlb 64:0  --dtlb 64:0   ENTRIES:ASSOC[:PAGE]\n"
             "  --interval N         instructions per CSV row (default 100000000)\n"
-            "\n"
-            "stats: counts, footprint (distinct lines and pages) and the reuse-distance\n"
-            "histogram (LRU stack distance in lines), with the miss ratio a fully associative\n"
-            "LRU cache of each size would have; --cache replays the accesses (physical\n"
-            "addresses) through a cache of that geometry.\n"
-            "dump: one line per access: icount pc L|S size vaddr paddr [value].\n"
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
+}
+
+static void stats_help(FILE *f)
+{
+    fprintf(f, "usage: ffwd trace stats FILE [--line BYTES] [--cache SIZE:ASSOC:LINE[:lru|random]]... [--json]\n"
+               "\n"
+               "Counts, footprint (distinct lines and pages) and the reuse-distance histogram\n"
+               "(LRU stack distance in lines) of a trace (PREFIX.<vcpu>.trace of `ffwd trace\n"
+               "record`), with the miss ratio a fully associative LRU cache of each size would have.\n"
+               "\n"
+               "  --line BYTES         line size, a power of two (default 64)\n"
+               "  --cache SPEC         replay the accesses (physical addresses) through a cache of\n"
+               "                       this geometry; as many as wanted\n"
+               "  --json               one JSON object (records, loads, stores, instructions, lines,\n"
+               "                       pages, reuse_log2, lru_miss_ratio, caches)\n");
+}
+
+static void dump_help(FILE *f)
+{
+    fprintf(f, "usage: ffwd trace dump FILE [--limit N]\n"
+               "\n"
+               "Print a trace, one line per access: icount pc L|S size vaddr paddr [value].\n"
+               "\n"
+               "  --limit N            the first N accesses only\n");
 }
 
 static int trace_record(int argc, char **argv)
@@ -75,10 +106,10 @@ static int trace_record(int argc, char **argv)
     uint64_t v;
     int c, li;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, &li)) != -1) {
         int r = boot_args_opt(&b, c, optarg);
         if (r < 0)
-            goto fail;
+            goto usage;
         if (r > 0)
             continue;
         switch (c) {
@@ -86,7 +117,7 @@ static int trace_record(int argc, char **argv)
         case O_FROM:
         case O_TO:
             if (cli_uint(c == O_FROM ? "--from" : "--to", optarg, 0, UINT64_MAX, &v) < 0)
-                goto fail;
+                goto usage;
             sbuf_addf(&opts, ",%s=%" PRIu64, c == O_FROM ? "from" : "to", v);
             break;
         case O_ROI: sbuf_addf(&opts, ",roi=on"); break;
@@ -95,25 +126,26 @@ static int trace_record(int argc, char **argv)
         case O_MODEL: model = true; break;
         case O_INTERVAL:
             if (cli_uint("--interval", optarg, 1000, UINT64_MAX, &v) < 0)
-                goto fail;
+                goto usage;
             sbuf_addf(&opts, ",interval=%" PRIu64, v);
             break;
         case O_CACHE:
             if (cli_cache_opt(lo[li].name, optarg, &opts) < 0)
-                goto fail;
+                goto usage;
             break;
-        case 'h': trace_help(stdout); sbuf_free(&opts); return 0;
-        default: trace_help(stderr); sbuf_free(&opts); return 2;
+        case 'h': record_help(stdout); sbuf_free(&opts); return 0;
+        default: sbuf_free(&opts); return cli_bad_option(c, argv, record_help);
         }
     }
     if (optind < argc || !out) {
-        fprintf(stderr, "ffwd trace record: --out PREFIX is required (and no other arguments)\n");
         sbuf_free(&opts);
-        return 2;
+        if (out)
+            return cli_usage(record_help, "unexpected argument '%s'", argv[optind]);
+        return cli_usage(record_help, "--out PREFIX is required");
     }
     if (notrace && !model) {
         ffwd_seterr("--no-trace without --model records nothing");
-        goto fail;
+        goto usage;
     }
     char *so = ffwd_plugin_path("mem");
     struct sbuf plug = {0};
@@ -121,9 +153,11 @@ static int trace_record(int argc, char **argv)
               opts.s ? opts.s : "");
     free(so);
     b.cfg.plugin = plug.s;
-    if (boot_args_prepare(&b) < 0) {
+    int bad = boot_args_check(&b) < 0;
+    if (bad || boot_args_prepare(&b) < 0) {
         sbuf_free(&plug);
-        goto fail;
+        sbuf_free(&opts);
+        return bad ? cli_bad_value(record_help) : cli_fail();
     }
     struct ffwd_run_result *res = xcalloc(1, sizeof *res);
     double t0 = now_sec();
@@ -147,9 +181,9 @@ static int trace_record(int argc, char **argv)
     sbuf_free(&opts);
     boot_args_free(&b);
     return rc < 0 ? cli_fail() : 0;
-fail:
+usage:
     sbuf_free(&opts);
-    return cli_fail();
+    return cli_bad_value(record_help);
 }
 
 /* Replay the data accesses of a trace through each cache (physical addresses). */
@@ -176,39 +210,41 @@ static int trace_stats(int argc, char **argv)
                                        {0, 0, 0, 0}};
     uint64_t line = 64;
     bool json = false;
-    struct cache cs[8];
-    const char *specs[8];
+    /* --cache, as many as given; static: reachable (not a leak) on the early returns */
+    static struct cache *cs;
+    static const char **specs;
+    cs = NULL, specs = NULL;
     unsigned ncs = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         if (c == 'c') {
             struct cache_cfg cfg;
             char err[200];
-            if (ncs == 8 || cache_parse(optarg, &cfg, err, sizeof err) < 0 ||
-                cache_init(&cs[ncs], &cfg, err, sizeof err) < 0) {
-                ffwd_seterr("--cache: %s", ncs == 8 ? "at most 8 caches" : err);
+            cs = xrealloc(cs, (ncs + 1) * sizeof *cs);
+            specs = xrealloc(specs, (ncs + 1) * sizeof *specs);
+            if (cache_parse(optarg, &cfg, err, sizeof err) < 0 || cache_init(&cs[ncs], &cfg, err, sizeof err) < 0) {
+                ffwd_seterr("--cache: '%s': %s", optarg, err);
                 for (unsigned i = 0; i < ncs; i++)
                     cache_free(&cs[i]);
-                return cli_fail();
+                return cli_bad_value(stats_help);
             }
             specs[ncs++] = optarg;
         } else if (c == 'l') {
             if (cli_uint("--line", optarg, 1, 1 << 20, &line) < 0 || (line & (line - 1))) {
                 ffwd_seterr("--line: a power of two (got '%s')", optarg);
-                return cli_fail();
+                return cli_bad_value(stats_help);
             }
         } else if (c == 'j')
             json = true;
-        else {
-            trace_help(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : 2;
-        }
+        else if (c == 'h') {
+            stats_help(stdout);
+            return 0;
+        } else
+            return cli_bad_option(c, argv, stats_help);
     }
-    if (optind + 1 != argc) {
-        trace_help(stderr);
-        return 2;
-    }
+    if (optind + 1 != argc)
+        return cli_usage(stats_help, "expects one TRACE file");
     struct trace_stats st;
     int arc = trace_analyze(argv[optind], (unsigned)line, &st);
     if (arc == 0 && ncs)
@@ -280,18 +316,20 @@ static int trace_dump(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
             if (cli_uint("--limit", argv[++i], 1, UINT64_MAX, &limit) < 0)
-                return cli_fail();
+                return cli_bad_value(dump_help);
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            dump_help(stdout);
+            return 0;
         } else if (!file && argv[i][0] != '-')
             file = argv[i];
-        else {
-            trace_help(stderr);
-            return 2;
-        }
+        else if (argv[i][0] == '-')
+            return cli_usage(dump_help, !strcmp(argv[i], "--limit") ? "option '--limit' needs a value"
+                                                                    : "unknown option '%s'", argv[i]);
+        else
+            return cli_usage(dump_help, "unexpected argument '%s'", argv[i]);
     }
-    if (!file) {
-        trace_help(stderr);
-        return 2;
-    }
+    if (!file)
+        return cli_usage(dump_help, "expects one TRACE file");
     struct trace_reader r;
     if (trace_open_read(&r, file) < 0) {
         ffwd_seterr("%s", r.err);
@@ -319,9 +357,11 @@ static int trace_dump(int argc, char **argv)
 
 int cmd_trace(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        trace_help(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2)
+        return cli_usage(trace_help, "record, stats or dump?");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        trace_help(stdout);
+        return 0;
     }
     if (!strcmp(argv[1], "record"))
         return trace_record(argc - 1, argv + 1);
@@ -329,6 +369,5 @@ int cmd_trace(int argc, char **argv)
         return trace_stats(argc - 1, argv + 1);
     if (!strcmp(argv[1], "dump"))
         return trace_dump(argc - 1, argv + 1);
-    fprintf(stderr, "ffwd trace: '%s' is not record, stats or dump\n", argv[1]);
-    return 2;
+    return cli_usage(trace_help, "trace: '%s' is not record, stats or dump", argv[1]);
 }

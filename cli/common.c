@@ -1,4 +1,5 @@
 /* common.c -- helpers shared by the subcommands. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +17,73 @@ int cli_fail(void)
 {
     ffwd_error("%s", ffwd_errmsg()[0] ? ffwd_errmsg() : "failed");
     return 1;
+}
+
+/* The help's first paragraph (its "usage:" lines), then where the rest is. */
+static void print_usage_lines(cli_help_fn help)
+{
+    if (!help)
+        return;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return;
+    help(m);
+    fclose(m);
+    char *end = strstr(text, "\n\n");
+    if (end)
+        end[1] = 0;
+    fputs(text, stderr);
+    /* "usage: ffwd trace record --out ..." -> "ffwd trace record": the words up to the first operand or option */
+    struct sbuf cmd = {0};
+    const char *p = str_starts(text, "usage: ") ? text + 7 : text;
+    while (*p >= 'a' && *p <= 'z') {
+        const char *w = p;
+        while ((*p >= 'a' && *p <= 'z') || *p == '-' || (*p >= '0' && *p <= '9'))
+            p++;
+        sbuf_addf(&cmd, "%s%.*s", cmd.len ? " " : "", (int)(p - w), w);
+        if (*p != ' ')
+            break;
+        p++;
+    }
+    if (cmd.len)
+        fprintf(stderr, "See '%s --help'.\n", cmd.s);
+    sbuf_free(&cmd);
+    free(text);
+}
+
+int cli_bad_value(cli_help_fn help)
+{
+    ffwd_error("%s", ffwd_errmsg()[0] ? ffwd_errmsg() : "bad usage");
+    print_usage_lines(help);
+    return 2;
+}
+
+int cli_usage(cli_help_fn help, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    ffwd_error("%s", msg);
+    free(msg);
+    print_usage_lines(help);
+    return 2;
+}
+
+int cli_bad_option(int c, char **argv, cli_help_fn help)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    char shortopt[3] = {'-', (char)optopt, 0};
+    /* a short option (-x) is reported by optopt; a long one is the word getopt just passed */
+    if (optopt > 0 && optopt < 128 && !str_starts(arg, "--"))
+        arg = shortopt;
+    if (c == ':')
+        return cli_usage(help, "option '%s' needs a value", arg);
+    if (str_starts(arg, "--") && strchr(arg, '='))
+        return cli_usage(help, "'%s': unknown option, or one that takes no value", arg);
+    return cli_usage(help, "unknown option '%s'", arg);
 }
 
 int cli_seconds(const char *opt, const char *arg, double *out)
@@ -45,8 +113,10 @@ int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg)
     uint64_t v;
     switch (opt) {
     case OPT_SMP:
-        if (cli_uint("--smp", arg, 1, 64, &v) < 0)
-            return -1;
+        /* the upper bound depends on --gic, which may come later: ffwd_profile_check */
+        if (cli_uint("--smp", arg, 1, FFWD_MAX_CPUS, &v) < 0)
+            return ffwd_seterr("--smp: '%s' is not a whole number from 1 to %d (%d with --gic 2)", arg,
+                               FFWD_MAX_CPUS, FFWD_MAX_CPUS_GICV2);
         p->smp = (unsigned)v;
         return 1;
     case OPT_MEM:

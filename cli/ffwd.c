@@ -1,6 +1,7 @@
 /*
  * ffwd.c -- entry point of the `ffwd` command: git-style subcommands.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     ffwd_log_init(FFWD_LOG_INFO);
+    opterr = 0; /* getopt's own messages lack the "ffwd: error:" prefix: cli_bad_option says it */
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
@@ -71,8 +73,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
             ffwd_log_set_level(FFWD_LOG_ERROR);
         else {
-            fprintf(stderr, "ffwd: unknown option '%s'\n\n", a);
-            usage(stderr);
+            ffwd_error("unknown option '%s'", a);
+            fprintf(stderr, "usage: ffwd [--version] [--help] [-v|-q] COMMAND [ARGS]\nSee 'ffwd --help'.\n");
             return 2;
         }
     }
@@ -93,6 +95,7 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < sizeof commands / sizeof *commands; k++)
         if (!strcmp(commands[k].name, argv[i]))
             return commands[k].fn(argc - i, argv + i);
-    fprintf(stderr, "ffwd: '%s' is not an ffwd command; see 'ffwd --help'\n", argv[i]);
+    ffwd_error("'%s' is not an ffwd command", argv[i]);
+    fprintf(stderr, "See 'ffwd --help'.\n");
     return 2;
 }

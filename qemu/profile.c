@@ -32,20 +32,20 @@ unsigned ffwd_profile_rng_seed_bytes(const struct ffwd_profile *p) { return p->r
 int ffwd_profile_check(const struct ffwd_profile *p)
 {
     if (p->gic_version != 2 && p->gic_version != 3)
-        return ffwd_seterr("profile: gic must be 2 or 3 (got %d)", p->gic_version);
+        return ffwd_seterr("profile: gic (--gic) must be 2 or 3 (got %d)", p->gic_version);
     unsigned max = p->gic_version == 3 ? FFWD_MAX_CPUS : FFWD_MAX_CPUS_GICV2;
     if (p->smp < 1 || p->smp > max)
-        return ffwd_seterr("profile: smp must be 1..%u with GICv%d (got %u): beyond that gem5 cannot "
+        return ffwd_seterr("profile: smp (--smp) must be 1..%u with GICv%d (got %u): beyond that gem5 cannot "
                            "reproduce QEMU's CPU affinities",
                            max, p->gic_version, p->smp);
     if (p->mem_bytes < (64ULL << 20) || p->mem_bytes % (1 << 20))
-        return ffwd_seterr("profile: mem must be a whole number of MiB, at least 64M");
+        return ffwd_seterr("profile: mem (--mem) must be a whole number of MiB, at least 64M");
     if (p->mem_bytes > (255ULL << 30))
-        return ffwd_seterr("profile: mem larger than 255G does not fit the virt memory map");
+        return ffwd_seterr("profile: mem (--mem) larger than 255G does not fit the virt memory map");
     if (strcmp(p->accel, "tcg") && strcmp(p->accel, "kvm"))
         return ffwd_seterr("profile: accel must be tcg or kvm (got '%s')", p->accel);
     if (p->icount && strcmp(p->accel, "tcg"))
-        return ffwd_seterr("profile: deterministic (icount) runs need accel tcg");
+        return ffwd_seterr("profile: deterministic (--deterministic, icount) runs need accel tcg (--accel tcg)");
     return 0;
 }
 
