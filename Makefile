@@ -3,6 +3,7 @@
 #   make            install missing Debian packages, build ffwd (build/)
 #   make demo       ... and run the end-to-end demo on the built-in guest
 #   make test       ... and run every test twice: plain build and ASan+UBSan build
+#   make install PREFIX=/opt/ffwd   install (bin/ffwd, lib/ffwd, share/ffwd, man pages, completion)
 #   make bench      boot/guest-speed figures (ratios against same-run baselines)
 #   make gem5-check GEM5=/path/to/gem5.opt   restore-in-gem5 check (skips loudly without GEM5)
 #
@@ -18,7 +19,9 @@ FUZZ_RUNS ?= -1
 FUZZ_MAX_LEN ?= 0
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan build-fuzz demo test test-plain test-asan test-fuzz fuzz-long gem5-check bench clean
+PREFIX     ?= /usr/local
+
+.PHONY: install all deps build build-asan build-fuzz demo test test-plain test-asan test-fuzz fuzz-long gem5-check bench clean
 
 all: build
 
@@ -74,6 +77,10 @@ gem5-check: build
 	else \
 		cd $(BUILD) && GEM5="$(abspath $(GEM5))" ctest -L '^gem5' --output-on-failure; \
 	fi
+
+# ffwd, its plugins, guest programs, gem5 configs, man pages and bash completion under PREFIX
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -28,6 +28,7 @@ int boot_args_opt(struct boot_args *b, int opt, const char *arg)
     case OPT_CMD: b->cfg.cmd = arg; return 1;
     case OPT_EXPECT: b->ro.expect_marker = arg; return 1;
     case OPT_RUN_DIR: b->cfg.run_dir = arg; return 1;
+    case OPT_KEEP_RUN_DIR: b->ro.keep_run_dir = true; return 1;
     case OPT_CONSOLE: b->cfg.echo_console = true; return 1;
     case OPT_QEMU: b->cfg.qemu = arg; return 1;
     case OPT_TIMEOUT: return cli_seconds("--timeout", arg, &b->ro.timeout_s) < 0 ? -1 : 1;

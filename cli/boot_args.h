@@ -25,7 +25,8 @@ struct boot_args {
         {"initrd", required_argument, 0, OPT_INITRD}, {"append", required_argument, 0, OPT_APPEND},               \
         {"cmd", required_argument, 0, OPT_CMD}, {"expect-marker", required_argument, 0, OPT_EXPECT},              \
         {"run-dir", required_argument, 0, OPT_RUN_DIR}, {"console", no_argument, 0, OPT_CONSOLE},                 \
-        {"timeout", required_argument, 0, OPT_TIMEOUT}, {"qemu", required_argument, 0, OPT_QEMU}
+        {"timeout", required_argument, 0, OPT_TIMEOUT}, {"qemu", required_argument, 0, OPT_QEMU},                \
+        {"keep-run-dir", no_argument, 0, OPT_KEEP_RUN_DIR}
 
 #define FFWD_BOOT_OPTS_HELP                                                                                        \
     "Guest and run (as `ffwd boot`):\n"                                                                            \
@@ -37,7 +38,9 @@ struct boot_args {
     "                       power off; needs ffwd's initramfs (ffwd guest path initrd)\n"                           \
     "  --expect-marker TEXT fail unless the guest runs `ffwd-guest marker TEXT`\n"                                  \
     "  --run-dir DIR        run directory (sockets, console.log, disk overlay); default: new\n"                     \
-    "                       folder under $TMPDIR/ffwd-UID\n"                                                        \
+    "                       folder under $TMPDIR/ffwd-UID, removed after a run that succeeded\n"                   \
+    "                       (kept after a failure, its path printed)\n"                                            \
+    "  --keep-run-dir       keep that folder after success too\n"                                                  \
     "  --console            copy the guest console to standard output\n"                                           \
     "  --timeout SEC        give up (and stop QEMU) after SEC seconds (default 600)\n"                              \
     "  --qemu PATH          qemu-system-aarch64 to use (default: $FFWD_QEMU or PATH)\n"

@@ -42,6 +42,17 @@ int cli_usage(cli_help_fn help, const char *fmt, ...) FFWD_PRINTF(2, 3);
 /* The getopt_long result c was '?' or ':' (optstrings start with ':'): name
  * the option that is unknown or lacks its value; return 2. */
 int cli_bad_option(int c, char **argv, cli_help_fn help);
+/*
+ * --json: standard output carries one JSON document and nothing else
+ * (docs/json.md: {"command": NAME, "schema": 1, ...} per command). From
+ * cli_json_start() on, what the command prints for people goes nowhere;
+ * messages stay on standard error.
+ */
+struct json_t;
+void cli_json_start(void);
+/* Add "command" and "schema", print o (consumed) as the result; 0, or -1 (error set). */
+int cli_json_emit(const char *command, struct json_t *o);
+
 /* Parse a positive number of seconds given to option `opt`; error names both. */
 int cli_seconds(const char *opt, const char *arg, double *out);
 /* Parse a whole number lo..hi given to option `opt`; error names both. */

@@ -155,7 +155,12 @@ int cmd_boot(int argc, char **argv)
                   (long long)res.stops[i].overshoot);
     for (unsigned i = 0; i < res.ncaptures; i++)
         printf("%s\n", res.captures[i]);
-    ffwd_info("guest finished in %.1f s; console log: %s", res.t_exit, res.console_log);
+    if (res.run_dir_removed)
+        ffwd_info("guest finished in %.1f s (its run directory is removed: --keep-run-dir or --run-dir DIR keeps "
+                  "it, with the console log)",
+                  res.t_exit);
+    else
+        ffwd_info("guest finished in %.1f s; console log: %s", res.t_exit, res.console_log);
     ffwd_run_result_free(&res);
     return 0;
 }

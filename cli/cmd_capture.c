@@ -1,5 +1,6 @@
 /* cmd_capture.c -- `ffwd capture` and `ffwd inspect`. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 
 static void capture_help(FILE *f)
 {
-    fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped] [--timeout SEC]\n"
+    fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped] [--timeout SEC] [--json]\n"
                "\n"
                "Freeze the running QEMU of RUN_DIR (started by `ffwd boot`), save its complete\n"
                "machine state -- vCPUs, GIC, timer, UART, RTC, virtio-mmio disk transport, RAM\n"
@@ -23,7 +24,8 @@ static void capture_help(FILE *f)
                "  --name NAME      capture directory name (default capture-<UTC time>-<n>);\n"
                "                   an existing capture is never overwritten\n"
                "  --stay-stopped   leave the guest paused afterwards\n"
-               "  --timeout SEC    limit for each step talking to QEMU (default 60)\n");
+               "  --timeout SEC    limit for each step talking to QEMU (default 60)\n"
+               "  --json           the result as JSON on standard output (docs/json.md)\n");
 }
 
 int cmd_capture(int argc, char **argv)
@@ -32,10 +34,11 @@ int cmd_capture(int argc, char **argv)
                                        {"name", required_argument, 0, OPT_NAME},
                                        {"stay-stopped", no_argument, 0, OPT_STAY},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *out = NULL, *name = NULL;
-    bool resume = true;
+    bool resume = true, json = false;
     double timeout = 60;
     int c;
     optind = 1;
@@ -44,6 +47,7 @@ int cmd_capture(int argc, char **argv)
         case OPT_OUT: out = optarg; break;
         case OPT_NAME: name = optarg; break;
         case OPT_STAY: resume = false; break;
+        case OPT_JSON: json = true; break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &timeout) < 0)
                 return cli_bad_value(capture_help);
@@ -55,6 +59,8 @@ int cmd_capture(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage(capture_help, optind < argc ? "expects one RUN_DIR" : "RUN_DIR is required");
     const char *run = argv[optind];
+    if (json)
+        cli_json_start();
     char *def = out ? NULL : xasprintf("%s/captures", run);
     struct ffwd_capture_opts o = {.run_dir = run, .out_dir = out ? out : def, .name = name, .resume = resume,
                                   .trigger = "on-demand", .icount_total = -1, .timeout_s = timeout};
@@ -62,6 +68,12 @@ int cmd_capture(int argc, char **argv)
     int rc = ffwd_capture(&o, &r);
     free(def);
     if (rc < 0)
+        return cli_fail();
+    if (json &&
+        cli_json_emit("capture", json_pack("{s:s, s:f, s:f, s:I, s:I, s:I, s:b}", "capture", r.path, "seconds_stopped",
+                                           r.seconds, "seconds", r.total_seconds, "ram_bytes", (json_int_t)r.ram_bytes,
+                                           "ram_nonzero_pages", (json_int_t)r.ram_nonzero_pages, "disk_sectors",
+                                           (json_int_t)r.disk_sectors, "resumed", resume)) < 0)
         return cli_fail();
     printf("%s\n", r.path);
     ffwd_info("captured in %.2f s (guest stopped %.2f s): %llu MiB RAM (%llu non-zero pages), %llu disk sectors "

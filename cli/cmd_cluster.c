@@ -1,5 +1,6 @@
 /* cmd_cluster.c -- `ffwd cluster`: SimPoint 3.2 clustering of a BBV file. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static void help(FILE *f)
             "  --seed N             random seed (projection and initialisation)\n"
             "  --fixed-length       weigh every interval equally (default: by its instructions,\n"
             "                       so a partial last interval counts for what it holds)\n"
+            "  --json               the result as JSON on standard output (docs/json.md)\n"
             "\n"
             "Memory: one pass over the input, intervals x D doubles; the projection matrix is\n"
             "generated from a hash, never stored, so millions of distinct blocks cost nothing.\n");
@@ -54,6 +56,7 @@ int cmd_cluster(int argc, char **argv)
                                        {"bic-threshold", required_argument, 0, O_BIC},
                                        {"seed", required_argument, 0, O_SEED},
                                        {"fixed-length", no_argument, 0, O_FIXED},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct simpoint_opts so;
@@ -61,7 +64,7 @@ int cmd_cluster(int argc, char **argv)
     uint64_t dim = 15, v, proj_seed = 2042712918;
     bool fixed = false;
     const char *out = NULL;
-    bool force = false;
+    bool force = false, json = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -114,6 +117,7 @@ int cmd_cluster(int argc, char **argv)
             proj_seed = so.seed ^ 0x5eedULL;
             break;
         case O_FIXED: fixed = true; break;
+        case OPT_JSON: json = true; break;
         case 'h': help(stdout); return 0;
         default: return cli_bad_option(c, argv, help);
         }
@@ -121,6 +125,8 @@ int cmd_cluster(int argc, char **argv)
     if (optind + 1 != argc)
         return cli_usage(help, "expects one BBV file");
     const char *in = argv[optind];
+    if (json)
+        cli_json_start();
     char *prefix = out ? xstrdup(out) : xstrdup(in);
     if (!out) {
         size_t l = strlen(prefix);
@@ -164,6 +170,23 @@ int cmd_cluster(int argc, char **argv)
             printf("interval %zu  cluster %u  weight %.4f\n", r.points[i].interval, r.points[i].cluster,
                    r.points[i].weight);
         ffwd_info("wrote %s.simpoints, %s.weights, %s.labels, %s", prefix, prefix, prefix, svg);
+    }
+    if (rc == 0 && json) {
+        json_t *pts = json_array(), *tried = json_array();
+        for (size_t i = 0; i < r.npoints; i++)
+            json_array_append_new(pts, json_pack("{s:I, s:i, s:f}", "interval", (json_int_t)r.points[i].interval,
+                                                 "cluster", (int)r.points[i].cluster, "weight", r.points[i].weight));
+        for (unsigned i = 0; i < r.ntried; i++)
+            json_array_append_new(tried, json_pack("{s:i, s:f}", "k", (int)r.tried_k[i], "bic", r.tried_bic[i]));
+        char *f[4] = {xasprintf("%s.simpoints", prefix), xasprintf("%s.weights", prefix),
+                      xasprintf("%s.labels", prefix), xstrdup(svg)};
+        rc = cli_json_emit("cluster",
+                           json_pack("{s:s, s:I, s:I, s:i, s:o, s:o, s:{s:s, s:s, s:s, s:s}, s:f}", "bbv", in,
+                                     "intervals", (json_int_t)d.n, "blocks", (json_int_t)d.max_id, "k", (int)r.k,
+                                     "points", pts, "tried", tried, "files", "simpoints", f[0], "weights", f[1],
+                                     "labels", f[2], "svg", f[3], "seconds", now_sec() - t0));
+        for (int i = 0; i < 4; i++)
+            free(f[i]);
     }
     free(svg);
     simpoint_result_free(&r);

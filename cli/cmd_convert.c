@@ -1,5 +1,6 @@
 /* cmd_convert.c -- `ffwd convert` (capture -> gem5 checkpoint) and `ffwd gem5-table`. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 static void help(FILE *f)
 {
     fprintf(f, "usage: ffwd convert CAPTURE --out CKPT [--layout L] [--gem5-src DIR] [--template CPT]\n"
-               "                    [--threads N] [--level L]\n"
+               "                    [--threads N] [--level L] [--json]\n"
                "\n"
                "Write a checkpoint directory that stock gem5 v24.0 restores with the config\n"
                "script gem5/ffwd_restore.py or a gem5 standard-library configuration with\n"
@@ -36,6 +37,7 @@ static void help(FILE *f)
                "                    built-in gem5 v24.0 templates\n"
                "  --threads N       compression threads (default: all CPUs)\n"
                "  --level L         compression level 1..12 (default 6)\n"
+               "  --json            the result as JSON on standard output (docs/json.md)\n"
                "\n"
                "Run it: gem5.opt gem5/ffwd_restore.py --checkpoint CKPT (see docs/gem5-mapping.md).\n");
 }
@@ -48,9 +50,11 @@ int cmd_convert(int argc, char **argv)
                                        {"template", required_argument, 0, OPT_TEMPLATE},
                                        {"threads", required_argument, 0, OPT_THREADS},
                                        {"level", required_argument, 0, OPT_LEVEL},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_convert_opts o = {0};
+    bool json = false;
     uint64_t v;
     int c;
     optind = 1;
@@ -60,6 +64,7 @@ int cmd_convert(int argc, char **argv)
         case OPT_GEM5_SRC: o.gem5_src = optarg; break;
         case OPT_LAYOUT: o.layout = optarg; break;
         case OPT_TEMPLATE: o.template_cpt = optarg; break;
+        case OPT_JSON: json = true; break;
         case OPT_THREADS:
             if (cli_uint("--threads", optarg, 1, 64, &v) < 0)
                 return cli_bad_value(help);
@@ -77,8 +82,17 @@ int cmd_convert(int argc, char **argv)
     if (optind != argc - 1 || !o.out)
         return cli_usage(help, optind != argc - 1 ? "expects one CAPTURE" : "--out CKPT is required");
     o.capture = argv[optind];
+    if (json)
+        cli_json_start();
     struct gem5_convert_result r;
     if (gem5_convert(&o, &r) < 0)
+        return cli_fail();
+    if (json && cli_json_emit("convert", json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:i, s:i, s:i}", "capture",
+                                                   o.capture, "checkpoint", r.path, "seconds", r.seconds, "ram_bytes",
+                                                   (json_int_t)r.ram_bytes, "pmem_bytes", (json_int_t)r.pmem_bytes,
+                                                   "cow_sectors", (json_int_t)r.cow_sectors, "regs_written",
+                                                   (int)r.regs_written, "regs_kept_gem5", (int)r.regs_kept_gem5,
+                                                   "regs_unmapped", (int)r.regs_unmapped)) < 0)
         return cli_fail();
     printf("%s\n", r.path);
     ffwd_info("converted in %.2f s: %llu MiB RAM -> %.1f MiB pmem, %llu COW sectors; %u registers written, %u kept "
@@ -117,7 +131,7 @@ int cmd_gem5_table(int argc, char **argv)
 static void verify_help(FILE *f)
 {
     fprintf(f, "usage: ffwd verify CKPT --gem5 PATH [--cpu atomic|timing|o3] [--switch-after N]\n"
-               "                   [--max-seconds S] [--timeout S] [--keep DIR] [--config SCRIPT]\n"
+               "                   [--max-seconds S] [--timeout S] [--keep DIR] [--config SCRIPT] [--json]\n"
                "\n"
                "Run the checkpoint in real gem5 (an ARM build of stock v24.0) with\n"
                "gem5/ffwd_restore.py and compare the guest's console output after the\n"
@@ -132,7 +146,8 @@ static void verify_help(FILE *f)
                "  --keep DIR        keep gem5's output (m5out, gem5.log) in DIR\n"
                "  --config SCRIPT   the gem5 configuration (default gem5/ffwd_restore.py; a\n"
                "                    standard-library one: gem5/ffwd_stdlib.py, with a checkpoint\n"
-               "                    converted --layout stdlib-switchable)\n");
+               "                    converted --layout stdlib-switchable)\n"
+               "  --json            the result as JSON on standard output (docs/json.md)\n");
 }
 
 int cmd_verify(int argc, char **argv)
@@ -144,9 +159,11 @@ int cmd_verify(int argc, char **argv)
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"keep", required_argument, 0, OPT_KEEP},
                                        {"config", required_argument, 0, OPT_CONFIG},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_verify_opts o = {.gem5 = getenv("GEM5"), .cpu = "atomic"};
+    bool json = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -173,6 +190,7 @@ int cmd_verify(int argc, char **argv)
             break;
         case OPT_KEEP: o.workdir = optarg; break;
         case OPT_CONFIG: o.config = optarg; break;
+        case OPT_JSON: json = true; break;
         case 'h': verify_help(stdout); return 0;
         default: return cli_bad_option(c, argv, verify_help);
         }
@@ -182,9 +200,16 @@ int cmd_verify(int argc, char **argv)
     if (cli_need_gem5(o.gem5) < 0)
         return cli_bad_value(verify_help);
     o.checkpoint = argv[optind];
+    if (json)
+        cli_json_start();
     struct gem5_verify_result r;
     int rc = gem5_verify(&o, &r);
     if (rc < 0)
+        return cli_fail();
+    if (json && cli_json_emit("verify", json_pack("{s:s, s:s, s:s?, s:b, s:i, s:f, s:s}", "checkpoint", o.checkpoint,
+                                                  "cpu", o.cpu, "config", o.config, "verified", 1, "lines_compared",
+                                                  (int)r.lines_compared, "seconds", r.seconds, "gem5_exit",
+                                                  r.gem5_exit)) < 0)
         return cli_fail();
     printf("verified: %u lines of guest output after the checkpoint match between QEMU and gem5 (%s, %.0f s)\n",
            r.lines_compared, o.cpu, r.seconds);

@@ -16,7 +16,8 @@
 
 static void help(FILE *f)
 {
-    fprintf(f, "usage: ffwd demo [--out DIR] [--workload NAME] [--size N] [--console] [PROFILE OPTIONS]\n"
+    fprintf(f, "usage: ffwd demo [--out DIR] [--workload NAME] [--size N] [--console] [--timeout SEC] [--json]\n"
+               "                 [PROFILE OPTIONS]\n"
                "\n"
                "The end-to-end demo: build the demo guest if needed (Debian arm64 kernel,\n"
                "busybox, ffwd's workloads, Debian's xz), boot it in QEMU under ffwd's\n"
@@ -29,6 +30,8 @@ static void help(FILE *f)
                "  --size N           workload size (default: ptrchase 1048576, sort 262144, matmul 256)\n"
                "  --console          show the guest console\n"
                "  --timeout SEC      give up after SEC seconds (default 600)\n"
+               "  --json             the summary as JSON on standard output (docs/json.md; also\n"
+               "                     written to DIR/summary.json)\n"
                "\n" FFWD_PROFILE_OPTS_HELP);
 }
 
@@ -67,6 +70,7 @@ int cmd_demo(int argc, char **argv)
                                        {"workload", required_argument, 0, OPT_WORKLOAD},
                                        {"size", required_argument, 0, OPT_SIZE},
                                        {"console", no_argument, 0, OPT_CONSOLE},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -75,6 +79,7 @@ int cmd_demo(int argc, char **argv)
     const char *out = "ffwd-demo", *wl = "matmul";
     uint64_t size = 0;
     double timeout = 600;
+    bool json = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -87,6 +92,7 @@ int cmd_demo(int argc, char **argv)
         case OPT_OUT: out = optarg; break;
         case OPT_WORKLOAD: wl = optarg; break;
         case OPT_CONSOLE: cfg.echo_console = true; break;
+        case OPT_JSON: json = true; break;
         case OPT_SIZE:
             if (cli_uint("--size", optarg, 1, UINT64_MAX, &size) < 0)
                 return cli_bad_value(help);
@@ -99,6 +105,10 @@ int cmd_demo(int argc, char **argv)
         default: return cli_bad_option(c, argv, help);
         }
     }
+    if (optind < argc)
+        return cli_usage(help, "unexpected argument '%s'", argv[optind]);
+    if (json)
+        cli_json_start();
     int w = -1;
     for (int i = 0; i < (int)(sizeof workloads / sizeof *workloads); i++)
         if (!strcmp(workloads[i].name, wl))
@@ -200,6 +210,10 @@ int cmd_demo(int argc, char **argv)
                           "t_first_marker", res.nmarkers ? res.marker_t[0] : -1.0, "t_workload", t_done - t_start,
                           "t_poweroff", res.t_exit, "console_log", res.console_log, "capture",
                           res.ncaptures ? res.captures[0] : NULL);
+    json_object_set_new(j, "gem5_checkpoint", converted ? json_string(ckpt) : json_null());
+    json_object_set_new(j, "gem5_verified", gem5 && *gem5 ? json_boolean(verified) : json_null());
+    if (json && cli_json_emit("demo", json_deep_copy(j)) < 0)
+        ffwd_warn("%s", ffwd_errmsg());
     char *js = json_dumps(j, JSON_INDENT(2));
     char *sp = xasprintf("%s/summary.json", out);
     int wr = write_file_atomic(sp, js, strlen(js), 0644);

@@ -26,7 +26,7 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd estimate --events CSV [--samples DIR [--cpu o3] [--config USER.py]] [--calibration FILE]\n"
-            "                     [--save FILE [--force]] [--reference-cpi X] [--holdout DIR]\n"
+            "                     [--save FILE [--force]] [--reference-cpi X] [--holdout DIR] [--json]\n"
             "\n"
             "CPI_i = sum_j w_j * event_ij / instructions_i, w_j >= 0 (non-negative least\n"
             "squares), events from the memory plugin's model (`ffwd trace record --model`):\n"
@@ -47,6 +47,7 @@ static void help(FILE *f)
             "  --reference-cpi X    a known CPI of the whole run (e.g. a full gem5 run): error in %%\n"
             "  --holdout DIR        more measured intervals (`ffwd sample` + `sample-run` output) NOT\n"
             "                       used for the fit: the error of each predicted interval CPI\n"
+            "  --json               the result as JSON on standard output (docs/json.md)\n"
             "\n"
             "Reports the weights, the fit's error, the leave-one-out error (each calibration\n"
             "interval predicted by a fit on the others), the estimated CPI of every interval and\n"
@@ -180,12 +181,13 @@ int cmd_estimate(int argc, char **argv)
                                        {"save", required_argument, 0, O_SAVE},
                                        {"reference-cpi", required_argument, 0, O_REF},
                                        {"holdout", required_argument, 0, O_HOLD},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *events = NULL, *samples = NULL, *calib = NULL, *save = NULL, *cpu = "o3", *hold = NULL,
                *config = NULL;
-    bool force = false;
+    bool force = false, json = false;
     double ref = 0;
     int c;
     optind = 1;
@@ -202,6 +204,7 @@ int cmd_estimate(int argc, char **argv)
         case O_SAVE: save = optarg; break;
         case OPT_FORCE: force = true; break;
         case O_HOLD: hold = optarg; break;
+        case OPT_JSON: json = true; break;
         case O_REF: {
             char *end;
             ref = strtod(optarg, &end);
@@ -222,6 +225,9 @@ int cmd_estimate(int argc, char **argv)
     if (save && cli_refuse_overwrite(force, save, NULL) < 0)
         return cli_fail();
     char *tag = gem5_results_tag(config, cpu); /* the results sample-run wrote for this system */
+    if (json)
+        cli_json_start();
+    json_t *jr = json_object(); /* the --json result, filled as the text is printed */
     struct est_features f;
     struct est_row *all = NULL, *cal = NULL;
     size_t nall = 0, ncal = 0;
@@ -245,6 +251,12 @@ int cmd_estimate(int argc, char **argv)
             printf(" %s %.4g", f.name[k], w[k]);
     printf("\nfit: RMS CPI error %.4f (%.1f%% of the mean); leave-one-out mean |error| %.1f%%\n", rms,
            100 * rms / mean, 100 * loo);
+    json_t *jw = json_object();
+    for (unsigned k = 0; k < f.n; k++)
+        json_object_set_new(jw, f.name[k], json_real(w[k]));
+    json_object_update_new(jr, json_pack("{s:s, s:s, s:I, s:f, s:o, s:f, s:f}", "events", events, "gem5_cpu", cpu,
+                                         "calibration_intervals", (json_int_t)ncal, "calibration_mean_cpi", mean,
+                                         "weights", jw, "rms_cpi_error", rms, "loo_mean_abs_error", loo));
     double cycles = 0, insns = 0;
     for (size_t i = 0; i < nall; i++) {
         cycles += est_cpi(&all[i], f.n, w) * (double)all[i].insns;
@@ -264,6 +276,12 @@ int cmd_estimate(int argc, char **argv)
     }
     printf("estimate: %zu intervals, %.0f instructions, %.0f cycles: CPI %.4f (IPC %.4f)\n", nall, insns, cycles, est,
            1 / est);
+    json_object_update_new(jr, json_pack("{s:I, s:f, s:f, s:f, s:f}", "intervals", (json_int_t)nall, "instructions",
+                                         insns, "cycles", cycles, "cpi", est, "ipc", 1 / est));
+    if (samples && wcpi > 0)
+        json_object_set_new(jr, "gem5_weighted_cpi", json_real(wcpi));
+    if (ref > 0)
+        json_object_set_new(jr, "reference_cpi", json_real(ref));
     if (samples && wcpi > 0)
         printf("gem5 SimPoint-weighted CPI %.4f: the estimate differs by %+.1f%%\n", wcpi, 100 * (est - wcpi) / wcpi);
     if (ref > 0)
@@ -292,6 +310,10 @@ int cmd_estimate(int argc, char **argv)
             used++;
         }
         if (used)
+            json_object_set_new(jr, "holdout", json_pack("{s:I, s:f, s:f, s:f, s:f}", "intervals", (json_int_t)used,
+                                                         "mean_abs_cpi_error", err / (double)used, "worst_abs_cpi_error",
+                                                         worst, "cycles_predicted", cp, "cycles_measured", cm));
+        if (used)
             printf("held out: %zu intervals measured in gem5 and not fitted on: mean |CPI error| %.1f%%, worst %.1f%%; "
                    "their cycles: predicted %.0f, measured %.0f (%+.1f%%)\n",
                    used, 100 * err / (double)used, 100 * worst, cp, cm, 100 * (cp - cm) / cm);
@@ -302,7 +324,13 @@ int cmd_estimate(int argc, char **argv)
     rc = save ? save_calibration(save, &f, cal, ncal, w, cpu) : 0;
     if (rc == 0 && save)
         ffwd_info("calibration saved: %s", save);
+    if (rc == 0 && json) {
+        if (save)
+            json_object_set_new(jr, "saved", json_string(save));
+        rc = cli_json_emit("estimate", json_incref(jr));
+    }
 out:
+    json_decref(jr);
     free(all);
     free(cal);
     free(tag);

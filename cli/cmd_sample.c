@@ -31,13 +31,14 @@ static void profile_help(FILE *f)
     fprintf(f,
             "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI]\n"
             "                    [--model [--l1i SPEC] [--l1d SPEC] [--l2 SPEC] [--llc SPEC] [--itlb SPEC]\n"
-            "                     [--dtlb SPEC]] [--process roi|TTBR0] [--force] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
+            "                     [--dtlb SPEC]] [--process roi|TTBR0] [--force] [--json] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
             "\n"
             "Run the guest once in QEMU (TCG) with ffwd's BBV plugin and write, per vCPU,\n"
             "PREFIX.<vcpu>.bb.gz: one basic-block vector per N counted instructions in\n"
             "SimPoint 3.2's format (input of `ffwd cluster`), PREFIX.positions: the exact\n"
             "instruction count at the start of every interval, and PREFIX.run.json: the\n"
-            "machine and workload, so `ffwd sample` reruns exactly the same thing.\n"
+            "machine and workload, so `ffwd sample` reruns exactly the same thing (and\n"
+            "PREFIX.console.log: the guest console).\n"
             "Use --deterministic (and a workload without disk I/O, e.g. --append\n"
             "ffwd.root=none) so that the rerun reaches the same instruction counts.\n"
             "\n"
@@ -55,6 +56,7 @@ static void profile_help(FILE *f)
             "                       --help`); gem5/ffwd_stdlib.py's caches are --l1i 32K:8:64\n"
             "                       --l1d 32K:8:64 --l2 1M:4:64\n"
             "  --force              replace an earlier profile with this PREFIX (refused otherwise)\n"
+            "  --json               the result as JSON on standard output (docs/json.md)\n"
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
 }
 
@@ -95,6 +97,7 @@ int cmd_profile(int argc, char **argv)
                                        {"range", required_argument, 0, O_RANGE},
                                        {"process", required_argument, 0, O_PROCESS},
                                        {"model", no_argument, 0, O_MODEL},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        CLI_CACHE_LONGOPTS(O_CACHE),
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"help", no_argument, 0, 'h'},
@@ -103,7 +106,7 @@ int cmd_profile(int argc, char **argv)
     boot_args_init(&b);
     const char *out = NULL, *range = NULL, *process = NULL;
     uint64_t interval = 100000000ULL;
-    bool user = false, roi = false, model = false, force = false;
+    bool user = false, roi = false, model = false, force = false, json = false;
     struct sbuf geom = {0}; /* the model's geometry options, as plugin arguments */
     int c, li = 0;
     optind = 1;
@@ -123,6 +126,7 @@ int cmd_profile(int argc, char **argv)
         case O_ROI: roi = true; break;
         case OPT_FORCE: force = true; break;
         case O_MODEL: model = true; break;
+        case OPT_JSON: json = true; break;
         case O_CACHE:
             if (cli_cache_opt(lo[li].name, optarg, &geom) < 0) {
                 sbuf_free(&geom);
@@ -177,6 +181,8 @@ int cmd_profile(int argc, char **argv)
         sbuf_free(&geom);
         return cli_fail();
     }
+    if (json)
+        cli_json_start();
     char *so = ffwd_plugin_path("bbv");
     struct sbuf filters = {0}, plug = {0};
     sbuf_addf(&filters, "mode=%s", user ? "user" : "all");
@@ -209,6 +215,8 @@ int cmd_profile(int argc, char **argv)
     struct ffwd_run_result *res = xcalloc(1, sizeof *res);
     char *meta = xasprintf("%s.run.json", out);
     json_t *pj = profile_json(&b, interval, filters.s);
+    char *console = xasprintf("%s.console.log", out);
+    b.ro.console_copy = console;
     double t0 = now_sec();
     if (ffwd_run_guest(&b.cfg, &b.ro, res) < 0)
         goto out;
@@ -235,6 +243,21 @@ int cmd_profile(int argc, char **argv)
                   now_sec() - t0, out, meta);
         if (pos.nvcpus == 0 || pos.n[0] == 0)
             ffwd_warn("no interval was counted: check the filters (%s)", filters.s);
+        if (json) {
+            json_t *vc = json_array();
+            for (unsigned v = 0; v < pos.nvcpus; v++) {
+                char *bb = xasprintf("%s.%u.bb.gz", out, v);
+                json_array_append_new(vc, json_pack("{s:i, s:I, s:s}", "vcpu", (int)v, "intervals",
+                                                    (json_int_t)pos.n[v], "bbv", bb));
+                free(bb);
+            }
+            char *pp2 = xasprintf("%s.positions", out);
+            rc = cli_json_emit("profile", json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:f}", "prefix", out,
+                                                    "run_json", meta, "positions", pp2, "console_log",
+                                                    res->console_log, "interval", (json_int_t)interval, "filters",
+                                                    filters.s, "vcpus", vc, "seconds", now_sec() - t0));
+            free(pp2);
+        }
         /* a region that lived for a blink is not what anyone meant */
         for (unsigned v = 0; (roi || process) && v < pos.nvcpus; v++) {
             uint64_t cnt = pos.has_end[v] ? pos.end_counted[v] : 0, all = pos.has_end[v] ? pos.end_self[v] : 0;
@@ -249,6 +272,7 @@ int cmd_profile(int argc, char **argv)
     sample_positions_free(&pos);
 out:
     json_decref(pj);
+    free(console);
     free(meta);
     ffwd_run_result_free(res);
     free(res);
@@ -265,8 +289,8 @@ static void sample_help(FILE *f)
     fprintf(f,
             "usage: ffwd sample --profile PREFIX --out DIR [--simpoints FILE --weights FILE]\n"
             "                   [--warmup N] [--vcpu K] [--keep-captures] [--no-landing-check]\n"
-            "                   [--max-distance D] [--gem5-src DIR] [--template CPT]\n"
-            "                   [--timeout SEC] [--run-dir DIR] [--console] [--qemu PATH]\n"
+            "                   [--max-distance D] [--gem5-src DIR] [--template CPT] [--json]\n"
+            "                   [--timeout SEC] [--run-dir DIR] [--keep-run-dir] [--console] [--qemu PATH]\n"
             "\n"
             "Rerun the profiled workload (machine and command from PREFIX.run.json) once and\n"
             "capture every simulation point on the way, each WARMUP counted instructions before\n"
@@ -294,8 +318,10 @@ static void sample_help(FILE *f)
             "  --keep-captures      keep the captures (DIR/captures) next to the checkpoints\n"
             "  --no-landing-check   no BBV in the rerun (faster; the points carry no proof)\n"
             "  --max-distance D     landing distance allowed, in (0, 2] (default 0.1)\n"
+            "  --json               the result as JSON on standard output (docs/json.md)\n"
             "  --gem5-src, --template  as for `ffwd convert`\n"
-            "  --timeout, --run-dir, --console, --qemu  as for `ffwd boot`\n");
+            "  --timeout, --run-dir, --keep-run-dir, --console, --qemu\n"
+            "                       as for `ffwd boot`\n");
 }
 
 int cmd_sample(int argc, char **argv)
@@ -309,23 +335,26 @@ int cmd_sample(int argc, char **argv)
                                        {"keep-captures", no_argument, 0, O_KEEP_CAPS},
                                        {"no-landing-check", no_argument, 0, O_NO_CHECK},
                                        {"max-distance", required_argument, 0, O_MAX_DIST},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"out", required_argument, 0, OPT_OUT},
                                        {"gem5-src", required_argument, 0, OPT_GEM5_SRC},
                                        {"template", required_argument, 0, OPT_TEMPLATE},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"run-dir", required_argument, 0, OPT_RUN_DIR},
+                                       {"keep-run-dir", no_argument, 0, OPT_KEEP_RUN_DIR},
                                        {"console", no_argument, 0, OPT_CONSOLE},
                                        {"qemu", required_argument, 0, OPT_QEMU},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct sample_opts so = {0};
+    bool json = false;
     static struct boot_args b;
     boot_args_init(&b);
     uint64_t v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
-        int r = (c == OPT_TIMEOUT || c == OPT_RUN_DIR || c == OPT_CONSOLE || c == OPT_QEMU)
+        int r = (c == OPT_TIMEOUT || c == OPT_RUN_DIR || c == OPT_KEEP_RUN_DIR || c == OPT_CONSOLE || c == OPT_QEMU)
                     ? boot_args_opt(&b, c, optarg)
                     : 0;
         if (r < 0)
@@ -347,6 +376,7 @@ int cmd_sample(int argc, char **argv)
             break;
         case O_KEEP_CAPS: so.keep_captures = true; break;
         case O_NO_CHECK: so.no_landing_check = true; break;
+        case OPT_JSON: json = true; break;
         case O_MAX_DIST: {
             char *end;
             so.max_distance = strtod(optarg, &end);
@@ -367,11 +397,35 @@ int cmd_sample(int argc, char **argv)
         return cli_usage(sample_help, "unexpected argument '%s'", argv[optind]);
     if (!so.profile || !so.out)
         return cli_usage(sample_help, "--profile PREFIX and --out DIR are required");
+    if (json)
+        cli_json_start();
     struct sample_result r;
     int rc = sample_run(&so, &b.cfg, &b.ro, &r);
     boot_args_free(&b);
     if (rc < 0)
         return cli_fail();
+    if (json) {
+        json_t *pts = json_array();
+        for (size_t i = 0; i < r.n; i++) {
+            const struct sample_point_result *p = &r.points[i];
+            json_array_append_new(
+                pts, json_pack("{s:i, s:i, s:I, s:f, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b}", "index",
+                               (int)p->index, "cluster", (int)p->cluster, "interval", (json_int_t)p->interval,
+                               "weight", p->weight, "checkpoint", p->checkpoint, "start", (json_int_t)p->start,
+                               "target", (json_int_t)p->target, "reached", (json_int_t)p->reached, "warmup",
+                               (json_int_t)p->warmup, "start_all", (json_int_t)p->start_all, "end_all",
+                               (json_int_t)p->end_all, "landing_distance", p->distance, "resumed", p->resumed));
+        }
+        char *sj = xasprintf("%s/simpoints.json", so.out);
+        int jr = cli_json_emit("sample", json_pack("{s:s, s:s, s:o, s:f, s:f}", "out", so.out, "simpoints_json", sj,
+                                                   "points", pts, "run_seconds", r.run_seconds, "convert_seconds",
+                                                   r.convert_seconds));
+        free(sj);
+        if (jr < 0) {
+            sample_result_free(&r);
+            return cli_fail();
+        }
+    }
     for (size_t i = 0; i < r.n; i++)
         printf("%s\n", r.points[i].checkpoint);
     ffwd_info("%zu simulation points captured in one run (%.1f s) and converted (%.1f s): %s", r.n, r.run_seconds,
@@ -387,7 +441,7 @@ static void sample_run_help(FILE *f)
     fprintf(f,
             "usage: ffwd sample-run DIR --gem5 PATH [--cpu o3|timing|atomic] [--jobs N]\n"
             "                       [--config USER.py [--layout L]] [--measure N] [--timeout SEC]\n"
-            "                       [--force] [--retry-failed]\n"
+            "                       [--force] [--retry-failed] [--json]\n"
             "                       [--slurm [--partition P] [--account A] [--time T] [--mem M]\n"
             "                        [--sbatch-arg OPT]... [--path-map LOCAL=REMOTE] [--no-wait | --collect]]\n"
             "\n"
@@ -416,6 +470,7 @@ static void sample_run_help(FILE *f)
             "                       + 10 min)\n"
             "  --force              measure again over an earlier DIR/gem5-CPU/results.json\n"
             "  --retry-failed       run the points that failed (or timed out) once more\n"
+            "  --json               the result as JSON on standard output (docs/json.md)\n"
             "\n"
             "On a Slurm cluster (sbatch/squeue in PATH; DIR, gem5 and the configuration on a\n"
             "file system the nodes share):\n"
@@ -458,11 +513,12 @@ int cmd_sample_run(int argc, char **argv)
                                        {"no-wait", no_argument, 0, O_NOWAIT},
                                        {"collect", no_argument, 0, O_COLLECT},
                                        {"retry-failed", no_argument, 0, O_RETRY},
+                                       {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct gem5_simpoints_opts o = {.gem5 = getenv("GEM5"), .cpu = "o3", .jobs = 1};
     struct gem5_slurm_opts so = {0};
-    bool force = false, slurm = false, slurm_only = false;
+    bool force = false, slurm = false, slurm_only = false, json = false;
     static const char **sbatch; /* --sbatch-arg, as many as given (static: reachable until exit) */
     sbatch = NULL;
     uint64_t v;
@@ -510,6 +566,7 @@ int cmd_sample_run(int argc, char **argv)
         case O_NOWAIT: so.no_wait = slurm_only = true; break;
         case O_COLLECT: so.collect = slurm_only = true; break;
         case O_RETRY: o.retry_failed = true; break;
+        case OPT_JSON: json = true; break;
         case 'h': sample_run_help(stdout); return 0;
         default: return cli_bad_option(c, argv, sample_run_help);
         }
@@ -549,12 +606,36 @@ int cmd_sample_run(int argc, char **argv)
     free(res);
     if (taken < 0)
         return cli_fail();
+    if (json)
+        cli_json_start();
     struct gem5_simpoints_result r;
     int sr = gem5_simpoints_run(&o, &r);
     free(tag);
     if (sr < 0) {
         gem5_simpoints_free(&r);
         return cli_fail();
+    }
+    if (json) {
+        json_t *runs = json_array();
+        for (size_t i = 0; i < r.n; i++) {
+            const struct gem5_simpoint_run *p = &r.runs[i];
+            json_array_append_new(runs, json_pack("{s:i, s:i, s:f, s:s, s:I, s:I, s:f, s:f, s:s?}", "index",
+                                                  (int)p->index, "cluster", (int)p->cluster, "weight", p->weight,
+                                                  "checkpoint", p->checkpoint, "cycles", (json_int_t)p->cycles,
+                                                  "instructions", (json_int_t)p->insts, "cpi", p->cpi, "seconds",
+                                                  p->seconds, "error", p->error[0] ? p->error : NULL));
+        }
+        char *rj = r.submitted ? NULL : xasprintf("%s/gem5-%s/results.json", o.dir, o.tag ? o.tag : o.cpu);
+        int jr = cli_json_emit("sample-run",
+                               json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:o, s:f, s:f, s:f}", "dir", o.dir, "cpu", o.cpu,
+                                         "config", o.config, "submitted", r.submitted, "results_json", rj, "points",
+                                         runs, "weighted_cpi", r.weighted_cpi, "weighted_ipc", r.weighted_ipc,
+                                         "seconds", r.seconds));
+        free(rj);
+        if (jr < 0) {
+            gem5_simpoints_free(&r);
+            return cli_fail();
+        }
     }
     if (r.submitted) {
         printf("submitted; gather the results with: ffwd sample-run %s --slurm --collect%s%s\n", o.dir,

@@ -160,6 +160,8 @@ static int trace_record(int argc, char **argv)
         return bad ? cli_bad_value(record_help) : cli_fail();
     }
     struct ffwd_run_result *res = xcalloc(1, sizeof *res);
+    char *console = xasprintf("%s.console.log", out);
+    b.ro.console_copy = console;
     double t0 = now_sec();
     int rc = ffwd_run_guest(&b.cfg, &b.ro, res);
     if (rc == 0 && res->cmd_status > 0)
@@ -177,6 +179,7 @@ static int trace_record(int argc, char **argv)
     }
     ffwd_run_result_free(res);
     free(res);
+    free(console);
     sbuf_free(&plug);
     sbuf_free(&opts);
     boot_args_free(&b);

@@ -1,10 +1,14 @@
 /* common.c -- helpers shared by the subcommands. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../common/log.h"
 #include "../common/util.h"
@@ -84,6 +88,37 @@ int cli_bad_option(int c, char **argv, cli_help_fn help)
     if (str_starts(arg, "--") && strchr(arg, '='))
         return cli_usage(help, "'%s': unknown option, or one that takes no value", arg);
     return cli_usage(help, "unknown option '%s'", arg);
+}
+
+static int json_fd = -1; /* the real standard output while --json holds it */
+
+void cli_json_start(void)
+{
+    if (json_fd >= 0)
+        return;
+    fflush(stdout);
+    json_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (json_fd >= 0 && null >= 0)
+        dup2(null, 1); /* children (QEMU, gem5) and our own lines for people: nowhere */
+    if (null >= 0)
+        close(null);
+}
+
+int cli_json_emit(const char *command, json_t *o)
+{
+    json_t *doc = json_pack("{s:s, s:i}", "command", command, "schema", 1);
+    json_object_update(doc, o);
+    json_decref(o);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(doc);
+    fflush(stdout);
+    int fd = json_fd >= 0 ? json_fd : 1;
+    int rc = fd_write_all(fd, text, strlen(text)) < 0 || fd_write_all(fd, "\n", 1) < 0 ? -1 : 0;
+    free(text);
+    if (rc < 0)
+        return ffwd_seterr_errno("cannot write the JSON result to standard output");
+    return 0;
 }
 
 int cli_seconds(const char *opt, const char *arg, double *out)

@@ -45,6 +45,7 @@ enum {
     OPT_RNG_SEED,
     OPT_LAYOUT,
     OPT_CONFIG,
+    OPT_KEEP_RUN_DIR,
 };
 
 #define PROFILE_LONGOPTS                                                                                           \

@@ -1,5 +1,6 @@
 /* verify.c -- see verify.h. */
 #define _GNU_SOURCE
+#include "../common/paths.h"
 #include "verify.h"
 
 #include <ctype.h>
@@ -61,8 +62,10 @@ char *gem5_verify_filter(const char *text, int cut_at_exit)
 
 char *gem5_config_path(void)
 {
-    const char *d = getenv("FFWD_DATA_DIR");
-    return xasprintf("%s/gem5/ffwd_restore.py", d && *d ? d : FFWD_SOURCE_DIR);
+    char *d = ffwd_data_dir();
+    char *p = xasprintf("%s/gem5/ffwd_restore.py", d);
+    free(d);
+    return p;
 }
 
 pid_t gem5_spawn(char *const argv[], const char *log)

@@ -1,5 +1,6 @@
 /* writer.c -- see writer.h and docs/gem5-mapping.md. */
 #define _GNU_SOURCE
+#include "../common/paths.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -60,11 +61,6 @@ static void bytes_le(struct sbuf *b, uint64_t v, int n)
 }
 
 /* ---- template ---- */
-static char *data_dir(void)
-{
-    const char *d = getenv("FFWD_DATA_DIR");
-    return xstrdup(d && *d ? d : FFWD_SOURCE_DIR);
-}
 
 static int load_template(const char *given, int gic, struct ini *t, char **what)
 {
@@ -72,7 +68,7 @@ static int load_template(const char *given, int gic, struct ini *t, char **what)
     if (given)
         path = path_is_dir(given) ? xasprintf("%s/m5.cpt", given) : xstrdup(given);
     else {
-        char *d = data_dir();
+        char *d = ffwd_data_dir();
         path = xasprintf("%s/gem5/templates/v24.0-gicv%d.cpt.gz", d, gic);
         free(d);
     }

@@ -1,5 +1,6 @@
 /* guest_image.c -- build (or find in the cache) the demo guest; see guest_image.h. */
 #define _GNU_SOURCE
+#include "../common/paths.h"
 #include "guest_image.h"
 
 #include <elf.h>
@@ -642,13 +643,9 @@ int guest_image_get(const struct guest_image_opts *o, struct guest_image *out)
 {
     memset(out, 0, sizeof *out);
     char bindir[4096];
-    if (o->guest_bin)
-        snprintf(bindir, sizeof bindir, "%s", o->guest_bin);
-    else {
-        if (self_exe_dir(bindir, sizeof bindir - 8) < 0)
-            return -1;
-        strcat(bindir, "/guest");
-    }
+    char *gdir = o->guest_bin ? xstrdup(o->guest_bin) : ffwd_guest_bin_dir();
+    snprintf(bindir, sizeof bindir, "%s", gdir);
+    free(gdir);
     char *names[NPKG] = {0}, *versions[NPKG] = {0};
     int r = -1;
     char *root = cache_root(o->cache_dir), *final = NULL, *tmp = NULL;

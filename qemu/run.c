@@ -361,6 +361,20 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
         rc = ffwd_seterr("the guest powered off without reaching marker '%s' (console: %s)", o->expect_marker,
                          res->console_log);
     ffwd_vm_kill(vm);
+    if (o->console_copy) {
+        if (copy_file(res->console_log, o->console_copy, 0644) == 0)
+            snprintf(res->console_log, sizeof res->console_log, "%s", o->console_copy);
+        else
+            ffwd_warn("could not keep the console log as %s: %s", o->console_copy, ffwd_errmsg());
+    }
+    if (!cfg->run_dir) { /* ffwd made it: tidy up what served only this run */
+        char *caps = xasprintf("%s/captures", vm->run_dir);
+        if (rc < 0 || res->cmd_status > 0) /* the guest command failing is a failure of every caller */
+            ffwd_info("run directory kept for inspection: %s", vm->run_dir);
+        else if (!o->keep_run_dir && !path_exists(caps) && rm_rf(vm->run_dir) == 0)
+            res->run_dir_removed = true;
+        free(caps);
+    }
     ffwd_vm_free(vm);
     return rc;
 }

@@ -17,6 +17,11 @@ struct ffwd_run_opts {
     const char *capture_marker; /* also capture when the guest prints this marker */
     int insn_scope;             /* as ffwd_vm_config.insn_scope (for reporting) */
     bool insn_filter_user;      /* the targets count user-mode instructions only (mode=user) */
+    /* The run directory ffwd made itself (no cfg.run_dir) is removed after a
+     * run that succeeded, unless keep_run_dir or it holds captures; after a
+     * failure it is kept for inspection and its path printed. */
+    bool keep_run_dir;
+    const char *console_copy;   /* copy the console log here first (and report this path) */
 };
 
 /* One instruction-count stop (retries of the same target update it). */
@@ -49,6 +54,7 @@ struct ffwd_run_result {
     uint64_t *capture_target;    /* instruction-count target of each (0: other trigger) */
     char run_dir[1024];
     char console_log[1100];
+    bool run_dir_removed;       /* the run directory is gone (see keep_run_dir) */
 };
 
 /* Start, supervise and finish one guest run. Returns 0 when the guest ran to

@@ -18,18 +18,16 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/paths.h"
 #include "../guest/protocol.h"
 #include "dtb.h"
 
 char *ffwd_plugin_path(const char *name)
 {
-    const char *d = getenv("FFWD_PLUGIN_DIR");
-    if (d && *d)
-        return xasprintf("%s/libffwd-%s.so", d, name);
-    char exe[4096];
-    if (self_exe_dir(exe, sizeof exe) < 0)
-        return xasprintf("libffwd-%s.so", name);
-    return xasprintf("%s/plugins/libffwd-%s.so", exe, name);
+    char *d = ffwd_plugin_dir();
+    char *p = xasprintf("%s/libffwd-%s.so", d, name);
+    free(d);
+    return p;
 }
 
 const char *ffwd_qemu_binary(const char *override)

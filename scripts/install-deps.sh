@@ -29,6 +29,7 @@ HOST_PKGS=(
   valgrind
   clang libclang-rt-14-dev
   slurmctld slurmd slurm-client munge
+  help2man
 )
 BPO_PKGS=(qemu-system-arm qemu-utils)
 
