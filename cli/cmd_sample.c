@@ -60,6 +60,18 @@ static void profile_help(FILE *f)
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
 }
 
+/* The run's progress: the BBV plugin's positions file as it grows. */
+struct positions_tick {
+    struct ffwd_meter m;
+    char *positions;
+};
+
+static void positions_tick(void *arg)
+{
+    struct positions_tick *t = arg;
+    ffwd_meter_set(&t->m, (double)sample_positions_progress(t->positions));
+}
+
 static json_t *profile_json(const struct boot_args *b, uint64_t interval, const char *filters)
 {
     const struct ffwd_vm_config *c = &b->cfg;
@@ -218,7 +230,13 @@ int cmd_profile(int argc, char **argv)
     char *console = xasprintf("%s.console.log", out);
     b.ro.console_copy = console;
     double t0 = now_sec();
-    if (ffwd_run_guest(&b.cfg, &b.ro, res) < 0)
+    struct positions_tick tick = {.positions = xasprintf("%s.positions", out)};
+    ffwd_meter_start(&tick.m, "profile", "instructions", 0); /* the total is what the profile finds out */
+    b.ro.tick = positions_tick, b.ro.tick_arg = &tick;
+    int gr = ffwd_run_guest(&b.cfg, &b.ro, res);
+    ffwd_meter_end(&tick.m);
+    free(tick.positions);
+    if (gr < 0)
         goto out;
     if (res->cmd_status > 0) {
         ffwd_seterr("the guest command exited with status %d (console: %s)", res->cmd_status, res->console_log);
@@ -408,13 +426,16 @@ int cmd_sample(int argc, char **argv)
         json_t *pts = json_array();
         for (size_t i = 0; i < r.n; i++) {
             const struct sample_point_result *p = &r.points[i];
+            char *path = xasprintf("%s/%s", so.out, p->checkpoint);
             json_array_append_new(
-                pts, json_pack("{s:i, s:i, s:I, s:f, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b}", "index",
+                pts, json_pack("{s:i, s:i, s:I, s:f, s:s, s:s%, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:b}", "index",
                                (int)p->index, "cluster", (int)p->cluster, "interval", (json_int_t)p->interval,
-                               "weight", p->weight, "checkpoint", p->checkpoint, "start", (json_int_t)p->start,
+                               "weight", p->weight, "checkpoint", p->checkpoint, "path", path, strlen(path),
+                               "start", (json_int_t)p->start,
                                "target", (json_int_t)p->target, "reached", (json_int_t)p->reached, "warmup",
                                (json_int_t)p->warmup, "start_all", (json_int_t)p->start_all, "end_all",
                                (json_int_t)p->end_all, "landing_distance", p->distance, "resumed", p->resumed));
+            free(path);
         }
         char *sj = xasprintf("%s/simpoints.json", so.out);
         int jr = cli_json_emit("sample", json_pack("{s:s, s:s, s:o, s:f, s:f}", "out", so.out, "simpoints_json", sj,

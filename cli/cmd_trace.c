@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../common/err.h"
 #include "../common/log.h"
@@ -81,6 +82,27 @@ static void dump_help(FILE *f)
                "Print a trace, one line per access: icount pc L|S size vaddr paddr [value].\n"
                "\n"
                "  --limit N            the first N accesses only\n");
+}
+
+/* The run's progress: bytes of trace written so far, every vCPU. */
+struct trace_tick {
+    struct ffwd_meter m;
+    const char *prefix;
+    unsigned nvcpus;
+};
+
+static void trace_tick(void *arg)
+{
+    struct trace_tick *t = arg;
+    double bytes = 0;
+    for (unsigned v = 0; v < t->nvcpus; v++) {
+        char *p = xasprintf("%s.%u.trace", t->prefix, v);
+        struct stat st;
+        if (stat(p, &st) == 0)
+            bytes += (double)st.st_size;
+        free(p);
+    }
+    ffwd_meter_set(&t->m, bytes);
 }
 
 static int trace_record(int argc, char **argv)
@@ -163,7 +185,12 @@ static int trace_record(int argc, char **argv)
     char *console = xasprintf("%s.console.log", out);
     b.ro.console_copy = console;
     double t0 = now_sec();
+    struct trace_tick tick = {.prefix = out, .nvcpus = b.cfg.prof.smp};
+    ffwd_meter_start(&tick.m, "trace written", "bytes", 0);
+    if (!notrace)
+        b.ro.tick = trace_tick, b.ro.tick_arg = &tick;
     int rc = ffwd_run_guest(&b.cfg, &b.ro, res);
+    ffwd_meter_end(&tick.m);
     if (rc == 0 && res->cmd_status > 0)
         rc = ffwd_seterr("the guest command exited with status %d (console: %s)", res->cmd_status, res->console_log);
     if (rc == 0) {

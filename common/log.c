@@ -3,10 +3,22 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum ffwd_loglevel cur_level = FFWD_LOG_INFO;
 static struct timespec t0;
+
+static bool meter_line; /* a meter's line is on the terminal, without its newline */
+
+static void clear_meter_line(void)
+{
+    if (meter_line) {
+        fputs("\r\033[K", stderr);
+        meter_line = false;
+    }
+}
 
 static double now(void)
 {
@@ -37,6 +49,7 @@ FFWD_PRINTF(3, 0) static void emit(enum ffwd_loglevel lvl, const char *tag, cons
         return;
     char buf[4096];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    clear_meter_line();
     fprintf(stderr, "ffwd: %s%s\n", tag, buf);
 }
 
@@ -62,5 +75,92 @@ void ffwd_progress(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    clear_meter_line();
     fprintf(stderr, "[%7.2fs] %s\n", ffwd_log_elapsed(), buf);
+}
+
+/* ---- meters ---- */
+
+/* 1234567 -> "1.23 M" (bytes: binary units, "1.18 Mi"); whole counts below 10000 as they are */
+static void scaled(char *out, size_t n, double v, bool bytes)
+{
+    static const char *const dec[] = {"", " k", " M", " G", " T", " P"}, *const bin[] = {"", " Ki", " Mi", " Gi", " Ti", " Pi"};
+    double base = bytes ? 1024 : 1000;
+    int i = 0;
+    while (v >= 10 * base && i < 5)
+        v /= base, i++;
+    if (i == 0)
+        snprintf(out, n, "%.0f ", v);
+    else
+        snprintf(out, n, "%.2f%s", v, bytes ? bin[i] : dec[i]);
+}
+
+static void hms(char *out, size_t n, double s)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void meter_print(struct ffwd_meter *m, bool final)
+{
+    bool bytes = !strcmp(m->unit, "bytes"), tty = isatty(2);
+    double el = now() - m->t0, rate = el > 0 ? m->done / el : 0;
+    char d[32], t[32], r[32], left[32] = "", pct[32] = "";
+    scaled(d, sizeof d, m->done, bytes);
+    scaled(r, sizeof r, rate, bytes);
+    const char *u = bytes ? "B" : m->unit;
+    if (m->total > 0) {
+        scaled(t, sizeof t, m->total, bytes);
+        snprintf(pct, sizeof pct, " (%.1f %%)", 100 * m->done / m->total);
+        if (!final && rate > 0 && m->done < m->total) {
+            char h[16];
+            hms(h, sizeof h, (m->total - m->done) / rate);
+            snprintf(left, sizeof left, ", %s left", h);
+        }
+    }
+    char line[256];
+    if (m->total > 0)
+        snprintf(line, sizeof line, "%s: %s/ %s%s%s, %s%s/s%s", m->what, d, t, u, pct, r, u, left);
+    else
+        snprintf(line, sizeof line, "%s: %s%s, %s%s/s", m->what, d, u, r, u);
+    if (tty) {
+        fprintf(stderr, "\r\033[K[%7.2fs] %s", ffwd_log_elapsed(), line);
+        meter_line = true;
+        if (final)
+            fputc('\n', stderr), meter_line = false;
+    } else
+        fprintf(stderr, "[%7.2fs] %s\n", ffwd_log_elapsed(), line);
+    fflush(stderr);
+}
+
+void ffwd_meter_start(struct ffwd_meter *m, const char *what, const char *unit, double total)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->what, sizeof m->what, "%s", what);
+    m->unit = unit;
+    m->total = total;
+    m->t0 = m->last = now();
+    m->active = cur_level >= FFWD_LOG_INFO;
+}
+
+void ffwd_meter_set(struct ffwd_meter *m, double done)
+{
+    m->done = done;
+    if (!m->active)
+        return;
+    double t = now();
+    if (t - m->last < (isatty(2) ? 0.25 : 30))
+        return;
+    m->last = t;
+    meter_print(m, false);
+}
+
+void ffwd_meter_end(struct ffwd_meter *m)
+{
+    if (m->active && (meter_line || now() - m->t0 >= 2)) /* a line for work that took a while */
+        meter_print(m, true);
+    m->active = false;
 }

@@ -2,7 +2,7 @@
 #
 #   gem5.opt gem5/ffwd_restore.py --checkpoint CKPT [--cpu atomic|timing|o3]
 #            [--switch-after N] [--max-insts N] [--max-seconds S] [--script FILE]
-#            [--warmup-insts W --measure-insts N]
+#            [--disk IMAGE] [--warmup-insts W --measure-insts N] [--simpoint-profile N]
 #
 # Builds the platform ffwd's QEMU profile describes (QEMU -M virt: RAM at
 # 0x40000000, GICv3 or GICv2, PL011, PL031, generic timer, one legacy

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/log.h"
+
 #include "../common/util.h"
 
 #define CHUNK (4u << 20)
@@ -98,7 +100,10 @@ int pmem_write(const char *ram_path, uint64_t size, const char *out_path, int le
     }
     if (!zlen)
         rc = ffwd_seterr("libdeflate could not compress (level %d)", level);
+    struct ffwd_meter meter;
+    ffwd_meter_start(&meter, "pmem", "bytes", (double)size);
     for (uint64_t off = 0; rc == 0 && off < size;) {
+        ffwd_meter_set(&meter, (double)off);
         int nj = 0;
         pthread_t th[64];
         bool started[64] = {false};
@@ -151,6 +156,7 @@ int pmem_write(const char *ram_path, uint64_t size, const char *out_path, int le
             }
         }
     }
+    ffwd_meter_end(&meter);
     if (rc == 0 && fsync(out) < 0)
         rc = ffwd_seterr_errno("cannot write %s", out_path);
     if (close(out) < 0 && rc == 0)

@@ -89,15 +89,21 @@ static void finish(const struct runner_task *t, struct gem5_simpoint_run *run)
     free(stats);
 }
 
-/* Progress: one line per point as it ends. */
+/* Progress: one line per point as it ends, with the time left at the rate so
+ * far (ctx: the start time). */
 static void on_end(const struct runner_task *t, size_t done, size_t total, void *ctx)
 {
-    (void)ctx;
-    ffwd_info("%s: %s (%zu of %zu)", t->label,
+    double el = now_sec() - *(const double *)ctx;
+    char left[64] = "";
+    if (done && done < total) {
+        long s = (long)(el / (double)done * (double)(total - done) + 0.5);
+        snprintf(left, sizeof left, ", %ld:%02ld:%02ld left", s / 3600, s / 60 % 60, s % 60);
+    }
+    ffwd_info("%s: %s (%zu of %zu points%s)", t->label,
               !t->ended                 ? t->error
               : t->exit_status == 0 ? "gem5 finished"
                                     : "gem5 exited with an error",
-              done, total);
+              done, total, left);
 }
 
 /* Instructions per second of gem5's CPU models (the brief's figures): for a
@@ -246,8 +252,9 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
     int rc = 0;
     const struct gem5_slurm_opts *so = o->slurm;
     char *rdir = xasprintf("%s/slurm", base);
+    double started = now_sec(); /* for the time left */
     struct runner_opts ro = {.kind = so ? RUNNER_SLURM : RUNNER_LOCAL, .jobs = o->jobs, .run_dir = rdir,
-                             .job_name = "ffwd-gem5", .on_end = on_end};
+                             .job_name = "ffwd-gem5", .on_end = on_end, .ctx = &started};
     if (so) {
         ro.partition = so->partition, ro.account = so->account, ro.time = so->time, ro.mem = so->mem;
         ro.sbatch_args = so->sbatch_args, ro.nsbatch_args = so->nsbatch_args, ro.path_map = so->path_map;

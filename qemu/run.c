@@ -271,11 +271,16 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
     for (;;) {
         struct ffwd_vm_event ev;
         double left = deadline - now_sec();
-        if (ffwd_vm_next_event(vm, left > 0 ? left : 0, &ev) < 0) {
+        if (o->tick)
+            o->tick(o->tick_arg);
+        double wait = o->tick && left > 1 ? 1 : left;
+        if (ffwd_vm_next_event(vm, wait > 0 ? wait : 0, &ev) < 0) {
             rc = -1;
             break;
         }
         double t = now_sec() - t0;
+        if (ev.kind == VM_EV_TIMEOUT && now_sec() < deadline)
+            continue; /* a tick */
         if (ev.kind == VM_EV_TIMEOUT) {
             if (o->expect_marker && !saw_expected)
                 rc = ffwd_seterr("the guest did not reach marker '%s' within %.0f s (console: %s)", o->expect_marker,

@@ -22,6 +22,8 @@ struct ffwd_run_opts {
      * failure it is kept for inspection and its path printed. */
     bool keep_run_dir;
     const char *console_copy;   /* copy the console log here first (and report this path) */
+    void (*tick)(void *arg);    /* called about once a second while the guest runs (progress) */
+    void *tick_arg;
 };
 
 /* One instruction-count stop (retries of the same target update it). */

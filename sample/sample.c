@@ -42,6 +42,45 @@ uint64_t sample_positions_self_end(const struct sample_positions *p, unsigned v,
     return p->has_end[v] ? p->end_self[v] : 0;
 }
 
+uint64_t sample_positions_progress(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[4096];
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size > (long)sizeof buf - 1)
+        fseek(f, size - (long)sizeof buf + 1, SEEK_SET);
+    else
+        rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    uint64_t best = 0;
+    for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = 0;
+        const char *p = line;
+        while (*p && (*p < '0' || *p > '9') && *p != '#')
+            p++; /* a tag before the vCPU number */
+        unsigned long long v, iv, all;
+        if (*p != '#' && sscanf(p, "%llu %llu %llu", &v, &iv, &all) == 3 && all > best)
+            best = all;
+    }
+    return best;
+}
+
+/* The rerun's progress: its BBV's positions against the profile's total. */
+struct rerun_tick {
+    struct ffwd_meter m;
+    char *positions;
+};
+
+static void rerun_tick(void *arg)
+{
+    struct rerun_tick *t = arg;
+    ffwd_meter_set(&t->m, (double)sample_positions_progress(t->positions));
+}
+
 int sample_positions_read(const char *path, struct sample_positions *p)
 {
     memset(p, 0, sizeof *p);
@@ -490,7 +529,21 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         ffwd_info("rerunning the workload with %u capture points (%zu simulation points, warm-up %" PRIu64
                   ", counting %s on vCPU %u%s)",
                   nt, r->n, o->warmup, filters ? filters : "mode=all", o->vcpu, check ? ", landing check" : "");
-        if (ffwd_run_guest(cfg, ro, res) < 0) {
+        struct rerun_tick tick = {.positions = check ? xasprintf("%s.positions", rprefix) : NULL};
+        if (check) { /* the profile's every-vCPU count at its last interval start: the rerun's goal */
+            uint64_t total = 0;
+            for (unsigned v = 0; v < pos.nvcpus; v++)
+                if (pos.n[v] && pos.all[v][pos.n[v] - 1] > total)
+                    total = pos.all[v][pos.n[v] - 1];
+            ffwd_meter_start(&tick.m, "rerun", "instructions", (double)total);
+            ro->tick = rerun_tick, ro->tick_arg = &tick;
+        }
+        int rr = ffwd_run_guest(cfg, ro, res);
+        if (check)
+            ffwd_meter_end(&tick.m);
+        ro->tick = NULL;
+        free(tick.positions);
+        if (rr < 0) {
             ffwd_preerr("the rerun (the captures taken so far stay in %s; run `ffwd sample` again with the same "
                         "arguments to resume)",
                         capdir);

@@ -28,6 +28,9 @@ struct sample_positions {
 };
 int sample_positions_read(const char *path, struct sample_positions *p);
 void sample_positions_free(struct sample_positions *p);
+/* While the BBV plugin writes PATH: the instructions of every vCPU at the
+ * latest interval start it wrote (for a progress meter); 0 if none yet. */
+uint64_t sample_positions_progress(const char *path);
 /* This vCPU's own instruction count (every instruction) at the end of
  * interval i, or 0 if the file does not say. */
 uint64_t sample_positions_self_end(const struct sample_positions *p, unsigned v, size_t i);

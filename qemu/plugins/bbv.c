@@ -123,6 +123,8 @@ static void record_start(unsigned v, const char *tag)
         fprintf(positions, "%s%u %llu %llu %llu %llu\n", tag, v, (unsigned long long)vcpus[v].intervals,
                 (unsigned long long)qemu_plugin_u64_sum(exact), (unsigned long long)qemu_plugin_u64_get(exact, v),
                 (unsigned long long)ff_counted(v));
+    if (positions) /* once an interval: ffwd shows the run's progress from the file */
+        fflush(positions);
     pthread_mutex_unlock(&mu);
 }
 

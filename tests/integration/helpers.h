@@ -6,6 +6,7 @@
 #define FFWD_IT_HELPERS_H
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,29 @@ static inline int ffwd(struct sbuf *out, const char *const *args)
     if (!out->s)
         sbuf_add(out, "", 0);
     return st;
+}
+
+/* Run ffwd --json ...: its standard output parsed (NULL, with the reason on
+ * stderr, unless it is one JSON object); *rc gets the exit status. */
+static inline json_t *ffwd_json(const char *const *args, int *rc)
+{
+    char *argv[64] = {FFWD_BIN};
+    int n = 1;
+    for (; args[n - 1] && n < 63; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    struct sbuf out = {0};
+    *rc = run_cmd(argv, &(struct run_opts){.out = &out});
+    json_error_t je;
+    json_t *j = json_loadb(out.s ? out.s : "", out.len, 0, &je);
+    if (!j || !json_is_object(j)) {
+        fprintf(stderr, "ffwd %s ... --json: standard output is not one JSON object (%s at line %d): %s\n", args[0],
+                je.text, je.line, out.s ? out.s : "");
+        json_decref(j);
+        j = NULL;
+    }
+    sbuf_free(&out);
+    return j;
 }
 
 static inline char *guest_path(const char *what)

@@ -10,10 +10,16 @@
  *            accepted by that command; every option of the long help is in
  *            the usage lines (unless they say OPTIONS)
  *   man      a man page per command, generated from `--help`, holding the
- *            same option lines
+ *            same option lines; bash completion of commands and options
+ *   install  `cmake --install` into a fresh prefix, then the demo from there
+ *            with no ffwd variable in the environment
+ *   json     --json of profile, cluster, sample, capture, inspect, convert
+ *            and demo on the demo guest: one JSON object each, parsed
  */
 #define _GNU_SOURCE /* memmem */
 #include <ctype.h>
+#include <math.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +336,229 @@ static int test_docs(void)
     return test_done();
 }
 
+/* ---- man pages and completion ------------------------------------------------ */
+
+/* The man page's text with roff's escapes undone: "\-" -> "-", fonts dropped. */
+static char *man_text(const char *path)
+{
+    char *t = file_text(path);
+    if (!t)
+        return NULL;
+    struct sbuf b = {0};
+    for (const char *p = t; *p; p++) {
+        if (p[0] == '\\' && p[1] == '-')
+            sbuf_addc(&b, '-'), p++;
+        else if (p[0] == '\\' && p[1] == 'f' && p[2])
+            p += 2;
+        else
+            sbuf_addc(&b, *p);
+    }
+    free(t);
+    return b.s;
+}
+
+static int test_man(void)
+{
+    struct cmd *cmds;
+    size_t n = list_commands(&cmds);
+    for (size_t i = 0; i < n; i++) {
+        char *page = xasprintf("%s/man/ffwd-%s.1", FFWD_BUILD_DIR, cmds[i].name);
+        for (char *q = page + strlen(FFWD_BUILD_DIR) + 9; *q; q++)
+            if (*q == ' ')
+                *q = '-';
+        char *m = man_text(page);
+        CHECK_MSG(m != NULL, "no man page %s for ffwd %s", page, cmds[i].name);
+        if (m) {
+            CHECK_MSG(strstr(m, ".TH FFWD-"), "%s: no .TH title", page);
+            /* the same text as --help: every option and every line of prose */
+            char **opts;
+            size_t no = options_in(cmds[i].help, &opts);
+            for (size_t k = 0; k < no; k++) {
+                CHECK_MSG(strstr(m, opts[k]), "%s lacks %s of `ffwd %s --help`", page, opts[k], cmds[i].name);
+                free(opts[k]);
+            }
+            free(opts);
+            size_t lines = 0, found = 0;
+            for (char *l = cmds[i].help; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+                char *e = strchr(l, '\n');
+                char *line = e ? xasprintf("%.*s", (int)(e - l), l) : xstrdup(l);
+                char *t = line;
+                while (*t == ' ')
+                    t++;
+                /* prose lines, as help2man keeps them (option columns are reflowed) */
+                if (strlen(t) > 30 && t[0] != '-' && !strstr(t, "  ")) {
+                    lines++;
+                    found += strstr(m, t) != NULL;
+                }
+                free(line);
+            }
+            CHECK_MSG(found * 10 >= lines * 9, "%s holds %zu of the %zu prose lines of --help", page, found, lines);
+        }
+        free(m);
+        free(page);
+    }
+    char *top = man_text(FFWD_BUILD_DIR "/man/ffwd.1");
+    CHECK_MSG(top && strstr(top, "sample-run"), "ffwd.1 lacks the command list");
+    free(top);
+    /* bash completion, from the binary's own --help */
+    static const struct {
+        const char *line, *want;
+    } comp[] = {{"ffwd pro", "profile"},        {"ffwd sample-r", "sample-run"},   {"ffwd cluster x --ma", "--maxk"},
+                {"ffwd trace re", "record"},    {"ffwd trace stats f --ca", "--cache"},
+                {"ffwd boot --sm", "--smp"},    {"ffwd guest path ker", "kernel"}, {"ffwd sample --keep-r", "--keep-run-dir"}};
+    for (size_t i = 0; i < sizeof comp / sizeof *comp; i++) {
+        char *script = xasprintf(
+            "source %s/scripts/ffwd-completion.bash; read -ra COMP_WORDS <<< '%s'; COMP_WORDS[0]=%s; "
+            "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _ffwd; printf '%%s\\n' \"${COMPREPLY[@]}\"",
+            FFWD_SOURCE_DIR, comp[i].line, FFWD_BIN);
+        char *argv[] = {"bash", "-c", script, NULL};
+        struct sbuf o = {0};
+        int rc = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
+        char *want = xasprintf("%s\n", comp[i].want);
+        CHECK_MSG(rc == 0 && o.s && strstr(o.s, want), "completion of '%s' lacks %s: %s", comp[i].line, comp[i].want,
+                  o.s ? o.s : "");
+        free(want);
+        sbuf_free(&o);
+        free(script);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(cmds[i].name), free(cmds[i].help), free(cmds[i].usage);
+    free(cmds);
+    return test_done();
+}
+
+/* ---- install -------------------------------------------------------------------- */
+
+static int test_install(void)
+{
+    char *tmp = make_temp_dir("/tmp", "ffwd-it-install-");
+    char *prefix = xasprintf("%s/prefix", tmp);
+    char *iargv[] = {"cmake", "--install", FFWD_BUILD_DIR, "--prefix", prefix, NULL};
+    struct sbuf o = {0};
+    CHECK_MSG(run_cmd(iargv, &(struct run_opts){.out = &o, .merge_stderr = true}) == 0, "cmake --install: %s", o.s);
+    static const char *const parts[] = {"bin/ffwd", "lib/ffwd/plugins/libffwd-bbv.so", "lib/ffwd/plugins/libffwd-mem.so",
+                                        "lib/ffwd/plugins/libffwd-trigger.so", "lib/ffwd/plugins/libffwd-icount.so",
+                                        "lib/ffwd/guest/ffwd-guest", "lib/ffwd/guest/ffwd-matmul",
+                                        "share/ffwd/gem5/ffwd_restore.py", "share/ffwd/gem5/ffwd_stdlib.py",
+                                        "share/ffwd/gem5/ffwd_board.py", "share/ffwd/gem5/templates/v24.0-gicv3.cpt.gz",
+                                        "share/man/man1/ffwd.1", "share/man/man1/ffwd-profile.1",
+                                        "share/man/man1/ffwd-trace-record.1", "share/bash-completion/completions/ffwd",
+                                        NULL};
+    for (const char *const *p = parts; *p; p++) {
+        char *f = xasprintf("%s/%s", prefix, *p);
+        CHECK_MSG(path_exists(f), "not installed: %s", f);
+        free(f);
+    }
+    /* the demo from the prefix, in a folder of its own, with no ffwd variable
+     * set: the binary finds its plugins, guest programs and gem5 data itself
+     * (GEM5 unset: the restore in gem5 is other tests' business) */
+    char *bin = xasprintf("%s/bin/ffwd", prefix), *out = xasprintf("%s/demo", tmp);
+    char *script = xasprintf("unset FFWD_PLUGIN_DIR FFWD_GUEST_DIR FFWD_DATA_DIR GEM5; cd %s && %s demo --out %s --json",
+                             tmp, bin, out);
+    char *argv[] = {"bash", "-c", script, NULL};
+    sbuf_free(&o);
+    int rc = run_cmd(argv, &(struct run_opts){.out = &o});
+    CHECK_MSG(rc == 0, "installed ffwd demo: exit %d: %s", rc, o.s ? o.s : "");
+    json_error_t je;
+    json_t *j = o.s ? json_loads(o.s, 0, &je) : NULL;
+    CHECK_MSG(j != NULL, "installed ffwd demo --json: not JSON: %s", o.s ? o.s : "");
+    char *want = host_checksum("matmul", "256");
+    const char *res = json_string_value(json_object_get(j, "result"));
+    CHECK_MSG(res && want && strstr(res, want), "the installed demo's result '%s' is not the host's '%s'",
+              res ? res : "", want ? want : "");
+    const char *ck = json_string_value(json_object_get(j, "gem5_checkpoint"));
+    char *m5 = !ck ? NULL : ck[0] == '/' ? xasprintf("%s/m5.cpt", ck) : xasprintf("%s/%s/m5.cpt", tmp, ck);
+    CHECK_MSG(m5 && path_exists(m5), "the installed demo wrote no gem5 checkpoint (%s)", m5 ? m5 : "null");
+    free(m5);
+    free(want);
+    json_decref(j);
+    sbuf_free(&o);
+    free(script), free(bin), free(out), free(prefix);
+    rm_rf(tmp);
+    free(tmp);
+    return test_done();
+}
+
+/* ---- --json ---------------------------------------------------------------------- */
+
+static const char *jstr(json_t *j, const char *k) { return json_string_value(json_object_get(j, k)); }
+
+static void check_doc(json_t *j, const char *command)
+{
+    CHECK_MSG(j && !strcmp(jstr(j, "command") ? jstr(j, "command") : "", command) &&
+                  json_integer_value(json_object_get(j, "schema")) == 1,
+              "ffwd %s --json: no {\"command\": \"%s\", \"schema\": 1}", command, command);
+}
+
+static int test_json(void)
+{
+    char *tmp = make_temp_dir("/tmp", "ffwd-it-json-");
+    char *prefix = xasprintf("%s/p", tmp), *bbv = xasprintf("%s/p.0.bb.gz", tmp), *out = xasprintf("%s/pts", tmp);
+    int rc;
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "4000000", "--roi", "--deterministic", "--append",
+                        "ffwd.root=none", "--json", "--cmd",
+                        "ffwd-guest roi-begin; ffwd-matmul 128; ffwd-sort 50000; ffwd-matmul 128; ffwd-guest roi-end",
+                        "--timeout", "300", NULL};
+    json_t *p = ffwd_json(pa, &rc);
+    CHECK_MSG(rc == 0, "profile --json: exit %d", rc);
+    check_doc(p, "profile");
+    json_t *v0 = json_array_get(json_object_get(p, "vcpus"), 0);
+    CHECK(v0 && json_integer_value(json_object_get(v0, "intervals")) >= 3 && jstr(v0, "bbv") &&
+          !strcmp(jstr(v0, "bbv"), bbv));
+    CHECK(jstr(p, "console_log") && path_exists(jstr(p, "console_log")));
+    CHECK(json_integer_value(json_object_get(p, "interval")) == 4000000);
+    const char *ca[] = {"cluster", bbv, "--maxk", "4", "--json", NULL};
+    json_t *c = ffwd_json(ca, &rc);
+    CHECK_MSG(rc == 0, "cluster --json: exit %d", rc);
+    check_doc(c, "cluster");
+    size_t k = (size_t)json_integer_value(json_object_get(c, "k"));
+    json_t *pts = json_object_get(c, "points");
+    double wsum = 0;
+    for (size_t i = 0; i < json_array_size(pts); i++)
+        wsum += json_real_value(json_object_get(json_array_get(pts, i), "weight"));
+    CHECK_MSG(k >= 1 && json_array_size(pts) == k && fabs(wsum - 1) < 1e-6, "cluster --json: k %zu, %zu points, "
+              "weights sum %g", k, json_array_size(pts), wsum);
+    const char *sa[] = {"sample", "--profile", prefix, "--out", out, "--timeout", "300", "--json", NULL};
+    json_t *s = ffwd_json(sa, &rc);
+    CHECK_MSG(rc == 0, "sample --json: exit %d", rc);
+    check_doc(s, "sample");
+    json_t *sp = json_object_get(s, "points");
+    CHECK_MSG(json_array_size(sp) == k, "sample --json: %zu points, cluster chose %zu", json_array_size(sp), k);
+    for (size_t i = 0; i < json_array_size(sp); i++) {
+        json_t *e = json_array_get(sp, i);
+        char *m5 = xasprintf("%s/m5.cpt", jstr(e, "path") ? jstr(e, "path") : "");
+        CHECK_MSG(path_exists(m5), "sample --json: point %zu's checkpoint %s", i, m5);
+        CHECK(json_real_value(json_object_get(e, "landing_distance")) >= 0);
+        free(m5);
+    }
+    /* a running guest: capture --json, inspect --json, convert --json */
+    char *run = xasprintf("%s/run", tmp), *caps = xasprintf("%s/caps", tmp), *ck = xasprintf("%s/ck", tmp);
+    char *bargv[] = {FFWD_BIN, "boot", "--run-dir", run, "--cmd", "echo json-up; sleep 60", "--timeout", "300", NULL};
+    pid_t pid = ffwd_bg(bargv);
+    CHECK(wait_console(run, "json-up", 120));
+    const char *cap[] = {"capture", run, "--out", caps, "--name", "c", "--json", NULL};
+    json_t *cj = ffwd_json(cap, &rc);
+    CHECK_MSG(rc == 0, "capture --json: exit %d", rc);
+    check_doc(cj, "capture");
+    CHECK(jstr(cj, "capture") && json_integer_value(json_object_get(cj, "ram_bytes")) == 512LL << 20);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    const char *cv[] = {"convert", jstr(cj, "capture") ? jstr(cj, "capture") : "", "--out", ck, "--json", NULL};
+    json_t *vj = ffwd_json(cv, &rc);
+    CHECK_MSG(rc == 0, "convert --json: exit %d", rc);
+    check_doc(vj, "convert");
+    CHECK(jstr(vj, "checkpoint") && !strcmp(jstr(vj, "checkpoint"), ck) &&
+          json_integer_value(json_object_get(vj, "regs_written")) > 50);
+    const char *in[] = {"inspect", jstr(cj, "capture") ? jstr(cj, "capture") : "", "--json", NULL};
+    json_t *ij = ffwd_json(in, &rc);
+    CHECK_MSG(rc == 0 && ij, "inspect --json: exit %d", rc);
+    json_decref(p), json_decref(c), json_decref(s), json_decref(cj), json_decref(vj), json_decref(ij);
+    free(run), free(caps), free(ck), free(prefix), free(bbv), free(out);
+    rm_rf(tmp);
+    free(tmp);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
     const char *t = argc > 1 ? argv[1] : "";
@@ -337,6 +566,12 @@ int main(int argc, char **argv)
         return test_usage();
     if (!strcmp(t, "docs"))
         return test_docs();
-    fprintf(stderr, "usage: test_cli usage|docs\n");
+    if (!strcmp(t, "man"))
+        return test_man();
+    if (!strcmp(t, "install"))
+        return test_install();
+    if (!strcmp(t, "json"))
+        return test_json();
+    fprintf(stderr, "usage: test_cli usage|docs|man|install|json\n");
     return 2;
 }

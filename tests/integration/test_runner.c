@@ -88,6 +88,15 @@ static json_t *local_reference(const char *w)
     CHECK_MSG(sample_run(&o, d, x) == 0, "%s", o.s);
     json_t *r = results(d, "timing");
     CHECK(r && fabs(json_number_value(json_object_get(r, "weighted_cpi")) - 2.0) < 0.01);
+    /* --json: the same result on standard output, one JSON object */
+    const char *ja[] = {"sample-run", d, "--gem5", fake, "--cpu", "timing", "--force", "--json", NULL};
+    int jrc;
+    json_t *j = ffwd_json(ja, &jrc);
+    CHECK_MSG(jrc == 0 && j, "sample-run --json: exit %d", jrc);
+    CHECK(j && !strcmp(json_string_value(json_object_get(j, "command")), "sample-run") &&
+          fabs(json_number_value(json_object_get(j, "weighted_cpi")) - 2.0) < 0.01 &&
+          json_array_size(json_object_get(j, "points")) == NPOINTS);
+    json_decref(j);
     sbuf_free(&o);
     free(d);
     return r;

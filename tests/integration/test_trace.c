@@ -208,6 +208,15 @@ int main(int argc, char **argv)
         const char *eb[] = {"estimate", "--events", ev, "--calibration", cal, NULL};
         CHECK_MSG(ffwd(&o, eb) == 0, "%s", o.s);
         CHECK_STR_HAS(o.s, want);
+        /* --json: the same answer, parsed */
+        const char *ej[] = {"estimate", "--events", ev, "--calibration", cal, "--json", NULL};
+        int jrc;
+        json_t *j = ffwd_json(ej, &jrc);
+        CHECK_MSG(jrc == 0 && j, "estimate --json: exit %d", jrc);
+        CHECK(j && !strcmp(json_string_value(json_object_get(j, "command")), "estimate") &&
+              fabs(json_number_value(json_object_get(j, "cpi")) - cyc / ins) < 1e-4 &&
+              fabs(json_number_value(json_object_get(json_object_get(j, "weights"), "l2_miss")) - 100) < 0.01);
+        json_decref(j);
         /* the results of sample-run --config USER.py (DIR/gem5-USER-CPU) */
         sbuf_free(&o);
         char *r0 = xasprintf("%s/s0/gem5-o3", dir), *r1 = xasprintf("%s/s0/gem5-my_board-o3", dir);
