@@ -91,6 +91,11 @@ static json_t *profile_json(const struct boot_args *b, uint64_t interval, const 
         json_object_set_new(g, "append", json_string(c->append));
     if (c->cmd)
         json_object_set_new(g, "cmd", json_string(c->cmd));
+    /* can a rerun execute the same instructions? `ffwd sample` says so per point */
+    const char *why = ffwd_vm_unreproducible(c);
+    json_object_set_new(g, "reproducible", json_boolean(!why));
+    if (why)
+        json_object_set_new(g, "unreproducible_why", json_string(why));
     return json_pack("{s:s, s:i, s:I, s:s, s:{s:i, s:I, s:i, s:s, s:b, s:I}, s:o}", "format", "ffwd-profile",
                      "version", 1, "interval", (json_int_t)interval, "filters", filters, "machine", "smp",
                      (int)c->prof.smp, "mem_bytes", (json_int_t)c->prof.mem_bytes, "gic", c->prof.gic_version, "accel",
@@ -223,6 +228,10 @@ int cmd_profile(int argc, char **argv)
         boot_args_free(&b);
         return bad ? cli_bad_value(profile_help) : cli_fail();
     }
+    if (b.cfg.prof.icount && ffwd_vm_unreproducible(&b.cfg))
+        ffwd_warn("%s; the profile says so, and `ffwd sample` warns at every point (the landing check is then "
+                  "the only proof)",
+                  ffwd_vm_unreproducible(&b.cfg));
     int rc = -1;
     struct ffwd_run_result *res = xcalloc(1, sizeof *res);
     char *meta = xasprintf("%s.run.json", out);

@@ -163,8 +163,24 @@ static void av2(struct argv_b *a, const char *opt, char *val)
     av(a, val);
 }
 
+bool ffwd_vm_disk_in_use(const struct ffwd_vm_config *cfg)
+{
+    /* ffwd's init mounts the root disk unless told ffwd.root=none; any other init mounts it too */
+    return cfg->disk && !(cfg->append && strstr(cfg->append, "ffwd.root=none"));
+}
+
+const char *ffwd_vm_unreproducible(const struct ffwd_vm_config *cfg)
+{
+    if (!cfg->prof.icount)
+        return "not --deterministic: host timing decides where timer and device interrupts fall";
+    if (ffwd_vm_disk_in_use(cfg))
+        return "--deterministic with a disk: a disk request completes at a host-time moment, which -icount "
+               "cannot place (QEMU's record/replay can, with one vCPU: see docs/record-replay.md)";
+    return NULL;
+}
+
 static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, const char *dumpdtb,
-                                const char *ram_path)
+                                const char *ram_path, bool disk_io)
 {
     av(a, xstrdup("-nodefaults"));
     av(a, xstrdup("-no-user-config"));
@@ -185,7 +201,14 @@ static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, 
     if (ffwd_profile_rng_seed_bytes(p))
         av2(a, "-seed", xasprintf("%llu", (unsigned long long)p->rng_seed));
     if (p->icount) {
-        av2(a, "-icount", xstrdup("shift=0,sleep=off,align=off"));
+        /* sleep=off: an idle vCPU jumps to the next timer at once -- the same
+         * instructions every run, as long as nothing outside the guest is
+         * waited for. A disk request is: with sleep=off the guest clock races
+         * through every wait for the host (minutes of guest time, hung-task
+         * reports), so with a disk in use the idle guest's clock follows the
+         * host's (sleep=on). Such a run is not reproducible either way
+         * (ffwd_vm_unreproducible). */
+        av2(a, "-icount", xstrdup(disk_io ? "shift=0,sleep=on,align=off" : "shift=0,sleep=off,align=off"));
         /* the RTC follows the virtual clock from a fixed date: no host time leaks in */
         av2(a, "-rtc", xstrdup("base=2026-01-01T00:00:00,clock=vm"));
     }
@@ -197,7 +220,7 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     const struct ffwd_profile *p = &cfg->prof;
     struct argv_b a = {0};
     av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
-    common_machine_args(&a, p, NULL, ram_path);
+    common_machine_args(&a, p, NULL, ram_path, ffwd_vm_disk_in_use(cfg));
     av(&a, xstrdup("-no-reboot")); /* a guest reboot or panic ends QEMU */
     av2(&a, "-kernel", xstrdup(cfg->kernel));
     if (cfg->initrd)
@@ -318,7 +341,7 @@ static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char 
     char *full = xasprintf("%s/virt-full.dtb", run_dir);
     struct argv_b a = {0};
     av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
-    common_machine_args(&a, &cfg->prof, full, NULL);
+    common_machine_args(&a, &cfg->prof, full, NULL, false);
     struct sbuf out = {0};
     int st = run_cmd(a.v, &(struct run_opts){.out = &out, .merge_stderr = true});
     ffwd_argv_free(a.v);

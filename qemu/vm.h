@@ -50,6 +50,13 @@ struct ffwd_vm_config {
                                 NULL: every retired instruction */
 };
 
+/* Does the guest use its disk (a disk given, and not ffwd.root=none)? */
+bool ffwd_vm_disk_in_use(const struct ffwd_vm_config *cfg);
+/* NULL when a rerun of this configuration executes the same instructions
+ * (--deterministic, no disk in use), else why not (for the profile and the
+ * warnings of `ffwd sample`). */
+const char *ffwd_vm_unreproducible(const struct ffwd_vm_config *cfg);
+
 enum ffwd_vm_event_kind {
     VM_EV_LINE,     /* a protocol line "@ffwd: <event> <text>" */
     VM_EV_KERNEL,   /* first kernel line seen */

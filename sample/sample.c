@@ -388,6 +388,7 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
     struct landmarks lms = {0};
     struct ffwd_run_result *res = NULL;
     char *owned[4] = {0};
+    const char *unrep = NULL; /* why the profiled run cannot be reproduced, if it counts every instruction */
     const char *filters = NULL;
     char *runp = xasprintf("%s.run.json", o->profile), *posp = xasprintf("%s.positions", o->profile);
     char *lmp = xasprintf("%s.landmarks", o->profile);
@@ -428,17 +429,25 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
                     posp, filters);
         goto out;
     }
-    /* what makes a rerun land: a count the kernel cannot move, or determinism */
-    if (!filtered && !cfg->prof.icount)
-        ffwd_warn("%s: the profile counts every instruction and was not --deterministic: kernel noise moves a "
-                  "rerun's counts (profile with --user or --process roi; the landing check will tell)",
-                  runp);
+    /* what makes a rerun land: a count the kernel cannot move, or a run that
+     * can be reproduced (the rule `ffwd profile` recorded in run.json) */
+    unrep = filtered ? NULL : ffwd_vm_unreproducible(cfg);
+    if (unrep && o->no_landing_check) {
+        ffwd_seterr("%s: the profile counts every instruction and its run cannot be reproduced (%s): without the "
+                    "landing check nothing would show where the points landed; drop --no-landing-check (or "
+                    "profile with --user or --process roi)",
+                    runp, unrep);
+        goto out;
+    }
+    if (unrep)
+        ffwd_warn("%s: THE PROFILED RUN CANNOT BE REPRODUCED (%s); it counts every instruction, so a rerun's "
+                  "counts move: every point's landing distance is its only proof, and each point says so "
+                  "(profile with --user or --process roi for points that do not depend on it)",
+                  runp, unrep);
     if (cfg->prof.smp > 1)
         ffwd_warn("%s: %u vCPUs: the interleaving of a rerun is not the profile's; only vCPU %u's own count is "
                   "followed",
                   runp, cfg->prof.smp, o->vcpu);
-    if (cfg->disk && !filtered)
-        ffwd_warn("%s: a disk and an unfiltered profile: disk completion times differ between runs", runp);
     r->points = xcalloc(npts, sizeof *r->points);
     r->n = npts;
     for (size_t i = 0; i < npts; i++) {
@@ -635,6 +644,9 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
                 goto out;
             }
             recs[i] = point_json(p, name, filters, maxd, cap, o->vcpu);
+            json_object_set_new(recs[i], "reproducible_run", json_boolean(!unrep));
+            if (unrep)
+                json_object_set_new(recs[i], "unreproducible_why", json_string(unrep));
             char *t = json_dumps(recs[i], JSON_INDENT(2));
             char *rp = xasprintf("%s/ffwd-point.json", dst);
             int wr = write_file_atomic(rp, t, strlen(t), 0644);
@@ -648,9 +660,17 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             char dist[48] = "unchecked";
             if (p->distance >= 0)
                 snprintf(dist, sizeof dist, "%.5f (at most %.3f)", p->distance, maxd);
-            ffwd_info("simulation point %u: cluster %u, interval %zu, weight %.4f: stopped at %" PRIu64
-                      " (asked %" PRIu64 ", warm-up %" PRIu64 "), landing distance %s -> %s",
-                      p->index, p->cluster, p->interval, p->weight, p->reached, p->target, p->warmup, dist, name);
+            if (unrep) /* loudly, at every point: its position rests on the landing check alone */
+                ffwd_warn("simulation point %u: cluster %u, interval %zu, weight %.4f: stopped at %" PRIu64
+                          " (asked %" PRIu64 ", warm-up %" PRIu64 "), landing distance %s -> %s -- FROM A RUN "
+                          "THAT CANNOT BE REPRODUCED: the landing distance is the only proof",
+                          p->index, p->cluster, p->interval, p->weight, p->reached, p->target, p->warmup, dist,
+                          name);
+            else
+                ffwd_info("simulation point %u: cluster %u, interval %zu, weight %.4f: stopped at %" PRIu64
+                          " (asked %" PRIu64 ", warm-up %" PRIu64 "), landing distance %s -> %s",
+                          p->index, p->cluster, p->interval, p->weight, p->reached, p->target, p->warmup, dist,
+                          name);
             free(name);
         }
         r->convert_seconds = now_sec() - t0;

@@ -184,15 +184,19 @@ static void t_rootfs(void)
     sbuf_free(&o);
 }
 
-static void expect_fail(const char *const *args, const char *msg)
+/* An error while working (1), or bad usage (2: a bad option value or a
+ * combination that cannot work). */
+static void expect_code(int code, const char *const *args, const char *msg)
 {
     struct sbuf o = {0};
     int st = ffwd(&o, args);
-    CHECK_MSG(st == 1, "exit status %d (want 1) for '%s': %s", st, msg, o.s);
+    CHECK_MSG(st == code, "exit status %d (want %d) for '%s': %s", st, code, msg, o.s);
     CHECK_STR_HAS(o.s, "ffwd: error: ");
     CHECK_STR_HAS(o.s, msg);
     sbuf_free(&o);
 }
+
+static void expect_fail(const char *const *args, const char *msg) { expect_code(1, args, msg); }
 
 static void t_bad_input(void)
 {
@@ -211,11 +215,11 @@ static void t_bad_input(void)
     const char *a5[] = {"boot", "--kernel", k, "--disk", d, "--qemu", old, NULL};
     expect_fail(a5, "needs QEMU 10");
     const char *a6[] = {"boot", "--smp", "17", NULL};
-    expect_fail(a6, "smp");
+    expect_code(2, a6, "smp");
     const char *a7[] = {"boot", "--mem", "lots", NULL};
-    expect_fail(a7, "--mem");
+    expect_code(2, a7, "--mem");
     const char *a8[] = {"boot", "--kernel", k, "--disk", d, "--cmd", "true", NULL};
-    expect_fail(a8, "--initrd");
+    expect_code(2, a8, "--initrd");
     /* an occupied socket in the run directory */
     char *run = xasprintf("%s/run", tmp);
     mkdir_p(run, 0755);

@@ -62,10 +62,72 @@ static int t_hostile(void)
     return test_done();
 }
 
+/* --deterministic with a disk in use: the guest clock follows the host while
+ * it waits for the disk (it raced through every wait: 142 s of guest uptime
+ * in a 5 s run), the profile records that its run cannot be reproduced, and
+ * `ffwd sample` says so at every point, or refuses without the landing check. */
+static int t_unreproducible(void)
+{
+    char *w = make_temp_dir("/tmp", "ffwd-it-unrep-");
+    char *prefix = xasprintf("%s/p", w), *bbv = xasprintf("%s/p.0.bb.gz", w), *out = xasprintf("%s/pts", w);
+    struct sbuf o = {0};
+    double t0 = now_sec();
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "50000000", "--deterministic", "--cmd",
+                        "dd if=/dev/zero of=/f bs=1M count=20 conv=fsync 2>/dev/null; sync; rm /f; sync; "
+                        "ffwd-matmul 128; ffwd-sort 50000; cat /proc/uptime",
+                        "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+    double wall = now_sec() - t0;
+    CHECK_STR_HAS(o.s, "ffwd: warning: --deterministic with a disk");
+    char *rj = xasprintf("%s.run.json", prefix);
+    json_t *run = json_load_file(rj, 0, NULL);
+    json_t *g = json_object_get(run, "guest");
+    CHECK_MSG(json_is_false(json_object_get(g, "reproducible")) &&
+                  json_string_value(json_object_get(g, "unreproducible_why")) &&
+                  strstr(json_string_value(json_object_get(g, "unreproducible_why")), "disk"),
+              "%s does not say that its run cannot be reproduced", rj);
+    /* the guest's clock: its uptime at the end is not far beyond the host's wall time */
+    char *cl = xasprintf("%s.console.log", prefix), *log = file_text(cl);
+    double up = -1; /* /proc/uptime's line: "UP IDLE" and nothing else */
+    for (char *l = log; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        double a, b;
+        char rest;
+        if (sscanf(l, "%lf %lf%c", &a, &b, &rest) == 3 && (rest == '\n' || rest == '\r'))
+            up = a;
+    }
+    CHECK_MSG(up > 0 && up < wall + 5, "guest uptime %.1f s after a run of %.1f s: the guest clock raced", up, wall);
+    const char *ca[] = {"cluster", bbv, "--maxk", "3", NULL};
+    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    const char *nc[] = {"sample", "--profile", prefix, "--out", out, "--no-landing-check", NULL};
+    CHECK_MSG(ffwd(&o, nc) == 1 && strstr(o.s, "cannot be reproduced") && !path_exists(out),
+              "sample --no-landing-check of an unreproducible full-system profile was not refused: %s", o.s);
+    const char *sa[] = {"sample", "--profile", prefix, "--out", out, "--max-distance", "2", "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, sa) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "THE PROFILED RUN CANNOT BE REPRODUCED");
+    size_t warned = 0;
+    for (const char *p = o.s; (p = strstr(p, "FROM A RUN THAT CANNOT BE REPRODUCED")); p++)
+        warned++;
+    char *sj = xasprintf("%s/simpoints.json", out);
+    json_t *man = json_load_file(sj, 0, NULL);
+    json_t *pts = json_object_get(man, "points");
+    CHECK_MSG(json_array_size(pts) >= 1 && warned == json_array_size(pts), "%zu points, %zu warned",
+              json_array_size(pts), warned);
+    for (size_t i = 0; i < json_array_size(pts); i++)
+        CHECK(json_is_false(json_object_get(json_array_get(pts, i), "reproducible_run")));
+    json_decref(man), json_decref(run);
+    free(sj), free(cl), free(log), free(rj), free(prefix), free(bbv), free(out);
+    sbuf_free(&o);
+    rm_rf(w);
+    free(w);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "hostile"))
         return t_hostile();
+    if (argc == 2 && !strcmp(argv[1], "unreproducible"))
+        return t_unreproducible();
     if (argc != 2 || strcmp(argv[1], "flow"))
         return 2;
     char *dir = make_temp_dir("/tmp", "ffwd-it-sample-");
