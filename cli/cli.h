@@ -86,7 +86,10 @@ int cli_profile_opt(struct ffwd_profile *p, int opt, const char *arg);
     "  --mem SIZE           guest RAM, e.g. 512M, 2G (default 512M)\n"                                             \
     "  --gic 2|3            interrupt controller version (default 3, no ITS)\n"                                    \
     "  --accel tcg|kvm      accelerator (default tcg; kvm needs an arm64 host)\n"                                  \
-    "  --deterministic      run with -icount (reproducible instruction streams; tcg only)\n"                          \
+    "  --deterministic      run with -icount (tcg only): the same instructions every run while\n"                     \
+    "                       no disk is in use (--append ffwd.root=none); with a disk the clock\n"                    \
+    "                       follows the host while it waits, and the run is not reproducible\n"                     \
+    "                       (docs/record-replay.md)\n"                                                               \
     "  --rng-seed N         seed of the device tree's rng-seed: the guest's random-number\n"                          \
     "                       generator is ready at boot, the same way every run (default 0;\n"                       \
     "                       off: no seed, the generator waits for host timing)\n"
