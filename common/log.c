@@ -81,18 +81,21 @@ void ffwd_progress(const char *fmt, ...)
 
 /* ---- meters ---- */
 
-/* 1234567 -> "1.23 M" (bytes: binary units, "1.18 Mi"); whole counts below 10000 as they are */
-static void scaled(char *out, size_t n, double v, bool bytes)
+/* 1234567 "instructions" -> "1.23 M instructions"; bytes in binary units ("1.18 MiB") */
+static void scaled(char *out, size_t n, double v, const char *unit)
 {
-    static const char *const dec[] = {"", " k", " M", " G", " T", " P"}, *const bin[] = {"", " Ki", " Mi", " Gi", " Ti", " Pi"};
+    bool bytes = !strcmp(unit, "bytes");
+    static const char *const dec[] = {"", "k", "M", "G", "T", "P"}, *const bin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi"};
     double base = bytes ? 1024 : 1000;
     int i = 0;
-    while (v >= 10 * base && i < 5)
+    while (v >= base && i < 5)
         v /= base, i++;
-    if (i == 0)
-        snprintf(out, n, "%.0f ", v);
+    if (bytes)
+        snprintf(out, n, i ? "%.2f %sB" : "%.0f B", v, bin[i]);
+    else if (i)
+        snprintf(out, n, "%.2f %s %s", v, dec[i], unit);
     else
-        snprintf(out, n, "%.2f%s", v, bytes ? bin[i] : dec[i]);
+        snprintf(out, n, "%.0f %s", v, unit);
 }
 
 static void hms(char *out, size_t n, double s)
@@ -106,14 +109,13 @@ static void hms(char *out, size_t n, double s)
 
 static void meter_print(struct ffwd_meter *m, bool final)
 {
-    bool bytes = !strcmp(m->unit, "bytes"), tty = isatty(2);
+    bool tty = isatty(2);
     double el = now() - m->t0, rate = el > 0 ? m->done / el : 0;
-    char d[32], t[32], r[32], left[32] = "", pct[32] = "";
-    scaled(d, sizeof d, m->done, bytes);
-    scaled(r, sizeof r, rate, bytes);
-    const char *u = bytes ? "B" : m->unit;
+    char d[64], t[64], r[64], left[32] = "", pct[32] = "";
+    scaled(d, sizeof d, m->done, m->unit);
+    scaled(r, sizeof r, rate, m->unit);
     if (m->total > 0) {
-        scaled(t, sizeof t, m->total, bytes);
+        scaled(t, sizeof t, m->total, m->unit);
         snprintf(pct, sizeof pct, " (%.1f %%)", 100 * m->done / m->total);
         if (!final && rate > 0 && m->done < m->total) {
             char h[16];
@@ -121,11 +123,11 @@ static void meter_print(struct ffwd_meter *m, bool final)
             snprintf(left, sizeof left, ", %s left", h);
         }
     }
-    char line[256];
-    if (m->total > 0)
-        snprintf(line, sizeof line, "%s: %s/ %s%s%s, %s%s/s%s", m->what, d, t, u, pct, r, u, left);
+    char line[320];
+    if (m->total > 0) /* "rerun: 1.92 G instructions of 2.01 G instructions (95.7 %), 136.50 M instructions/s, 0:01 left" */
+        snprintf(line, sizeof line, "%s: %s of %s%s, %s/s%s", m->what, d, t, pct, r, left);
     else
-        snprintf(line, sizeof line, "%s: %s%s, %s%s/s", m->what, d, u, r, u);
+        snprintf(line, sizeof line, "%s: %s, %s/s", m->what, d, r);
     if (tty) {
         fprintf(stderr, "\r\033[K[%7.2fs] %s", ffwd_log_elapsed(), line);
         meter_line = true;
