@@ -60,18 +60,6 @@ static void profile_help(FILE *f)
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
 }
 
-/* The run's progress: the BBV plugin's positions file as it grows. */
-struct positions_tick {
-    struct ffwd_meter m;
-    char *positions;
-};
-
-static void positions_tick(void *arg)
-{
-    struct positions_tick *t = arg;
-    ffwd_meter_set(&t->m, (double)sample_positions_progress(t->positions));
-}
-
 static json_t *profile_json(const struct boot_args *b, uint64_t interval, const char *filters)
 {
     const struct ffwd_vm_config *c = &b->cfg;
@@ -239,9 +227,9 @@ int cmd_profile(int argc, char **argv)
     char *console = xasprintf("%s.console.log", out);
     b.ro.console_copy = console;
     double t0 = now_sec();
-    struct positions_tick tick = {.positions = xasprintf("%s.positions", out)};
+    struct sample_positions_meter tick = {.positions = xasprintf("%s.positions", out)}; /* the run's progress */
     ffwd_meter_start(&tick.m, "profile", "instructions", 0); /* the total is what the profile finds out */
-    b.ro.tick = positions_tick, b.ro.tick_arg = &tick;
+    b.ro.tick = sample_positions_tick, b.ro.tick_arg = &tick;
     int gr = ffwd_run_guest(&b.cfg, &b.ro, res);
     ffwd_meter_end(&tick.m);
     free(tick.positions);

@@ -69,15 +69,9 @@ uint64_t sample_positions_progress(const char *path)
     return best;
 }
 
-/* The rerun's progress: its BBV's positions against the profile's total. */
-struct rerun_tick {
-    struct ffwd_meter m;
-    char *positions;
-};
-
-static void rerun_tick(void *arg)
+void sample_positions_tick(void *arg)
 {
-    struct rerun_tick *t = arg;
+    struct sample_positions_meter *t = arg;
     ffwd_meter_set(&t->m, (double)sample_positions_progress(t->positions));
 }
 
@@ -538,14 +532,15 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
         ffwd_info("rerunning the workload with %u capture points (%zu simulation points, warm-up %" PRIu64
                   ", counting %s on vCPU %u%s)",
                   nt, r->n, o->warmup, filters ? filters : "mode=all", o->vcpu, check ? ", landing check" : "");
-        struct rerun_tick tick = {.positions = check ? xasprintf("%s.positions", rprefix) : NULL};
+        /* the rerun's progress: its BBV's positions against the profile's total */
+        struct sample_positions_meter tick = {.positions = check ? xasprintf("%s.positions", rprefix) : NULL};
         if (check) { /* the profile's every-vCPU count at its last interval start: the rerun's goal */
             uint64_t total = 0;
             for (unsigned v = 0; v < pos.nvcpus; v++)
                 if (pos.n[v] && pos.all[v][pos.n[v] - 1] > total)
                     total = pos.all[v][pos.n[v] - 1];
             ffwd_meter_start(&tick.m, "rerun", "instructions", (double)total);
-            ro->tick = rerun_tick, ro->tick_arg = &tick;
+            ro->tick = sample_positions_tick, ro->tick_arg = &tick;
         }
         int rr = ffwd_run_guest(cfg, ro, res);
         if (check)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/log.h"
 #include "../qemu/run.h"
 
 /* PREFIX.positions of the BBV plugin: per vCPU, per interval, the exact
@@ -31,6 +32,12 @@ void sample_positions_free(struct sample_positions *p);
 /* While the BBV plugin writes PATH: the instructions of every vCPU at the
  * latest interval start it wrote (for a progress meter); 0 if none yet. */
 uint64_t sample_positions_progress(const char *path);
+/* A progress meter on a growing positions file: ffwd_run_opts.tick with this as its argument. */
+struct sample_positions_meter {
+    struct ffwd_meter m;
+    char *positions;
+};
+void sample_positions_tick(void *arg);
 /* This vCPU's own instruction count (every instruction) at the end of
  * interval i, or 0 if the file does not say. */
 uint64_t sample_positions_self_end(const struct sample_positions *p, unsigned v, size_t i);

@@ -589,6 +589,16 @@ static int t_gem5_nodisk(void)
     int st2 = ffwd(&o, v);
     printf("gem5 check: no disk, stdlib board: %s\n%s", st2 == 0 ? "MATCH" : "MISMATCH", o.s);
     CHECK_MSG(st2 == 0, "disk-less stdlib restore failed (kept in %s)", dir);
+    /* --json: the verdict as one JSON object on standard output */
+    const char *vj[] = {"verify", ck2, "--gem5", g, "--config", FFWD_SOURCE_DIR "/gem5/ffwd_stdlib.py", "--cpu",
+                        "atomic", "--max-seconds", "1", "--json", NULL};
+    int jrc;
+    json_t *j = ffwd_json(vj, &jrc);
+    CHECK_MSG(jrc == 0 && j && !strcmp(json_string_value(json_object_get(j, "command")), "verify") &&
+                  json_is_true(json_object_get(j, "verified")) &&
+                  json_integer_value(json_object_get(j, "lines_compared")) > 0,
+              "verify --json: exit %d", jrc);
+    json_decref(j);
     if (st == 0 && st2 == 0)
         rm_rf(dir);
     sbuf_free(&o);
