@@ -111,8 +111,8 @@ int main(int argc, char **argv)
            c / b);
 
     printf("  clustering (ffwd cluster, defaults: maxk 30, 5 seeds, 15 dims; 40 blocks/interval of 1M):\n");
-    printf("  %10s %10s %10s %12s %10s %12s\n", "intervals", "input MB", "time s", "vs gzip -dc", "peak MB",
-           "MB/1k intvl");
+    printf("  %10s %10s %10s %12s %10s %12s %12s\n", "intervals", "input MB", "time s", "vs gzip -dc", "peak MB",
+           "MB/1k intvl", "1 thread s");
     char *copy = xstrdup(sizes);
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         size_t n = strtoull(tok, NULL, 10);
@@ -125,11 +125,14 @@ int main(int argc, char **argv)
         double tz = timed(zc, NULL, raw);
         double mb = (double)file_size(raw) / 1048576.0;
         unlink(raw);
-        char *cl[] = {(char *)ffwd_bin, "cluster", in, "--out", out, NULL};
+        char *cl[] = {(char *)ffwd_bin, "cluster", in, "--out", out, "--force", NULL};
         long rss = 0;
         double tc = timed(cl, &rss, NULL);
-        printf("  %10zu %10.1f %10.2f %11.1fx %10.1f %12.2f\n", n, mb, tc, tc / tz, (double)rss / 1024.0,
-               (double)rss / 1024.0 / ((double)n / 1000.0));
+        /* the same clustering on one thread: what the threads buy (same result) */
+        char *c1[] = {(char *)ffwd_bin, "cluster", in, "--out", out, "--force", "--threads", "1", NULL};
+        double t1c = timed(c1, NULL, NULL);
+        printf("  %10zu %10.1f %10.2f %11.1fx %10.1f %12.2f %8.2f (%.2fx)\n", n, mb, tc, tc / tz, (double)rss / 1024.0,
+               (double)rss / 1024.0 / ((double)n / 1000.0), t1c, t1c / tc);
         free(in);
         free(out);
         free(raw);

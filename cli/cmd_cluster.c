@@ -36,6 +36,8 @@ static void help(FILE *f)
             "  --seed N             random seed (projection and initialisation)\n"
             "  --fixed-length       weigh every interval equally (default: by its instructions,\n"
             "                       so a partial last interval counts for what it holds)\n"
+            "  --threads N          k-means runs at once (default: one per CPU); the result is the\n"
+            "                       same for any N\n"
             "  --json               the result as JSON on standard output (docs/json.md)\n"
             "\n"
             "Memory: one pass over the input, intervals x D doubles; the projection matrix is\n"
@@ -44,7 +46,7 @@ static void help(FILE *f)
 
 int cmd_cluster(int argc, char **argv)
 {
-    enum { O_MAXK = 1000, O_K, O_DIM, O_SEEDS, O_ITERS, O_INIT, O_BIC, O_SEED, O_FIXED };
+    enum { O_MAXK = 1000, O_K, O_DIM, O_SEEDS, O_ITERS, O_INIT, O_BIC, O_SEED, O_FIXED, O_THREADS };
     static const struct option lo[] = {{"out", required_argument, 0, OPT_OUT},
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"maxk", required_argument, 0, O_MAXK},
@@ -57,6 +59,7 @@ int cmd_cluster(int argc, char **argv)
                                        {"seed", required_argument, 0, O_SEED},
                                        {"fixed-length", no_argument, 0, O_FIXED},
                                        {"json", no_argument, 0, OPT_JSON},
+                                       {"threads", required_argument, 0, O_THREADS},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     struct simpoint_opts so;
@@ -118,6 +121,11 @@ int cmd_cluster(int argc, char **argv)
             break;
         case O_FIXED: fixed = true; break;
         case OPT_JSON: json = true; break;
+        case O_THREADS:
+            if (cli_uint("--threads", optarg, 1, 1024, &v) < 0)
+                return cli_bad_value(help);
+            so.threads = (unsigned)v;
+            break;
         case 'h': help(stdout); return 0;
         default: return cli_bad_option(c, argv, help);
         }

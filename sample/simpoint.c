@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "../common/err.h"
@@ -377,23 +380,86 @@ static void init_centers(const struct bbv_data *d, unsigned k, bool ff, uint64_t
     free(best);
 }
 
-/* Best of `seeds` k-means runs by BIC; centers out (k * dim). */
-static double cluster_k(const struct bbv_data *d, const struct simpoint_opts *o, unsigned k, double *centers)
+/*
+ * The k-means runs of a batch of k values -- `seeds` initialisations each --
+ * are independent of one another: they run at once, one per thread (a job
+ * counter hands them out), and the best run of each k is then chosen in the
+ * same order as one after the other would (the first of equal BICs), so the
+ * result does not depend on the number of threads. SimPoint's search needs
+ * k = 1, maxk and their middle before it can go on: that first batch is
+ * 3 x seeds runs, the later ones `seeds` each.
+ */
+struct kjob {
+    unsigned k, t;
+    double *centers, bic;
+};
+
+struct kpool {
+    const struct bbv_data *d;
+    const struct simpoint_opts *o;
+    struct kjob *jobs;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void *kworker(void *arg)
 {
-    unsigned dim = d->dim;
-    double *c = xmalloc((size_t)k * dim * sizeof *c), *cw = xmalloc(k * sizeof *cw), best = -DBL_MAX;
-    for (unsigned t = 0; t < (o->seeds ? o->seeds : 1); t++) {
-        init_centers(d, k, o->furthest_first, mix64(o->seed ^ mix64(((uint64_t)k << 32) | t)), c);
-        simpoint_kmeans(d, k, c, cw, o->iters);
-        double bic = simpoint_bic(d, k, c);
-        if (t == 0 || bic > best) {
-            best = bic;
-            memcpy(centers, c, (size_t)k * dim * sizeof *c);
-        }
+    struct kpool *p = arg;
+    for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) {
+        struct kjob *j = &p->jobs[i];
+        double *cw = xmalloc(j->k * sizeof *cw);
+        init_centers(p->d, j->k, p->o->furthest_first, mix64(p->o->seed ^ mix64(((uint64_t)j->k << 32) | j->t)),
+                     j->centers);
+        simpoint_kmeans(p->d, j->k, j->centers, cw, p->o->iters);
+        j->bic = simpoint_bic(p->d, j->k, j->centers);
+        free(cw);
     }
-    free(c);
-    free(cw);
-    return best;
+    return NULL;
+}
+
+static unsigned pool_threads(const struct simpoint_opts *o, size_t jobs)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t t = o->threads ? o->threads : cpus > 0 ? (size_t)cpus : 1;
+    return (unsigned)(t < jobs ? t : jobs ? jobs : 1);
+}
+
+/* For each ks[i] not yet in cents[]: the best of `seeds` runs by BIC into cents[k], bics[k]. */
+static void cluster_ks(const struct bbv_data *d, const struct simpoint_opts *o, const unsigned *ks, unsigned nks,
+                       double **cents, double *bics)
+{
+    unsigned seeds = o->seeds ? o->seeds : 1, dim = d->dim;
+    struct kpool p = {.d = d, .o = o, .jobs = xcalloc((size_t)nks * seeds, sizeof *p.jobs)};
+    for (unsigned i = 0; i < nks; i++) {
+        bool dup = cents[ks[i]] != NULL;
+        for (unsigned q = 0; q < i; q++)
+            dup |= ks[q] == ks[i];
+        for (unsigned t = 0; t < seeds && !dup; t++)
+            p.jobs[p.n++] = (struct kjob){.k = ks[i], .t = t, .centers = xmalloc((size_t)ks[i] * dim * sizeof(double))};
+    }
+    atomic_init(&p.next, 0);
+    unsigned nt = pool_threads(o, p.n);
+    pthread_t *th = xcalloc(nt, sizeof *th);
+    bool *started = xcalloc(nt, sizeof *started);
+    for (unsigned i = 1; i < nt; i++)
+        started[i] = pthread_create(&th[i], NULL, kworker, &p) == 0; /* a thread that cannot start: fewer run */
+    kworker(&p);
+    for (unsigned i = 1; i < nt; i++)
+        if (started[i])
+            pthread_join(th[i], NULL);
+    /* the best of each k, in run order: the first of equal BICs, as one after the other */
+    for (size_t i = 0; i < p.n; i++) {
+        struct kjob *j = &p.jobs[i];
+        if (j->t == 0 || j->bic > bics[j->k]) {
+            bics[j->k] = j->bic;
+            free(cents[j->k]);
+            cents[j->k] = j->centers;
+        } else
+            free(j->centers);
+    }
+    free(started);
+    free(th);
+    free(p.jobs);
 }
 
 void simpoint_default_opts(struct simpoint_opts *o)
@@ -420,12 +486,12 @@ int simpoint_cluster(const struct bbv_data *d, const struct simpoint_opts *o, st
         maxk = (unsigned)d->n; /* no more clusters than intervals */
     if (o->bic_threshold < 0 || o->bic_threshold > 1)
         return ffwd_seterr("the BIC threshold must be in [0, 1] (got %g)", o->bic_threshold);
-    /* centres of every k tried, kept so the chosen one need not be rerun */
-    double **cents = xcalloc(maxk + 1, sizeof *cents);
+    /* centres and BIC of every k tried, kept so the chosen one need not be rerun */
+    double **cents = xcalloc(maxk + 1, sizeof *cents), *bics = xcalloc(maxk + 1, sizeof *bics);
     unsigned best_k;
     if (o->k) {
-        cents[maxk] = xmalloc((size_t)maxk * dim * sizeof(double));
-        r->tried_bic[0] = cluster_k(d, o, maxk, cents[maxk]);
+        cluster_ks(d, o, &maxk, 1, cents, bics);
+        r->tried_bic[0] = bics[maxk];
         r->tried_k[0] = maxk;
         r->ntried = 1;
         best_k = maxk;
@@ -435,17 +501,11 @@ int simpoint_cluster(const struct bbv_data *d, const struct simpoint_opts *o, st
         unsigned lo = 1, hi = maxk, next[3] = {1, maxk, (1 + maxk) / 2};
         unsigned queued = maxk == 1 ? 1 : maxk == 2 ? 2 : 3;
         size_t imin = 0, imax = 0;
+        cluster_ks(d, o, next, queued, cents, bics); /* the first three at once */
         for (unsigned run = 0; run < queued && r->ntried < 64; run++) {
             unsigned k = next[run < 3 ? run : 2];
-            if (!cents[k]) {
-                cents[k] = xmalloc((size_t)k * dim * sizeof(double));
-                r->tried_bic[r->ntried] = cluster_k(d, o, k, cents[k]);
-            } else {
-                unsigned q = 0;
-                while (r->tried_k[q] != k)
-                    q++;
-                r->tried_bic[r->ntried] = r->tried_bic[q];
-            }
+            cluster_ks(d, o, &k, 1, cents, bics);
+            r->tried_bic[r->ntried] = bics[k];
             r->tried_k[r->ntried] = k;
             size_t cur = r->ntried++;
             if (r->tried_bic[cur] > r->tried_bic[imax])
@@ -508,6 +568,7 @@ int simpoint_cluster(const struct bbv_data *d, const struct simpoint_opts *o, st
     for (unsigned k = 0; k <= maxk; k++)
         free(cents[k]);
     free(cents);
+    free(bics);
     return 0;
 }
 

@@ -58,6 +58,7 @@ struct simpoint_opts {
     double bic_threshold;  /* SimPoint: 0.9 */
     bool furthest_first;   /* "ff" initialisation instead of "samp" */
     uint64_t seed;         /* k-means initialisation seed */
+    unsigned threads;      /* k-means runs at once (0: one per online CPU); the result is the same for any */
 };
 
 struct simpoint_point {

@@ -131,6 +131,23 @@ static void test_phases(const char *dir, bool ff)
     CHECK_STR_HAS(s, "&lt;3 phases>");
     CHECK(s && strstr(s, "</svg>"));
     free(s);
+    /* the k-means runs go at once on several threads: the same result, bit for
+     * bit, whatever their number (1 to 7, more than there are runs at a time) */
+    for (unsigned th = 1; th <= 7; th += 2) {
+        struct simpoint_opts ot = o;
+        ot.threads = th;
+        struct simpoint_result rt;
+        CHECK(simpoint_cluster(&d, &ot, &rt) == 0);
+        bool same = rt.k == r.k && rt.ntried == r.ntried && rt.npoints == r.npoints;
+        for (unsigned i = 0; same && i < rt.ntried; i++)
+            same = rt.tried_k[i] == r.tried_k[i] && rt.tried_bic[i] == r.tried_bic[i];
+        for (size_t i = 0; same && i < d.n; i++)
+            same = rt.labels[i] == r.labels[i] && rt.dist[i] == r.dist[i];
+        for (size_t i = 0; same && i < rt.npoints; i++)
+            same = rt.points[i].interval == r.points[i].interval && rt.points[i].weight == r.points[i].weight;
+        CHECK_MSG(same, "%u threads: another clustering than the default's (%s)", th, ff ? "ff" : "samp");
+        simpoint_result_free(&rt);
+    }
     /* exactly k = 2 merges two phases: still a valid answer */
     o.k = 2;
     simpoint_result_free(&r);
