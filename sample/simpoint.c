@@ -274,16 +274,76 @@ static unsigned nearest(const double *x, const double *centers, unsigned k, unsi
     return best;
 }
 
+/*
+ * Lloyd's k-means, as SimPoint, with Hamerly's bounds (SDM 2010) to skip the
+ * search for most intervals: per interval an upper bound u on the distance to
+ * its centre and a lower bound l on the distance to any other; per centre
+ * half the distance s to its nearest other centre. When u < max(s, l) the
+ * centre cannot have changed and the k distances are not computed; after
+ * each step u grows by how far its centre moved and l shrinks by the
+ * farthest move. Written by hand because it must give Lloyd's result bit
+ * for bit (the tests compare): an interval is skipped only when its centre
+ * is the strict nearest with a margin (1e-9 relative) that covers the
+ * rounding of the bounds, so a tie or a near-tie is searched as Lloyd's
+ * search does (the first nearest centre), and the centres are summed in the
+ * same order.
+ */
+#define HAMERLY_MARGIN 1e-9
+
+/* The nearest centre (the first of equal ones) and the distance to the second. */
+static unsigned nearest2(const double *x, const double *centers, unsigned k, unsigned dim, double *d1, double *d2)
+{
+    unsigned best = 0;
+    double b1 = DBL_MAX, b2 = DBL_MAX;
+    for (unsigned c = 0; c < k; c++) {
+        double d = dist2(x, centers + (size_t)c * dim, dim, b2); /* >= b2 when cut short: neither bound moves */
+        if (d < b1)
+            b2 = b1, b1 = d, best = c;
+        else if (d < b2)
+            b2 = d;
+    }
+    *d1 = b1, *d2 = b2;
+    return best;
+}
+
 unsigned simpoint_kmeans(const struct bbv_data *d, unsigned k, double *centers, double *cw, unsigned iters)
 {
     unsigned dim = d->dim, it;
+    size_t n = d->n;
     double *next = xmalloc((size_t)k * dim * sizeof *next);
+    unsigned *a = xmalloc(n * sizeof *a);
+    double *u = xmalloc(n * sizeof *u), *l = xmalloc(n * sizeof *l), *s = xmalloc(k * sizeof *s),
+           *mv = xmalloc(k * sizeof *mv);
     for (it = 0; it < iters; it++) {
         memset(next, 0, (size_t)k * dim * sizeof *next);
         memset(cw, 0, k * sizeof *cw);
-        for (size_t i = 0; i < d->n; i++) {
+        for (unsigned c = 0; c < k; c++) { /* half the distance to the nearest other centre */
+            double m = DBL_MAX;
+            for (unsigned q = 0; q < k; q++)
+                if (q != c)
+                    m = fmin(m, dist2(centers + (size_t)c * dim, centers + (size_t)q * dim, dim, m));
+            s[c] = k > 1 ? sqrt(m) / 2 : DBL_MAX;
+        }
+        for (size_t i = 0; i < n; i++) {
             const double *x = d->x + i * dim;
-            unsigned c = nearest(x, centers, k, dim, NULL);
+            unsigned c;
+            double m = it ? fmax(s[a[i]], l[i]) : 0;
+            if (it && u[i] * (1 + HAMERLY_MARGIN) < m * (1 - HAMERLY_MARGIN))
+                c = a[i]; /* its centre is still the strict nearest */
+            else {
+                bool tight = false;
+                if (it) { /* tighten u first: often that is enough */
+                    u[i] = sqrt(dist2(x, centers + (size_t)a[i] * dim, dim, DBL_MAX));
+                    tight = u[i] * (1 + HAMERLY_MARGIN) < m * (1 - HAMERLY_MARGIN);
+                }
+                if (tight)
+                    c = a[i];
+                else {
+                    double d1, d2;
+                    c = nearest2(x, centers, k, dim, &d1, &d2);
+                    a[i] = c, u[i] = sqrt(d1), l[i] = k > 1 ? sqrt(d2) : DBL_MAX;
+                }
+            }
             double w = d->w[i];
             for (unsigned j = 0; j < dim; j++)
                 next[(size_t)c * dim + j] += w * x[j];
@@ -297,11 +357,26 @@ unsigned simpoint_kmeans(const struct bbv_data *d, unsigned k, double *centers, 
                 memcpy(next + (size_t)c * dim, centers + (size_t)c * dim, dim * sizeof *next);
         }
         bool same = !memcmp(next, centers, (size_t)k * dim * sizeof *next);
+        /* how far each centre moved: the bounds follow */
+        double far1 = 0, far2 = 0;
+        unsigned farc = 0;
+        for (unsigned c = 0; c < k; c++) {
+            mv[c] = sqrt(dist2(next + (size_t)c * dim, centers + (size_t)c * dim, dim, DBL_MAX));
+            if (mv[c] > far1)
+                far2 = far1, far1 = mv[c], farc = c;
+            else if (mv[c] > far2)
+                far2 = mv[c];
+        }
+        for (size_t i = 0; i < n; i++) {
+            u[i] += mv[a[i]];
+            l[i] -= a[i] == farc ? far2 : far1;
+        }
         memcpy(centers, next, (size_t)k * dim * sizeof *next);
         if (same)
             break;
     }
     free(next);
+    free(a), free(u), free(l), free(s), free(mv);
     return it;
 }
 

@@ -186,6 +186,84 @@ static void test_kmeans_bic(const char *dir)
     free(p);
 }
 
+/* Lloyd's k-means as SimPoint runs it, written out plainly: the reference
+ * simpoint_kmeans (Hamerly's bounds) must match bit for bit. */
+static unsigned lloyd(const struct bbv_data *d, unsigned k, double *centers, double *cw, unsigned iters)
+{
+    unsigned dim = d->dim, it;
+    double *next = xmalloc((size_t)k * dim * sizeof *next);
+    for (it = 0; it < iters; it++) {
+        memset(next, 0, (size_t)k * dim * sizeof *next);
+        memset(cw, 0, k * sizeof *cw);
+        for (size_t i = 0; i < d->n; i++) {
+            const double *x = d->x + i * dim;
+            unsigned best = 0;
+            double bd = 0;
+            for (unsigned c = 0; c < k; c++) {
+                double s = 0;
+                for (unsigned j = 0; j < dim; j++)
+                    s += (x[j] - centers[(size_t)c * dim + j]) * (x[j] - centers[(size_t)c * dim + j]);
+                if (c == 0 || s < bd)
+                    bd = s, best = c;
+            }
+            for (unsigned j = 0; j < dim; j++)
+                next[(size_t)best * dim + j] += d->w[i] * x[j];
+            cw[best] += d->w[i];
+        }
+        for (unsigned c = 0; c < k; c++) {
+            if (cw[c] > 0)
+                for (unsigned j = 0; j < dim; j++)
+                    next[(size_t)c * dim + j] /= cw[c];
+            else
+                memcpy(next + (size_t)c * dim, centers + (size_t)c * dim, dim * sizeof *next);
+        }
+        bool same = !memcmp(next, centers, (size_t)k * dim * sizeof *next);
+        memcpy(centers, next, (size_t)k * dim * sizeof *next);
+        if (same)
+            break;
+    }
+    free(next);
+    return it;
+}
+
+/* Hamerly's bounds skip searches, never change the answer: random data with
+ * groups, exact duplicates (ties between centres) and k from 1 to 24. */
+static void test_kmeans_exact(void)
+{
+    struct bbv_data d = {.n = 3000, .dim = 15};
+    d.x = xmalloc(d.n * d.dim * sizeof *d.x);
+    d.w = xmalloc(d.n * sizeof *d.w);
+    uint64_t s = 12345;
+    for (size_t i = 0; i < d.n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned g = (unsigned)(s >> 60); /* 16 groups */
+        for (unsigned j = 0; j < d.dim; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            double noise = (double)(s >> 11) / 9007199254740992.0 - 0.5;
+            d.x[i * d.dim + j] = (i % 7 == 0) ? (double)g : (double)g * ((j + g) % 3) + 0.2 * noise;
+        }
+        d.w[i] = 1.0 / (double)d.n;
+    }
+    for (unsigned k = 1; k <= 24; k += (k < 4 ? 1 : 5)) {
+        for (unsigned init = 0; init < 3; init++) {
+            size_t bytes = (size_t)k * d.dim * sizeof(double);
+            double *a = xmalloc(bytes), *b = xmalloc(bytes), *cwa = xmalloc(k * sizeof *cwa),
+                   *cwb = xmalloc(k * sizeof *cwb);
+            for (unsigned c = 0; c < k; c++) /* init 2: duplicate centres, the tie case */
+                memcpy(a + (size_t)c * d.dim, d.x + ((init == 2 ? c / 2 : c * 97 + init * 13) % d.n) * d.dim,
+                       d.dim * sizeof *a);
+            memcpy(b, a, bytes);
+            unsigned ia = simpoint_kmeans(&d, k, a, cwa, 100), ib = lloyd(&d, k, b, cwb, 100);
+            CHECK_MSG(ia == ib && !memcmp(a, b, bytes) && !memcmp(cwa, cwb, k * sizeof *cwa),
+                      "k = %u, init %u: Hamerly's k-means differs from Lloyd's (%u vs %u iterations)", k, init, ia,
+                      ib);
+            free(a), free(b), free(cwa), free(cwb);
+        }
+    }
+    free(d.x);
+    free(d.w);
+}
+
 static void expect_load_error(const char *dir, const char *name, const char *text, const char *msg)
 {
     char *p = xasprintf("%s/%s", dir, name);
@@ -328,6 +406,7 @@ int main(void)
     test_phases(dir, false);
     test_phases(dir, true);
     test_kmeans_bic(dir);
+    test_kmeans_exact();
     test_bad_input(dir);
     test_positions_and_names(dir);
     test_landmarks(dir);
