@@ -11,7 +11,8 @@
  * 2. Clustering (`ffwd cluster`, default options) on synthetic BBVs of
  *    growing size (3 phases, 40 blocks per interval, drawn from 1M distinct
  *    blocks): wall time and peak memory, against reading the same gzip'd
- *    input with `gzip -dc` (time) and against the input's size (memory).
+ *    input with `gzip -dc` (time) and against the input's size (memory),
+ *    and the time of the same clustering on one thread (--threads 1).
  * 3. The landing check: `ffwd sample` of a --user --process roi profile of
  *    real programs on the disk (xz, bzip2 on the disk's input), with the
  *    check (the rerun records its own BBV) against --no-landing-check.
