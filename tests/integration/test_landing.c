@@ -148,13 +148,18 @@ static int t_process(void)
          * their counts are equal too; lua seeds its string hashes with
          * time(NULL) and sqlite3 reads the clock and /dev/urandom, so there
          * the count of the same instruction differs by a few hundred between
-         * runs -- within the landmark's window (armed_at .. target), which
-         * still finds the same block. */
-        uint64_t tx = (uint64_t)json_integer_value(json_object_get(x, "target"));
-        uint64_t armed = (uint64_t)json_integer_value(json_object_get(json_object_get(x, "landmark"), "armed_at"));
-        uint64_t d = rx > ry ? rx - ry : ry - rx;
-        CHECK_MSG(json_object_get(x, "landmark") && d < tx - armed, "point %zu: reached %llu and %llu (landmark window from %llu)",
-                  i, (unsigned long long)rx, (unsigned long long)ry, (unsigned long long)armed);
+         * runs -- within the landmark's window (the profile's count of the
+         * block, half its gap either way: armed_at .. 2 x target - armed_at),
+         * which still finds the same block. Each rerun stops where that
+         * block ends: inside the window (armed_at .. gives_up_at), plus the
+         * block (at most 512). The two reruns may then be up to the window's
+         * width apart (CI saw 2,492 in a window of +-1,749). */
+        json_t *lmx = json_object_get(x, "landmark");
+        uint64_t armed = (uint64_t)json_integer_value(json_object_get(lmx, "armed_at"));
+        uint64_t hi = (uint64_t)json_integer_value(json_object_get(lmx, "gives_up_at")) + 512;
+        CHECK_MSG(json_object_get(x, "landmark") && rx >= armed && ry >= armed && rx <= hi && ry <= hi,
+                  "point %zu: reached %llu and %llu (the landmark's window: %llu .. %llu)", i, (unsigned long long)rx,
+                  (unsigned long long)ry, (unsigned long long)armed, (unsigned long long)hi);
         CHECK_MSG(json_equal(json_object_get(x, "el"), json_object_get(y, "el")) &&
                       json_equal(json_object_get(x, "pc"), json_object_get(y, "pc")),
                   "point %zu: EL/PC %lld/%s and %lld/%s", i, json_integer_value(json_object_get(x, "el")),
