@@ -422,6 +422,8 @@ static int save_ram(const char *ram_path, const uint8_t *map, uint64_t size, str
     uint32_t crc = 0;
     int r = 0;
     off_t pos = 0;
+    struct ffwd_meter meter; /* a large guest takes seconds: bytes of RAM gone through */
+    ffwd_meter_start(&meter, "RAM saved", "bytes", (double)size);
     /* The CRC covers the logical image: holes are fed as zeros without
      * touching the mapping, so never-touched guest memory is not faulted in. */
     while ((uint64_t)pos < size && r == 0) {
@@ -438,6 +440,8 @@ static int save_ram(const char *ram_path, const uint8_t *map, uint64_t size, str
             hole = (off_t)size;
         crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
         for (off_t o = data; o < hole && r == 0; o += PAGE) {
+            if (!(o & ((16 << 20) - 1)))
+                ffwd_meter_set(&meter, (double)o);
             /* coalesce runs of non-zero pages into one write */
             off_t run = o;
             while (run < hole && !page_zero(map + run))
@@ -451,6 +455,8 @@ static int save_ram(const char *ram_path, const uint8_t *map, uint64_t size, str
         }
         pos = hole;
     }
+    ffwd_meter_set(&meter, (double)size);
+    ffwd_meter_end(&meter);
     if (r == 0 && ftruncate(out, (off_t)size) < 0)
         r = ffwd_seterr_errno("cannot size %s", p);
     /* fsync comes later, after the guest was resumed (ffwd_capture) */
