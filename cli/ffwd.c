@@ -28,6 +28,7 @@ static const struct {
     {"landing", cmd_landing, "how well a rerun lands on a profile, interval by interval"},
     {"sample-run", cmd_sample_run, "run every simulation-point checkpoint in gem5; weighted CPI/IPC"},
     {"trace", cmd_trace, "memory-access traces (record, stats, dump) and the online cache/TLB model"},
+    {"flow", cmd_flow, "control-flow profiles: system calls, function calls and loops per process"},
     {"estimate", cmd_estimate, "fit a CPI model on gem5-measured intervals, estimate a whole run's cycles"},
     {"verify", cmd_verify, "run a checkpoint in real gem5 and compare the guest output with QEMU's"},
     {"gem5-table", cmd_gem5_table, "print gem5's misc-register table derived from a gem5 source tree"},

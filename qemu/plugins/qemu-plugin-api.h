@@ -185,5 +185,7 @@ typedef struct _GArray GArray;
 typedef struct _GByteArray GByteArray;
 GArray *qemu_plugin_get_registers(void);
 int qemu_plugin_read_register(struct qemu_plugin_register *handle, GByteArray *buf);
+/* Guest memory through the current vCPU's page tables (API v4; in a callback). */
+bool qemu_plugin_read_memory_vaddr(uint64_t addr, GByteArray *data, size_t len);
 
 #endif
