@@ -68,6 +68,7 @@ bench: build
 	@./$(BUILD)/bench_convert ./$(BUILD)/ffwd 1G,4G 50
 	@./$(BUILD)/bench_sample ./$(BUILD)/ffwd ./$(BUILD)/plugins 3 1000,10000,100000
 	@./$(BUILD)/bench_trace ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
+	@./$(BUILD)/bench_flow ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
 	@./$(BUILD)/bench_runner ./$(BUILD)/ffwd . 1000
 
 gem5-check: build

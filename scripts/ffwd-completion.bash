@@ -18,6 +18,10 @@ _ffwd() {
         COMPREPLY=($(compgen -W "record stats dump" -- "$cur"))
         return
     fi
+    if [[ $cmd == flow && -z $sub && $cur != -* ]]; then
+        COMPREPLY=($(compgen -W "record report" -- "$cur"))
+        return
+    fi
     if [[ $cmd == guest && -z $sub && $cur != -* ]]; then
         COMPREPLY=($(compgen -W "build path" -- "$cur"))
         return
@@ -28,7 +32,7 @@ _ffwd() {
     fi
     if [[ $cur == -* ]]; then
         local args=("$cmd")
-        [[ $cmd == trace && -n $sub ]] && args+=("$sub")
+        [[ ($cmd == trace || $cmd == flow) && -n $sub ]] && args+=("$sub")
         local opts
         opts=$("$prog" "${args[@]}" --help 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

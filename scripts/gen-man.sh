@@ -4,7 +4,7 @@
 # The help text in the code is the one source: help2man (Debian package
 # help2man) turns each command's `--help` into a page, so the man page and the
 # long help cannot drift apart. One page per command, git-style:
-# ffwd(1), ffwd-profile(1), ..., ffwd-trace-record(1). A wrapper named after
+# ffwd(1), ffwd-profile(1), ..., ffwd-trace-record(1), ffwd-flow-record(1). A wrapper named after
 # the page runs `ffwd COMMAND` so help2man titles it by that name.
 set -euo pipefail
 ffwd=$(readlink -f "$1")
@@ -24,10 +24,12 @@ page() { # NAME SUMMARY COMMAND...
 page ffwd "fast-forward a workload in QEMU to its region of interest, checkpoint it for gem5"
 "$ffwd" --help | awk '/^Commands:/ {f = 1; next} f && /^  [a-z]/ {n = $1; $1 = ""; sub(/^ +/, ""); print n "\t" $0} f && /^$/ {exit}' |
 while IFS=$'\t' read -r cmd summary; do
-    if [ "$cmd" = trace ]; then
-        page ffwd-trace "$summary" trace
-        for sub in record stats dump; do
-            page "ffwd-trace-$sub" "$summary ($sub)" trace "$sub"
+    subs=
+    case $cmd in trace) subs="record stats dump" ;; flow) subs="record report" ;; esac
+    if [ -n "$subs" ]; then
+        page "ffwd-$cmd" "$summary" "$cmd"
+        for sub in $subs; do
+            page "ffwd-$cmd-$sub" "$summary ($sub)" "$cmd" "$sub"
         done
     else
         page "ffwd-$cmd" "$summary" "$cmd"

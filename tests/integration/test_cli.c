@@ -95,6 +95,11 @@ static const struct {
     {{"trace", "stats", "f", "--line", "48"}, 2, "--line"},
     {{"trace", "stats", "f", "--cache", "1K"}, 2, "--cache"},
     {{"trace", "dump", "f", "--limit", "0"}, 2, "--limit"},
+    {{"flow"}, 2, "record"},
+    {{"flow", "replay"}, 2, "replay"},
+    {{"flow", "record", "--out", "p", "--top", "0"}, 2, "--top"},
+    {{"flow", "record", "--out", "p", "--accel", "kvm"}, 2, "tcg"},
+    {{"flow", "report"}, 2, "PREFIX"},
     {{"estimate", "--events", "e"}, 2, "--samples"},
     {{"estimate", "--events", "e", "--samples", "s", "--cpu", "big"}, 2, "--cpu"},
     {{"estimate", "--events", "e", "--samples", "s", "--reference-cpi", "0"}, 2, "--reference-cpi"},
@@ -108,6 +113,7 @@ static const struct {
     {{"cluster", "/nonexistent/p.0.bb.gz"}, 1, "No such file or directory"},
     {{"trace", "stats", "/nonexistent/t.trace"}, 1, "No such file or directory"},
     {{"trace", "dump", "/nonexistent/t.trace"}, 1, "No such file or directory"},
+    {{"flow", "report", "/nonexistent/p", "--disk", "/nonexistent/d.img"}, 1, "No such file or directory"},
     {{"landing", "/nonexistent/p", "/nonexistent/r"}, 1, "No such file or directory"},
     {{"gem5-table", "--gem5-src", "/nonexistent/gem5"}, 1, "No such file or directory"},
     {{"capture", "/nonexistent/run"}, 1, "No such file or directory"},
@@ -164,7 +170,7 @@ static char *help_of(const char *name, int *rc)
     return o.s;
 }
 
-/* The commands `ffwd --help` lists, with trace's three parts. */
+/* The commands `ffwd --help` lists, with the parts of trace and flow. */
 static size_t list_commands(struct cmd **out)
 {
     int rc;
@@ -178,10 +184,15 @@ static size_t list_commands(struct cmd **out)
         char name[64];
         if (sscanf(p, " %63s", name) != 1)
             break;
-        const char *parts[] = {"record", "stats", "dump", NULL};
-        for (int k = 0; k < (strcmp(name, "trace") ? 1 : 3); k++) {
+        /* commands made of parts: each part has its own help and page */
+        const char *trace_parts[] = {"record", "stats", "dump", NULL}, *flow_parts[] = {"record", "report", NULL};
+        const char **parts = !strcmp(name, "trace") ? trace_parts : !strcmp(name, "flow") ? flow_parts : NULL;
+        int nparts = 0;
+        while (parts && parts[nparts])
+            nparts++;
+        for (int k = 0; k < (parts ? nparts : 1); k++) {
             c = xrealloc(c, (n + 1) * sizeof *c);
-            c[n].name = strcmp(name, "trace") ? xstrdup(name) : xasprintf("trace %s", parts[k]);
+            c[n].name = parts ? xasprintf("%s %s", name, parts[k]) : xstrdup(name);
             c[n].help = help_of(c[n].name, &rc);
             CHECK_MSG(rc == 0, "ffwd %s --help: exit %d", c[n].name, rc);
             char *end = strstr(c[n].help, "\n\n");
