@@ -6,6 +6,7 @@
  *            strace of it; the files (JSON, folded stacks, SVG) and the report
  *   faults   exact counts when a block is left early: the same loop with and
  *            without a page fault at every page (memtouch MIB faults)
+ *   roi      --process roi: only the region's tasks, with the same counts
  *   dynamic  a Debian program from the disk (xz, dynamically linked, behind a
  *            pipe from another process): libraries found through its
  *            mappings, functions named from their dynamic symbols
@@ -245,6 +246,37 @@ static int t_dynamic(const char *dir)
     return 0;
 }
 
+/* --process roi: only the region's tasks (ffwd-guest roi -- CMD), the same counts */
+static int t_roi(const char *dir)
+{
+    char *prefix = xasprintf("%s/roi", dir);
+    const char *a[] = {"flow", "record", "--out", prefix, "--json", "--process", "roi", "--cmd",
+                       "ffwd-sort 3000; ffwd-guest roi -- ffwd-sort 20000", NULL};
+    int rc;
+    json_t *j = ffwd_json(a, &rc);
+    CHECK(rc == 0 && j);
+    size_t i, n = 0;
+    json_t *p;
+    json_array_foreach(json_object_get(j, "processes"), i, p)
+    {
+        const char *nm = json_string_value(json_object_get(p, "name"));
+        CHECK_MSG(nm && (!strcmp(nm, "ffwd-guest") || !strcmp(nm, "ffwd-sort")), "process %s is not the region's",
+                  nm ? nm : "?");
+        n += nm && !strcmp(nm, "ffwd-sort");
+    }
+    CHECK(n == 1); /* the first ffwd-sort ran outside the region */
+    char *host = xasprintf("%s/host_sort", HOST_BIN_DIR), *cg = xasprintf("%s/cg.out", dir),
+         *cgo = xasprintf("--callgrind-out-file=%s", cg);
+    char *va[] = {"valgrind", "--tool=callgrind", "--separate-recs=1", cgo, host, "20000", NULL};
+    CHECK(run_cmd(va, &(struct run_opts){.quiet = true}) == 0);
+    long long want = callgrind_calls(cg, "quick_sort"),
+              got = num(entry_named(proc_named(j, "ffwd-sort"), "functions", "quick_sort"), "calls");
+    CHECK_MSG(want > 0 && got == want, "quick_sort: %lld calls in the region, callgrind %lld", got, want);
+    free(host), free(cg), free(cgo), free(prefix);
+    json_decref(j);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -256,6 +288,8 @@ int main(int argc, char **argv)
         t_faults(dir);
     else if (!strcmp(argv[1], "dynamic"))
         t_dynamic(dir);
+    else if (!strcmp(argv[1], "roi"))
+        t_roi(dir);
     else
         return 2;
     int r = test_done();
