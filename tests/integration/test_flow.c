@@ -6,6 +6,8 @@
  *            strace of it; the files (JSON, folded stacks, SVG) and the report
  *   faults   exact counts when a block is left early: the same loop with and
  *            without a page fault at every page (memtouch MIB faults)
+ *   loops    matmul's loop nests: executions, iterations and trip counts
+ *            exactly as the source has them
  *   roi      --process roi: only the region's tasks, with the same counts
  *   dynamic  a Debian program from the disk (xz, dynamically linked, behind a
  *            pipe from another process): libraries found through its
@@ -246,6 +248,61 @@ static int t_dynamic(const char *dir)
     return 0;
 }
 
+/* Loops with known trip counts: matmul N's nests (guest/workloads/matmul.c),
+ * each loop's executions and iterations from the source. */
+static int t_loops(const char *dir)
+{
+    char *prefix = xasprintf("%s/mm", dir);
+    const long long n = 64, bs = 32, rows = n / 4, nb = n / bs;
+    const char *a[] = {"flow", "record", "--out", prefix, "--json", "--cmd", "ffwd-matmul 64", NULL};
+    int rc;
+    json_t *j = ffwd_json(a, &rc);
+    CHECK(rc == 0 && j);
+    /* {executions, iterations}: init and reduce; naive i, j, k; blocked ii, kk, jj, i, k, j */
+    long long want[][2] = {{1, n * n},
+                           {1, n * n},
+                           {1, rows},
+                           {rows, rows * n},
+                           {rows * n, rows * n * n},
+                           {1, nb},
+                           {nb, nb * nb},
+                           {nb * nb, nb * nb * nb},
+                           {nb * nb * nb, nb * nb * nb * bs},
+                           {nb * nb * nb * bs, nb * nb * nb * bs * bs},
+                           {nb * nb * nb * bs * bs, nb * nb * nb * bs * bs * bs}};
+    size_t nw = sizeof want / sizeof *want;
+    bool *found = xcalloc(nw, sizeof *found);
+    size_t i, nmain = 0;
+    json_t *l;
+    json_array_foreach(json_object_get(proc_named(j, "ffwd-matmul"), "loops"), i, l)
+    {
+        const char *fn = json_string_value(json_object_get(l, "function"));
+        if (!fn || strcmp(fn, "main"))
+            continue;
+        nmain++;
+        long long e = num(l, "executions"), it = num(l, "iterations");
+        size_t k;
+        for (k = 0; k < nw; k++)
+            if (!found[k] && want[k][0] == e && want[k][1] == it)
+                break;
+        CHECK_MSG(k < nw, "loop %s of main: %lld executions, %lld iterations: not one of matmul's",
+                  json_string_value(json_object_get(l, "branch")), e, it);
+        if (k < nw) {
+            found[k] = true;
+            /* every execution has the same trip count: one bin of the histogram */
+            json_t *h = json_object_get(l, "trips_log2");
+            long long tr = it / e, bin = 0;
+            while (tr)
+                tr >>= 1, bin++;
+            CHECK((long long)json_integer_value(json_array_get(h, (size_t)bin)) == e);
+        }
+    }
+    CHECK_MSG(nmain == nw, "main has %zu loops, matmul.c %zu", nmain, nw);
+    free(found), free(prefix);
+    json_decref(j);
+    return 0;
+}
+
 /* --process roi: only the region's tasks (ffwd-guest roi -- CMD), the same counts */
 static int t_roi(const char *dir)
 {
@@ -290,6 +347,8 @@ int main(int argc, char **argv)
         t_dynamic(dir);
     else if (!strcmp(argv[1], "roi"))
         t_roi(dir);
+    else if (!strcmp(argv[1], "loops"))
+        t_loops(dir);
     else
         return 2;
     int r = test_done();
