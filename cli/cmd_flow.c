@@ -66,14 +66,37 @@ static void report_help(FILE *f)
                "  --json               the profile as JSON on standard output\n");
 }
 
+enum { O_NOLOOPS = 1000, O_ROI, O_PROCESS, O_SYMBOLS, O_TOP, O_JSON };
+
+/* What both commands print and where they look for symbols. */
+struct view {
+    const char **dirs;
+    size_t ndirs;
+    uint64_t top;
+    bool json;
+};
+
+/* 1: option taken, 0: not a view option, -1: bad value (error set). */
+static int view_opt(struct view *v, int c, const char *arg)
+{
+    switch (c) {
+    case O_SYMBOLS:
+        v->dirs = xrealloc(v->dirs, (v->ndirs + 1) * sizeof *v->dirs);
+        v->dirs[v->ndirs++] = arg;
+        return 1;
+    case O_TOP: return cli_uint("--top", arg, 1, 100000, &v->top) < 0 ? -1 : 1;
+    case O_JSON: v->json = true; return 1;
+    default: return 0;
+    }
+}
+
 /* Name PREFIX.flow.raw and write (or print) what the user asked for. */
-static int analyze(const char *prefix, const char *disk, const char **dirs, size_t ndirs, unsigned top, bool json,
-                   bool write_files)
+static int analyze(const char *prefix, const char *disk, const struct view *v, bool write_files)
 {
     char *gd = ffwd_guest_bin_dir();
     char *unstripped = gd ? xasprintf("%s/unstripped", gd) : NULL;
     free(gd);
-    struct elf_files files = {.disk = disk, .dirs = dirs, .ndirs = ndirs, .guest_unstripped = unstripped};
+    struct elf_files files = {.disk = disk, .dirs = v->dirs, .ndirs = v->ndirs, .guest_unstripped = unstripped};
     struct flow_profile fp;
     char *raw = xasprintf("%s.flow.raw", prefix);
     int rc = flow_load(raw, &files, &fp);
@@ -97,16 +120,14 @@ static int analyze(const char *prefix, const char *disk, const char **dirs, size
             ffwd_info("flow profile: %s, %s, %s", jp, fo, sv);
         free(jp), free(fo), free(sv);
     }
-    if (rc == 0 && json)
+    if (rc == 0 && v->json)
         rc = cli_json_emit("flow", json_incref(j));
     else if (rc == 0)
-        flow_report(&fp, stdout, top);
+        flow_report(&fp, stdout, (unsigned)v->top);
     json_decref(j);
     flow_free(&fp);
     return rc;
 }
-
-enum { O_NOLOOPS = 1000, O_ROI, O_PROCESS, O_SYMBOLS, O_TOP, O_JSON };
 
 static int flow_record(int argc, char **argv)
 {
@@ -123,15 +144,15 @@ static int flow_record(int argc, char **argv)
     static struct boot_args b;
     boot_args_init(&b);
     const char *out = NULL, *process = NULL;
-    static const char **dirs;
-    dirs = NULL;
-    size_t ndirs = 0;
-    bool loops = true, roi = false, json = false;
-    uint64_t top = 10;
+    static struct view v;
+    v = (struct view){.top = 10};
+    bool loops = true, roi = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         int r = boot_args_opt(&b, c, optarg);
+        if (!r)
+            r = view_opt(&v, c, optarg);
         if (r < 0)
             return cli_bad_value(record_help);
         if (r > 0)
@@ -147,15 +168,6 @@ static int flow_record(int argc, char **argv)
             }
             process = optarg;
             break;
-        case O_SYMBOLS:
-            dirs = xrealloc(dirs, (ndirs + 1) * sizeof *dirs);
-            dirs[ndirs++] = optarg;
-            break;
-        case O_TOP:
-            if (cli_uint("--top", optarg, 1, 100000, &top) < 0)
-                return cli_bad_value(record_help);
-            break;
-        case O_JSON: json = true; break;
         case 'h': record_help(stdout); return 0;
         default: return cli_bad_option(c, argv, record_help);
         }
@@ -168,7 +180,7 @@ static int flow_record(int argc, char **argv)
         ffwd_seterr("--accel %s: ffwd flow needs tcg (its plugin is a TCG plugin)", b.cfg.prof.accel);
         return cli_bad_value(record_help);
     }
-    if (json)
+    if (v.json)
         cli_json_start();
     char *so = ffwd_plugin_path("flow");
     struct sbuf plug = {0};
@@ -191,14 +203,14 @@ static int flow_record(int argc, char **argv)
         rc = ffwd_seterr("the guest command exited with status %d (console: %s)", res->cmd_status, res->console_log);
     if (rc == 0) {
         ffwd_info("recorded in %.1f s", now_sec() - t0);
-        rc = analyze(out, b.cfg.disk, dirs, ndirs, (unsigned)top, json, true);
+        rc = analyze(out, b.cfg.disk, &v, true);
     }
     ffwd_run_result_free(res);
     free(res);
     free(console);
     sbuf_free(&plug);
     boot_args_free(&b);
-    free(dirs);
+    free(v.dirs);
     return rc < 0 ? cli_fail() : 0;
 }
 
@@ -208,31 +220,24 @@ static int flow_report_cmd(int argc, char **argv)
                                        {"top", required_argument, 0, O_TOP}, {"json", no_argument, 0, O_JSON},
                                        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *disk = NULL;
-    static const char **dirs;
-    dirs = NULL;
-    size_t ndirs = 0;
-    bool json = false;
-    uint64_t top = 10;
+    static struct view v;
+    v = (struct view){.top = 10};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        int r = view_opt(&v, c, optarg);
+        if (r < 0)
+            return cli_bad_value(report_help);
+        if (r > 0)
+            continue;
         switch (c) {
         case 'd': disk = optarg; break;
-        case O_SYMBOLS:
-            dirs = xrealloc(dirs, (ndirs + 1) * sizeof *dirs);
-            dirs[ndirs++] = optarg;
-            break;
-        case O_TOP:
-            if (cli_uint("--top", optarg, 1, 100000, &top) < 0)
-                return cli_bad_value(report_help);
-            break;
-        case O_JSON: json = true; break;
         case 'h': report_help(stdout); return 0;
         default: return cli_bad_option(c, argv, report_help);
         }
     }
     if (optind != argc - 1) {
-        free(dirs);
+        free(v.dirs);
         return optind < argc ? cli_usage(report_help, "unexpected argument '%s'", argv[optind + 1])
                              : cli_usage(report_help, "PREFIX is required (of PREFIX.flow.raw)");
     }
@@ -241,11 +246,11 @@ static int flow_report_cmd(int argc, char **argv)
     struct guest_image_opts go = {.quiet = true};
     if (!disk && guest_image_get(&go, &gi) == 0) /* the demo guest's disk (built if needed) */
         disk = gi.demo_disk;
-    if (json)
+    if (v.json)
         cli_json_start();
-    int rc = analyze(prefix, disk, dirs, ndirs, (unsigned)top, json, false);
+    int rc = analyze(prefix, disk, &v, false);
     guest_image_free(&gi);
-    free(dirs);
+    free(v.dirs);
     return rc < 0 ? cli_fail() : 0;
 }
 
