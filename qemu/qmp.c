@@ -133,14 +133,23 @@ static int send_msg(struct qmp *q, json_t *msg)
 
 static int handshake(struct qmp *q, double timeout_s)
 {
-    json_t *g = read_msg(q, now_sec() + timeout_s);
+    /* QEMU may send an event before the greeting: a client that connects
+     * while QEMU is still starting (server=on,wait=off) can read RESUME
+     * first (seen with QEMU 10.0, -machine none). Events are queued. */
+    double deadline = now_sec() + timeout_s;
+    json_t *g;
+    while ((g = read_msg(q, deadline)) && json_object_get(g, "event") && !json_object_get(g, "QMP"))
+        json_array_append_new(q->events, g);
     if (!g)
         return ffwd_preerr("no QMP greeting");
     json_t *ver = json_object_get(json_object_get(g, "QMP"), "version");
     json_t *qv = json_object_get(ver, "qemu");
     if (!json_is_object(qv)) {
+        char *txt = json_dumps(g, JSON_COMPACT);
         json_decref(g);
-        return qmp_fail(q, "the greeting is not a QMP greeting");
+        int rc = qmp_fail(q, "the greeting is not a QMP greeting: %.200s", txt ? txt : "?");
+        free(txt);
+        return rc;
     }
     q->vmaj = (int)json_integer_value(json_object_get(qv, "major"));
     q->vmin = (int)json_integer_value(json_object_get(qv, "minor"));

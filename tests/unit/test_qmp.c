@@ -145,6 +145,24 @@ int main(void)
         pthread_join(th, NULL);
         close(fds[1]);
     }
+    /* 5b. an event before the greeting (QEMU 10 sends RESUME first when a
+     * client connects while it starts): queued, not taken for the greeting */
+    {
+        int fds[2];
+        socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+        const char *ev = "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"RESUME\"}\r\n";
+        CHECK(write(fds[1], ev, strlen(ev)) == (ssize_t)strlen(ev));
+        CHECK(write(fds[1], GREETING, strlen(GREETING)) == (ssize_t)strlen(GREETING));
+        const char *cap = "{\"return\": {}, \"id\": 1}\r\n"; /* qmp_capabilities' reply: the first id */
+        CHECK(write(fds[1], cap, strlen(cap)) == (ssize_t)strlen(cap));
+        struct qmp *q = qmp_from_fd(fds[0], "test", 2);
+        CHECK_MSG(q != NULL, "%s", ffwd_errmsg());
+        json_t *e = q ? qmp_next_event(q, 0.1) : NULL;
+        CHECK(e && !strcmp(json_string_value(json_object_get(e, "event")) ? json_string_value(json_object_get(e, "event")) : "", "RESUME"));
+        json_decref(e);
+        qmp_close(q);
+        close(fds[1]);
+    }
     /* 6. not QMP at all */
     {
         int fds[2];
@@ -166,6 +184,8 @@ int main(void)
         }
         struct qmp *q = qmp_connect(sock, 20);
         CHECK_MSG(q != NULL, "%s", ffwd_errmsg());
+        if (!q)
+            kill(pid, SIGTERM); /* nobody will tell it to quit */
         if (q) {
             int maj = 0;
             qmp_version(q, &maj, NULL, NULL);
