@@ -59,14 +59,14 @@ static char *unesc(const char *s)
     return o;
 }
 
-static void hist_parse(const char *s, uint64_t *h)
+/* Add a histogram written as "n0,n1,..." ("-": empty) to h. */
+static void hist_add(const char *s, uint64_t *h)
 {
-    memset(h, 0, FLOW_NBINS * sizeof *h);
     if (!strcmp(s, "-"))
         return;
     for (unsigned i = 0; i < FLOW_NBINS && *s; i++) {
         char *end;
-        h[i] = strtoull(s, &end, 10);
+        h[i] += strtoull(s, &end, 10);
         s = *end == ',' ? end + 1 : end;
     }
 }
@@ -160,8 +160,7 @@ struct raw {
     size_t nmaps;
 };
 
-static struct flow_proc *proc_for(struct flow_profile *fp, struct raw *raw, struct elf_files *files, unsigned image,
-                                  struct namer *nm)
+static struct flow_proc *proc_for(struct flow_profile *fp, struct raw *raw, unsigned image)
 {
     for (size_t i = 0; i < fp->nprocs; i++)
         if (fp->procs[i].image == image)
@@ -178,7 +177,6 @@ static struct flow_proc *proc_for(struct flow_profile *fp, struct raw *raw, stru
     p->image = image, p->parent = im->parent, p->pid = im->pid;
     p->name = xstrdup(im->name), p->path = xstrdup(im->path);
     return p;
-    (void)files, (void)nm;
 }
 
 static void namer_init(struct namer *nm, struct raw *raw, struct elf_files *files, unsigned image)
@@ -299,7 +297,7 @@ int flow_load(const char *raw_path, struct elf_files *files, struct flow_profile
             cur.id = (unsigned)U(1);
             unsigned image = (unsigned)U(3);
             namer_init(&cur.nm, &raw, files, image);
-            cur.p = proc_for(fp, &raw, files, image, &cur.nm);
+            cur.p = proc_for(fp, &raw, image);
             if (!cur.p) {
                 ffwd_seterr("%s:%u: task record of unknown image %u", raw_path, lineno, image);
                 goto out;
@@ -392,11 +390,8 @@ int flow_load(const char *raw_path, struct elf_files *files, struct flow_profile
                 cur.p->nloops++;
             }
             struct flow_loop *l = &cur.p->loops[k];
-            uint64_t h[FLOW_NBINS];
-            hist_parse(tok[7], h);
+            hist_add(tok[7], l->hist);
             l->execs += U(4), l->iters += U(5), l->insns += U(6);
-            for (int b = 0; b < FLOW_NBINS; b++)
-                l->hist[b] += h[b];
         } else if (!strcmp(tok[0], "sys")) {
             NEED(7);
             unsigned nr = (unsigned)U(2);
@@ -411,11 +406,8 @@ int flow_load(const char *raw_path, struct elf_files *files, struct flow_profile
                 cur.p->nsys++;
             }
             struct flow_sys *s = &cur.p->sys[k];
-            uint64_t h[FLOW_NBINS];
-            hist_parse(tok[6], h);
+            hist_add(tok[6], s->hist);
             s->count += U(3), s->kinsns += U(4), s->errors += U(5);
-            for (int b = 0; b < FLOW_NBINS; b++)
-                s->hist[b] += h[b];
         } else if (!strcmp(tok[0], "end"))
             ended = true;
 #undef NEED

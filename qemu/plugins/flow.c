@@ -63,6 +63,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 #define NBINS 48              /* log2 histograms: bin b holds values in [2^(b-1), 2^b) */
 #define MAX_CCT_DEPTH 200     /* deeper calls share the node of depth 200 (their functions stay exact) */
 #define FRAME_SEARCH 4096     /* a return looks this far down the shadow stack for its frame */
+#define MAX_SYSNR 4095         /* x8 is the guest's: larger numbers share this slot */
 #define NR_EXECVE 221
 #define NR_EXECVEAT 281
 #define NR_OPENAT 56
@@ -676,6 +677,20 @@ static void task_first(struct task *t, uint64_t va)
 
 /* ---- system calls ---- */
 
+/* The record's counters of system call nr (grown on demand, bounded). */
+static struct sysc *sys_slot(struct trec *r, uint64_t nr)
+{
+    if (nr > MAX_SYSNR)
+        nr = MAX_SYSNR;
+    if (nr >= r->nsys) {
+        size_t n = nr + 1;
+        r->sys = g_renew(struct sysc, r->sys, n);
+        memset(r->sys + r->nsys, 0, (n - r->nsys) * sizeof *r->sys);
+        r->nsys = n;
+    }
+    return &r->sys[nr];
+}
+
 static void cb_svc(unsigned v, void *udata)
 {
     if (v >= FF_MAX_VCPUS)
@@ -707,15 +722,10 @@ static void cb_svc(unsigned v, void *udata)
     } else if (t->sc_nr == FF_NR_EXIT || t->sc_nr == FF_NR_EXIT_GROUP) {
         /* never returns: counted now, and the task (or its whole group) ends */
         struct trec *r = t->rec;
-        if (t->sc_nr >= r->nsys) {
-            size_t n = t->sc_nr + 1;
-            r->sys = g_renew(struct sysc, r->sys, n);
-            memset(r->sys + r->nsys, 0, (n - r->nsys) * sizeof *r->sys);
-            r->nsys = n;
-        }
         if (!ff_dynamic() || ff_block_counts(v)) {
-            r->sys[t->sc_nr].count++;
-            r->sys[t->sc_nr].hist[0]++;
+            struct sysc *sc = sys_slot(r, t->sc_nr);
+            sc->count++;
+            sc->hist[0]++;
             r->seen = true;
         }
         r->exits++;
@@ -751,13 +761,7 @@ static void on_sysret(struct task *t, unsigned v, const struct tbr *b, uint64_t 
     struct trec *r = t->rec;
     uint64_t nr = t->sc_nr, dur = task_k(t, v) - t->sc_k0;
     int64_t ret = (int64_t)ff_xreg(0);
-    if (nr >= r->nsys) {
-        size_t n = nr + 1;
-        r->sys = g_renew(struct sysc, r->sys, n);
-        memset(r->sys + r->nsys, 0, (n - r->nsys) * sizeof *r->sys);
-        r->nsys = n;
-    }
-    struct sysc *s = &r->sys[nr];
+    struct sysc *s = sys_slot(r, nr);
     /* back at the instruction after the `svc` (a page offset: the block may run elsewhere) */
     bool back = ((va - (b->bpc + 4)) & 0xfff) == 0;
     if (in) {
