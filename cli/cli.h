@@ -23,6 +23,7 @@ int cmd_sample_run(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_flow(int argc, char **argv);
+int cmd_suite(int argc, char **argv);
 
 /*
  * The one exit-code rule: 0 success, 1 an error while working (cli_fail),

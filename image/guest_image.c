@@ -16,6 +16,7 @@
 #include "../common/util.h"
 #include "../guest/protocol.h"
 #include "cpio.h"
+#include "debpkg.h"
 #include "modinfo.h"
 
 #define IMAGE_FORMAT "ffwd-guest-image 4"
@@ -73,18 +74,46 @@ void guest_image_input(unsigned char *buf, size_t len)
     }
 }
 
-static char *cache_root(const char *given)
+/* The base every ffwd disk shares; see guest_image.h. */
+int guest_image_base_root(const char *root, const char *bindir, const char *busybox_static_deb,
+                          const char *hostname)
 {
-    if (given && *given)
-        return xstrdup(given);
-    const char *e = getenv("FFWD_CACHE");
-    if (e && *e)
-        return xstrdup(e);
-    const char *x = getenv("XDG_CACHE_HOME");
-    if (x && *x)
-        return xasprintf("%s/ffwd", x);
-    const char *h = getenv("HOME");
-    return xasprintf("%s/.cache/ffwd", h && *h ? h : "/tmp");
+    static const char *const dirs[] = {"bin", "sbin", "etc", "proc", "sys", "dev", "run", "tmp", "root",
+                                       "data", "usr/bin", "etc/init.d", NULL};
+    if (img_mkdirs(root, dirs) < 0 || img_extract(busybox_static_deb, root) < 0)
+        return -1;
+    for (const char *const *a = busybox_applets; *a; a++) {
+        char *n = xasprintf("bin/%s", *a);
+        if (strcmp(*a, "init") == 0) {
+            free(n);
+            n = xstrdup("sbin/init");
+        }
+        char *p = xasprintf("%s/%s", root, n);
+        int exists = access(p, F_OK) == 0;
+        free(p);
+        int sr = exists ? 0 : img_symlink_at(root, n, "/bin/busybox");
+        free(n);
+        if (sr < 0)
+            return -1;
+    }
+    for (const char *const *g = guest_programs; *g; g++) {
+        char *src = xasprintf("%s/%s", bindir, *g), *dst = xasprintf("%s/bin/%s", root, *g);
+        int cr = copy_file(src, dst, 0755);
+        free(src);
+        free(dst);
+        if (cr < 0)
+            return -1;
+    }
+    char *hn = xasprintf("%s\n", hostname);
+    int r = img_write_text(root, "etc/inittab",
+                           "::sysinit:/etc/init.d/rcS\nconsole::askfirst:-/bin/sh\n::shutdown:/bin/sync\n", 0644) < 0 ||
+                    img_write_text(root, "etc/init.d/rcS",
+                                   "#!/bin/sh\nmount -t tmpfs tmpfs /tmp\n/bin/ffwd-guest marker demo-init\n", 0755) < 0 ||
+                    img_write_text(root, "etc/hostname", hn, 0644) < 0
+                ? -1
+                : 0;
+    free(hn);
+    return r;
 }
 
 /* apt-cache lookups: the meta package's current kernel and every candidate version. */
@@ -141,20 +170,9 @@ static int resolve_packages(char *names[NPKG], char *versions[NPKG])
 
 /* apt-cache takes ~1 s per call; remember its answer while the package
  * lists are unchanged (their mtimes are the stamp). */
-static char *apt_stamp(void)
-{
-    struct stat a, b;
-    if (stat("/var/lib/apt/lists", &a) < 0)
-        return NULL;
-    if (stat("/var/cache/apt/pkgcache.bin", &b) < 0)
-        memset(&b, 0, sizeof b);
-    return xasprintf("%lld.%09ld/%lld.%09ld", (long long)a.st_mtim.tv_sec, a.st_mtim.tv_nsec,
-                     (long long)b.st_mtim.tv_sec, b.st_mtim.tv_nsec);
-}
-
 static int resolve_packages_cached(const char *root, char *names[NPKG], char *versions[NPKG])
 {
-    char *stamp = apt_stamp();
+    char *stamp = img_apt_stamp();
     char *cp = xasprintf("%s/apt-resolve.json", root);
     json_t *j = stamp ? json_load_file(cp, 0, NULL) : NULL;
     if (j && !strcmp(json_string_value(json_object_get(j, "stamp")) ?: "", stamp)) {
@@ -315,91 +333,6 @@ static void modidx_free(void)
     memset(&modidx, 0, sizeof modidx);
 }
 
-static int run_quiet(char *const argv[], const char *what)
-{
-    struct sbuf o = {0};
-    int st = run_cmd(argv, &(struct run_opts){.out = &o, .merge_stderr = true});
-    if (st != 0) {
-        if (st > 0)
-            ffwd_seterr("%s failed (exit %d): %.600s", what, st, o.s ? o.s : "");
-        sbuf_free(&o);
-        return -1;
-    }
-    sbuf_free(&o);
-    return 0;
-}
-
-static int symlink_at(const char *root, const char *name, const char *target)
-{
-    char *p = xasprintf("%s/%s", root, name);
-    unlink(p);
-    int r = symlink(target, p);
-    if (r < 0)
-        ffwd_seterr_errno("symlink %s", p);
-    free(p);
-    return r;
-}
-
-static int write_text(const char *root, const char *name, const char *text, mode_t mode)
-{
-    char *p = xasprintf("%s/%s", root, name);
-    int r = write_file_atomic(p, text, strlen(text), mode);
-    if (r == 0)
-        chmod(p, mode);
-    free(p);
-    return r;
-}
-
-static int mkdirs(const char *root, const char *const *dirs)
-{
-    for (; *dirs; dirs++) {
-        char *p = xasprintf("%s/%s", root, *dirs);
-        int r = mkdir_p(p, 0755);
-        free(p);
-        if (r < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int extract(const char *deb, const char *dest)
-{
-    char *argv[] = {"dpkg-deb", "-x", (char *)deb, (char *)dest, NULL};
-    return run_quiet(argv, "dpkg-deb -x");
-}
-
-static char *find_deb(const char *dir, const char *pkg)
-{
-    char *pat = xasprintf("%s_", pkg);
-    char *found = NULL;
-    struct sbuf o = {0};
-    char *argv[] = {"ls", (char *)dir, NULL};
-    if (run_cmd(argv, &(struct run_opts){.out = &o, .quiet = true}) == 0) {
-        for (char *save = NULL, *l = strtok_r(o.s, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-            if (str_starts(l, pat) && strstr(l, "_arm64.deb"))
-                found = xasprintf("%s/%s", dir, l);
-    }
-    sbuf_free(&o);
-    free(pat);
-    if (!found)
-        ffwd_seterr("apt-get download left no %s package in %s", pkg, dir);
-    return found;
-}
-
-static int mke2fs(const char *root, const char *img, const char *size, const char *label)
-{
-    /* Inode tables and the journal zeroed here, not by the guest kernel's
-     * ext4lazyinit thread after mount: that thread writes to the disk in the
-     * background at host-timed moments (it rewrote sectors a capture had
-     * just taken, and it is I/O no rerun reproduces). */
-    char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-L", (char *)label,
-                    "-E", "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0", "-d",
-                    (char *)root, (char *)img, (char *)size, NULL};
-    if (!have_program("mke2fs") && access("/usr/sbin/mke2fs", X_OK) == 0)
-        argv[0] = "/usr/sbin/mke2fs";
-    return run_quiet(argv, "mke2fs");
-}
-
 static int build(const char *tmp, const char *bindir, char *names[NPKG])
 {
     char *debs = xasprintf("%s/debs", tmp);
@@ -427,11 +360,11 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
     char *rootfs = xasprintf("%s/rootfs-root", tmp);
     char *deb[NPKG] = {0};
     for (int i = 0; i < NPKG; i++)
-        if (!(deb[i] = find_deb(debs, names[i])))
+        if (!(deb[i] = img_find_deb(debs, names[i])))
             goto out;
 
     /* kernel */
-    if (extract(deb[PKG_KERNEL], kx) < 0)
+    if (img_extract(deb[PKG_KERNEL], kx) < 0)
         goto out;
     {
         struct sbuf ls = {0};
@@ -496,7 +429,7 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
         /* a shell and the workloads, for ffwd.root=none (runs without a disk) */
         if (cr == 0) {
             char *bb = xasprintf("%s/bbs", tmp);
-            cr = extract(deb[PKG_BUSYBOX_STATIC], bb);
+            cr = img_extract(deb[PKG_BUSYBOX_STATIC], bb);
             char *bbbin = xasprintf("%s/bin/busybox", bb);
             cr = cr ? cr : cpio_dir(c, "bin", 0755) | cpio_file_from(c, "bin/busybox", 0755, bbbin) |
                                cpio_dir(c, "tmp", 01777);
@@ -531,44 +464,14 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
 
     /* demo disk */
     {
-        static const char *const dirs[] = {"bin", "sbin", "etc", "proc", "sys", "dev", "run", "tmp", "root",
-                                           "data", "usr/bin", "etc/init.d", NULL};
-        if (mkdirs(demo, dirs) < 0)
+        if (guest_image_base_root(demo, bindir, deb[PKG_BUSYBOX_STATIC], "ffwd-demo") < 0)
             goto out;
-        if (extract(deb[PKG_BUSYBOX_STATIC], demo) < 0 || extract(deb[PKG_LIBC], demo) < 0 ||
-            extract(deb[PKG_LZMA], demo) < 0 || extract(deb[PKG_XZ], demo) < 0)
+        if (img_extract(deb[PKG_LIBC], demo) < 0 || img_extract(deb[PKG_LZMA], demo) < 0 ||
+            img_extract(deb[PKG_XZ], demo) < 0)
             goto out;
         for (int i = PKG_REAL0; i < NPKG; i++)
-            if (extract(deb[i], demo) < 0)
+            if (img_extract(deb[i], demo) < 0)
                 goto out;
-        for (const char *const *a = busybox_applets; *a; a++) {
-            char *n = xasprintf("bin/%s", *a);
-            if (strcmp(*a, "init") == 0) {
-                free(n);
-                n = xstrdup("sbin/init");
-            }
-            char *p = xasprintf("%s/%s", demo, n);
-            int exists = access(p, F_OK) == 0;
-            free(p);
-            int sr = exists ? 0 : symlink_at(demo, n, "/bin/busybox");
-            free(n);
-            if (sr < 0)
-                goto out;
-        }
-        for (const char *const *g = guest_programs; *g; g++) {
-            char *src = xasprintf("%s/%s", bindir, *g), *dst = xasprintf("%s/bin/%s", demo, *g);
-            int cr = copy_file(src, dst, 0755);
-            free(src);
-            free(dst);
-            if (cr < 0)
-                goto out;
-        }
-        if (write_text(demo, "etc/inittab",
-                       "::sysinit:/etc/init.d/rcS\nconsole::askfirst:-/bin/sh\n::shutdown:/bin/sync\n", 0644) < 0 ||
-            write_text(demo, "etc/init.d/rcS",
-                       "#!/bin/sh\nmount -t tmpfs tmpfs /tmp\n/bin/ffwd-guest marker demo-init\n", 0755) < 0 ||
-            write_text(demo, "etc/hostname", "ffwd-demo\n", 0644) < 0)
-            goto out;
         unsigned char *in = xmalloc(GUEST_INPUT_SIZE);
         guest_image_input(in, GUEST_INPUT_SIZE);
         char *ip = xasprintf("%s/data/input.txt", demo);
@@ -578,7 +481,7 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
         if (wr < 0)
             goto out;
         char *img = xasprintf("%s/demo.img", tmp);
-        int mr = mke2fs(demo, img, DEMO_DISK_SIZE, "ffwd-demo");
+        int mr = img_mke2fs(demo, img, DEMO_DISK_SIZE, "ffwd-demo");
         free(img);
         if (mr < 0)
             goto out;
@@ -588,16 +491,16 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
     {
         static const char *const dirs[] = {"bin", "sbin", "etc/init.d", "proc", "sys", "dev", "run", "tmp", "root",
                                            NULL};
-        if (mkdirs(rootfs, dirs) < 0)
+        if (img_mkdirs(rootfs, dirs) < 0)
             goto out;
-        if (extract(deb[PKG_BUSYBOX], rootfs) < 0 || extract(deb[PKG_LIBC], rootfs) < 0 ||
-            extract(deb[PKG_LZMA], rootfs) < 0 || extract(deb[PKG_XZ], rootfs) < 0)
+        if (img_extract(deb[PKG_BUSYBOX], rootfs) < 0 || img_extract(deb[PKG_LIBC], rootfs) < 0 ||
+            img_extract(deb[PKG_LZMA], rootfs) < 0 || img_extract(deb[PKG_XZ], rootfs) < 0)
             goto out;
-        if (symlink_at(rootfs, "bin/sh", "busybox") < 0 || symlink_at(rootfs, "sbin/init", "/bin/busybox") < 0 ||
-            symlink_at(rootfs, "sbin/poweroff", "/bin/busybox") < 0 ||
-            write_text(rootfs, "etc/inittab", "::sysinit:/etc/init.d/rcS\n::shutdown:/bin/busybox sync\n", 0644) <
+        if (img_symlink_at(rootfs, "bin/sh", "busybox") < 0 || img_symlink_at(rootfs, "sbin/init", "/bin/busybox") < 0 ||
+            img_symlink_at(rootfs, "sbin/poweroff", "/bin/busybox") < 0 ||
+            img_write_text(rootfs, "etc/inittab", "::sysinit:/etc/init.d/rcS\n::shutdown:/bin/busybox sync\n", 0644) <
                 0 ||
-            write_text(rootfs, "etc/init.d/rcS",
+            img_write_text(rootfs, "etc/init.d/rcS",
                        "#!/bin/sh\n"
                        "# rcS of the ffwd test rootfs: run by Debian's busybox init (PID 1).\n"
                        "/bin/busybox mount -t tmpfs tmpfs /tmp\n"
@@ -607,7 +510,7 @@ static int build(const char *tmp, const char *bindir, char *names[NPKG])
                        0755) < 0)
             goto out;
         char *img = xasprintf("%s/rootfs.img", tmp);
-        int mr = mke2fs(rootfs, img, ROOTFS_DISK_SIZE, "ffwd-rootfs");
+        int mr = img_mke2fs(rootfs, img, ROOTFS_DISK_SIZE, "ffwd-rootfs");
         free(img);
         if (mr < 0)
             goto out;
@@ -648,7 +551,7 @@ int guest_image_get(const struct guest_image_opts *o, struct guest_image *out)
     free(gdir);
     char *names[NPKG] = {0}, *versions[NPKG] = {0};
     int r = -1;
-    char *root = cache_root(o->cache_dir), *final = NULL, *tmp = NULL;
+    char *root = img_cache_root(o->cache_dir), *final = NULL, *tmp = NULL;
     json_t *man = NULL;
     if (resolve_packages_cached(root, names, versions) < 0)
         goto done;

@@ -37,6 +37,11 @@ void guest_image_free(struct guest_image *g);
 
 /* The Debian arm64 packages the images are made from. */
 extern const char *const guest_image_packages[];
+/* The base of every ffwd disk into ROOT: static busybox (from its .deb) with
+ * its applets in /bin, ffwd's guest programs from BINDIR, an inittab that
+ * mounts /tmp. Packages are extracted over it by the caller. */
+int guest_image_base_root(const char *root, const char *bindir, const char *busybox_static_deb,
+                          const char *hostname);
 /* Deterministic demo input (also used by tests on the host). */
 void guest_image_input(unsigned char *buf, size_t len);
 #define GUEST_INPUT_SIZE (4u << 20)

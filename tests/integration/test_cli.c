@@ -452,6 +452,7 @@ static int test_install(void)
                                         "lib/ffwd/guest/ffwd-guest", "lib/ffwd/guest/ffwd-matmul",
                                         "share/ffwd/gem5/ffwd_restore.py", "share/ffwd/gem5/ffwd_stdlib.py",
                                         "share/ffwd/gem5/ffwd_board.py", "share/ffwd/gem5/templates/v24.0-gicv3.cpt.gz",
+                                        "share/ffwd/suites/debian.json", "share/man/man1/ffwd-suite.1",
                                         "share/man/man1/ffwd.1", "share/man/man1/ffwd-profile.1",
                                         "share/man/man1/ffwd-trace-record.1", "share/bash-completion/completions/ffwd",
                                         NULL};
@@ -482,6 +483,18 @@ static int test_install(void)
     CHECK_MSG(m5 && path_exists(m5), "the installed demo wrote no gem5 checkpoint (%s)", m5 ? m5 : "null");
     free(m5);
     free(want);
+    json_decref(j);
+    /* the installed suites are found from the prefix too */
+    free(script);
+    script = xasprintf("unset FFWD_DATA_DIR; %s suite list --json", bin);
+    char *sargv[] = {"bash", "-c", script, NULL};
+    sbuf_free(&o);
+    rc = run_cmd(sargv, &(struct run_opts){.out = &o});
+    j = rc == 0 && o.s ? json_loads(o.s, 0, &je) : NULL;
+    json_t *s0 = json_array_get(json_object_get(j, "suites"), 0);
+    CHECK_MSG(s0 && !strcmp(json_string_value(json_object_get(s0, "name")) ?: "", "debian") &&
+                  strstr(json_string_value(json_object_get(s0, "file")) ?: "", prefix),
+              "installed ffwd suite list: %s", o.s ? o.s : "");
     json_decref(j);
     sbuf_free(&o);
     free(script), free(bin), free(out), free(prefix);
