@@ -24,6 +24,7 @@ int cmd_trace(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
 int cmd_flow(int argc, char **argv);
 int cmd_suite(int argc, char **argv);
+int cmd_study(int argc, char **argv);
 
 /*
  * The one exit-code rule: 0 success, 1 an error while working (cli_fail),

@@ -33,6 +33,7 @@ static const struct {
     {"verify", cmd_verify, "run a checkpoint in real gem5 and compare the guest output with QEMU's"},
     {"gem5-table", cmd_gem5_table, "print gem5's misc-register table derived from a gem5 source tree"},
     {"suite", cmd_suite, "benchmark suites of real arm64 programs: list, build their disk, run and check them"},
+    {"study", cmd_study, "the whole SimPoint study of a suite: profile, cluster, sample, gem5, report"},
     {"guest", cmd_guest, "build the demo guest, or print where its files are"},
 };
 

@@ -627,7 +627,9 @@ int run_cmd(char *const argv[], const struct run_opts *o)
             posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     } else if (o->stdout_file) {
         posix_spawn_file_actions_addopen(&fa, 1, o->stdout_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o->quiet)
+        if (o->stderr_file)
+            posix_spawn_file_actions_addopen(&fa, 2, o->stderr_file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        else if (o->quiet)
             posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     } else if (o->quiet) {
         posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

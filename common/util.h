@@ -111,6 +111,7 @@ struct run_opts {
     bool merge_stderr;
     bool quiet;              /* send stdout/stderr to /dev/null when not captured */
     const char *stdout_file; /* redirect stdout to this file */
+    const char *stderr_file; /* redirect stderr to this file (with stdout_file) */
 };
 /* Run argv[0] (searched in PATH) and wait. Returns the exit status (0..255),
  * or -1 (with a message) when it could not be started or died by a signal. */

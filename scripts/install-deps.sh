@@ -26,6 +26,7 @@ HOST_PKGS=(
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   libfdt-dev zlib1g-dev libdeflate-dev libjansson-dev libglib2.0-dev
   e2fsprogs dpkg-dev libelf-dev strace
+  chromium
   valgrind
   clang libclang-rt-14-dev
   slurmctld slurmd slurm-client munge
