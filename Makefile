@@ -70,6 +70,7 @@ bench: build
 	@./$(BUILD)/bench_trace ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
 	@./$(BUILD)/bench_flow ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
 	@./$(BUILD)/bench_runner ./$(BUILD)/ffwd . 1000
+	@./$(BUILD)/bench_study ./$(BUILD)/ffwd debian
 
 gem5-check: build
 	@if [ -z "$(GEM5)" ]; then \

@@ -16,6 +16,9 @@ static void study_help(FILE *f)
     fprintf(f, "usage: ffwd study SUITE --out DIR [--size test|ref] [--bench NAME[,NAME...]]\n"
                "                  [--interval N] [--maxk K] [--warmup N]\n"
                "                  [--gem5 PATH [--config USER.py] [--cpu atomic|timing|o3] [--jobs N] [--full]]\n"
+               "                  [--gem5-mips-atomic R] [--gem5-kips-detailed R]\n"
+               "                  [--parallel N | --slurm [--partition P] [--account A] [--time T]\n"
+               "                   [--slurm-mem M] [--sbatch-arg OPT]... [--path-map LOCAL=REMOTE]] [--no-report]\n"
                "                  [--timeout SEC] [--qemu PATH] [--smp N] [--mem SIZE]\n"
                "\n"
                "The whole SimPoint study of every benchmark of SUITE (a built-in suite's name\n"
@@ -47,11 +50,24 @@ static void study_help(FILE *f)
                "                       the gem5 rates the report compares with (default 3 MIPS, 300 KIPS)\n"
                "  --timeout, --qemu, --smp, --mem  for every guest run (as `ffwd boot`)\n"
                "\n"
+               "Several benchmarks at once: each benchmark's stages become one task, `ffwd study\n"
+               "SUITE --bench NAME --no-report ...` in DIR/NAME (its messages in DIR/NAME/study.log),\n"
+               "run by the same runner as `ffwd sample-run` (docs/study.md):\n"
+               "  --parallel N         N benchmarks at once on this machine\n"
+               "  --slurm              all of them as one Slurm job array (the script stays in\n"
+               "                       DIR/slurm/job.sh); the study waits for it, then reports\n"
+               "  --partition, --account, --time, --sbatch-arg, --path-map  as for sample-run\n"
+               "  --slurm-mem M        per task (default 1G, 3G with --gem5)\n"
+               "  --no-report          a task's own run: only DIR/NAME, no report\n"
+               "\n"
                "Exit status: 0 when every benchmark went through every stage; 1 when some did\n"
                "not (each is named; the others are finished and reported).\n");
 }
 
-enum { O_SIZE = 1000, O_BENCH, O_INTERVAL, O_MAXK, O_WARMUP, O_FULL, O_JOBS, O_CONFIG, O_RATE_A, O_RATE_D };
+enum {
+    O_SIZE = 1000, O_BENCH, O_INTERVAL, O_MAXK, O_WARMUP, O_FULL, O_JOBS, O_CONFIG, O_RATE_A, O_RATE_D, O_PARALLEL,
+    O_SLURM, O_PARTITION, O_ACCOUNT, O_TIME, O_SLURM_MEM, O_SBATCH, O_PATH_MAP, O_NO_REPORT
+};
 
 int cmd_study(int argc, char **argv)
 {
@@ -72,11 +88,22 @@ int cmd_study(int argc, char **argv)
                                        {"qemu", required_argument, 0, OPT_QEMU},
                                        {"smp", required_argument, 0, OPT_SMP},
                                        {"mem", required_argument, 0, OPT_MEM},
+                                       {"parallel", required_argument, 0, O_PARALLEL},
+                                       {"slurm", no_argument, 0, O_SLURM},
+                                       {"partition", required_argument, 0, O_PARTITION},
+                                       {"account", required_argument, 0, O_ACCOUNT},
+                                       {"time", required_argument, 0, O_TIME},
+                                       {"slurm-mem", required_argument, 0, O_SLURM_MEM},
+                                       {"sbatch-arg", required_argument, 0, O_SBATCH},
+                                       {"path-map", required_argument, 0, O_PATH_MAP},
+                                       {"no-report", no_argument, 0, O_NO_REPORT},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     /* gem5 only when asked for with --gem5 ($GEM5 is not enough): its stages take hours */
     struct study_opts o = {.size = SUITE_TEST};
-    static const char *extra[16];
+    static const char *extra[16], *sbatch[32];
+    static struct gem5_slurm_opts so;
+    bool slurm = false, slurm_opt = false;
     uint64_t v;
     double secs;
     int c;
@@ -134,6 +161,29 @@ int cmd_study(int argc, char **argv)
             extra[o.nextra++] = c == OPT_TIMEOUT ? "--timeout" : c == OPT_QEMU ? "--qemu" : c == OPT_SMP ? "--smp" : "--mem";
             extra[o.nextra++] = optarg;
             break;
+        case O_PARALLEL:
+            if (cli_uint("--parallel", optarg, 1, 256, &v) < 0)
+                return cli_bad_value(study_help);
+            o.parallel = (unsigned)v;
+            break;
+        case O_SLURM: slurm = true; break;
+        case O_PARTITION: so.partition = optarg, slurm_opt = true; break;
+        case O_ACCOUNT: so.account = optarg, slurm_opt = true; break;
+        case O_TIME: so.time = optarg, slurm_opt = true; break;
+        case O_SLURM_MEM: so.mem = optarg, slurm_opt = true; break;
+        case O_PATH_MAP:
+            if (!strchr(optarg, '=') || optarg[0] != '/') {
+                ffwd_seterr("--path-map: LOCAL=REMOTE, both absolute (got '%s')", optarg);
+                return cli_bad_value(study_help);
+            }
+            so.path_map = optarg, slurm_opt = true;
+            break;
+        case O_SBATCH:
+            if (so.nsbatch_args == sizeof sbatch / sizeof *sbatch)
+                return cli_usage(study_help, "too many --sbatch-arg");
+            sbatch[so.nsbatch_args++] = optarg, slurm_opt = true;
+            break;
+        case O_NO_REPORT: o.no_report = true; break;
         case 'h': study_help(stdout); return 0;
         default: return cli_bad_option(c, argv, study_help);
         }
@@ -149,6 +199,14 @@ int cmd_study(int argc, char **argv)
         ffwd_seterr("--gem5 %s: not an executable file", o.gem5);
         return cli_bad_value(study_help);
     }
+    if (slurm_opt && !slurm)
+        return cli_usage(study_help, "--partition, --account, --time, --slurm-mem, --sbatch-arg and --path-map "
+                                     "belong to --slurm");
+    if (slurm && o.parallel)
+        return cli_usage(study_help, "--parallel and --slurm: one or the other");
+    so.sbatch_args = sbatch;
+    if (slurm)
+        o.slurm = &so;
     o.suite = argv[optind];
     o.extra = extra;
     static char self[PATH_MAX];

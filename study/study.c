@@ -12,6 +12,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../runner/runner.h"
 
 /* Seconds per instruction each kind of stage took so far: the estimate of
  * what is left. */
@@ -304,6 +305,82 @@ out:
     return r;
 }
 
+/* The benchmarks' stages as runner tasks: each `ffwd study SUITE --bench
+ * NAME --no-report` with the same options, in OUT/NAME. Paths absolute: a
+ * task runs in its own folder, maybe on another node. */
+static int run_as_tasks(const struct study_opts *o, const struct suite *s, const bool *sel, size_t *failed)
+{
+    char *out = realpath(o->out, NULL), *spath = realpath(s->path, NULL);
+    if (!out || !spath) {
+        free(out), free(spath);
+        return ffwd_seterr_errno("%s", !out ? o->out : s->path);
+    }
+    struct runner_task *t = xcalloc(s->n, sizeof *t);
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!sel[i])
+            continue;
+        struct runner_task *x = &t[n++];
+        struct args a = {0};
+        add(&a, o->ffwd), add(&a, "study"), add(&a, spath), add(&a, "--bench"), add(&a, s->b[i].name);
+        add(&a, "--out"), add(&a, out), add(&a, "--size"), add(&a, suite_size_names[o->size]), add(&a, "--no-report");
+        if (o->interval)
+            add(&a, "--interval"), addu(&a, o->interval);
+        if (o->maxk)
+            add(&a, "--maxk"), addu(&a, o->maxk);
+        add(&a, "--warmup"), addu(&a, o->warmup);
+        if (o->gem5) {
+            add(&a, "--gem5"), add(&a, o->gem5), add(&a, "--cpu"), add(&a, o->cpu ? o->cpu : "o3");
+            if (o->config)
+                add(&a, "--config"), add(&a, o->config);
+            if (o->jobs)
+                add(&a, "--jobs"), addu(&a, o->jobs);
+            if (o->full)
+                add(&a, "--full");
+        }
+        guest_opts(o, &a);
+        x->argv = a.v;
+        x->dir = xasprintf("%s/%s", out, s->b[i].name);
+        x->log = "study.log";
+        x->label = s->b[i].name;
+        /* QEMU's guest RAM (512 MiB unless --mem) and ffwd; gem5 runs there too with --gem5 */
+        x->mem_bytes = (o->gem5 ? 3ULL : 1ULL) << 30;
+        mkdir_p(x->dir, 0755);
+    }
+    double t0 = now_sec();
+    struct runner_opts ro = {.kind = o->slurm ? RUNNER_SLURM : RUNNER_LOCAL, .jobs = o->parallel ? o->parallel : 1,
+                             .job_name = "ffwd-study"};
+    char *rdir = xasprintf("%s/slurm", out);
+    if (o->slurm) {
+        ro.run_dir = rdir;
+        ro.partition = o->slurm->partition, ro.account = o->slurm->account, ro.time = o->slurm->time;
+        ro.mem = o->slurm->mem, ro.sbatch_args = o->slurm->sbatch_args, ro.nsbatch_args = o->slurm->nsbatch_args;
+        ro.path_map = o->slurm->path_map;
+        mkdir_p(rdir, 0755);
+    }
+    ffwd_progress("%zu benchmarks as %s", n,
+                  o->slurm ? "one Slurm job array" : o->parallel > 1 ? "tasks on this machine" : "tasks");
+    int r = runner_run(&ro, t, n);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (t[i].ended && t[i].exit_status == 0)
+            ffwd_info("benchmark %s: done (%.0f s)", t[i].label, t[i].elapsed);
+        else {
+            ffwd_error("benchmark %s: %s (log: %s/%s)", t[i].label,
+                       t[i].error[0] ? t[i].error : t[i].timed_out ? "timed out" : "failed", t[i].dir, t[i].log);
+            (*failed)++;
+        }
+    }
+    ffwd_info("%zu benchmarks' stages in %.0f s", n, now_sec() - t0);
+    for (size_t i = 0; i < n; i++) {
+        for (char **p = t[i].argv; p && *p; p++)
+            free(*p);
+        free(t[i].argv);
+        free(t[i].dir);
+    }
+    free(t), free(rdir), free(out), free(spath);
+    return r;
+}
+
 int study_run(const struct study_opts *o)
 {
     struct suite s;
@@ -338,7 +415,12 @@ int study_run(const struct study_opts *o)
         goto out;
     struct ctx c = {.o = o, .t0 = now_sec()};
     size_t k = 0, failed = 0;
-    for (size_t i = 0; i < s.n; i++) {
+    if ((o->parallel > 1 || o->slurm) && !o->no_report) {
+        if (run_as_tasks(o, &s, sel, &failed) < 0)
+            goto out;
+        nsel = 0; /* done by the tasks */
+    }
+    for (size_t i = 0; i < s.n && nsel; i++) {
         if (!sel[i])
             continue;
         k++;
@@ -350,10 +432,11 @@ int study_run(const struct study_opts *o)
         }
         free(bdir);
     }
-    if (study_report(o->out, &s, sel, o->size, o) < 0)
-        goto out;
-    ffwd_info("study of %zu benchmarks in %.0f s: %zu failed; report: %s/report.html", nsel, now_sec() - c.t0, failed,
-              o->out);
+    if (!o->no_report) {
+        if (study_report(o->out, &s, sel, o->size, o) < 0)
+            goto out;
+        ffwd_info("study in %.0f s: %zu benchmark(s) failed; report: %s/report.html", now_sec() - c.t0, failed, o->out);
+    }
     r = failed ? 1 : 0;
 out:
     free(disk);

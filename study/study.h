@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../gem5/simpoints.h"
 #include "suite.h"
 
 struct study_opts {
@@ -43,6 +44,14 @@ struct study_opts {
     double gem5_ips_detailed;
     const char *const *extra; /* more options for every guest run (--smp, --timeout, --qemu ...) */
     unsigned nextra;
+    /* Several benchmarks at once: each one's stages as a task of the runner
+     * (runner/runner.h) -- `ffwd study SUITE --bench NAME --no-report` in
+     * OUT/NAME, its messages in OUT/NAME/study.log --, PARALLEL of them on
+     * this machine or all of them as one Slurm job array; the report is
+     * written when they have ended. */
+    unsigned parallel;
+    const struct gem5_slurm_opts *slurm; /* NULL: on this machine */
+    bool no_report;          /* a task's own run: OUT/NAME only, no report */
 };
 
 /* Run the study. 0 when every benchmark went through every stage it was

@@ -230,6 +230,23 @@ static int t_slurm(void)
     CHECK(mscript && !strstr(mscript, not));
     free(want), free(not), free(mscript), free(mjs), free(map), free(alias), free(m);
 
+    /* 5. the QEMU side of a study as a job array: a benchmark's stages in a task */
+    char *so = xasprintf("%s/study", w);
+    const char *sa[] = {"study", "debian", "--bench", "tcc", "--out", so, "--interval", "5000000", "--slurm", NULL};
+    t0 = now_sec();
+    int src = ffwd(&o, sa);
+    CHECK_MSG(src == 0, "ffwd study --slurm: exit %d: %s", src, o.s);
+    printf("slurm: study of tcc (profile, cluster, sample) in %.1f s\n", now_sec() - t0);
+    char *srp = xasprintf("%s/report.json", so), *sjs = xasprintf("%s/slurm/job.sh", so);
+    json_t *sr = json_load_file(srp, 0, NULL);
+    json_t *sb = json_array_get(json_object_get(sr, "benchmarks"), 0);
+    CHECK_MSG(sb && !strcmp(json_string_value(json_object_get(sb, "status")) ?: "", "done"), "study via Slurm: %s",
+              sb ? json_string_value(json_object_get(sb, "status")) : "no report");
+    CHECK(json_array_size(json_object_get(sb, "points")) >= 1);
+    CHECK_MSG(path_exists(sjs), "no %s", sjs);
+    json_decref(sr);
+    free(srp), free(sjs), free(so);
+
     char *down[] = {cluster, "down", sc, NULL};
     run_cmd(down, &(struct run_opts){.quiet = true});
     json_decref(ref);
