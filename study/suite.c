@@ -360,8 +360,12 @@ int suite_load(const char *spec, struct suite *s)
     s->path = path;
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!j)
-        return ffwd_seterr("suite file %s: line %d: %s", path, je.line, je.text);
+    if (!j) {
+        ffwd_seterr("suite file %s: line %d: %s", path, je.line, je.text);
+        free(path);
+        s->path = NULL;
+        return -1;
+    }
     struct ctx c = {.file = path};
     int err = 0, r = -1;
     json_t *fmt = json_object_get(j, "ffwd_suite");
