@@ -179,16 +179,9 @@ int study_report(const char *out, const struct suite *s, const bool *sel, enum s
         char *bdir = xasprintf("%s/%s", out, b->name);
         json_t *prof = load(bdir, "profile"), *cl = load(bdir, "cluster"), *smp = load(bdir, "sample"),
                *sr = load(bdir, "sample-run"), *fr = load(bdir, "full-run");
-        char *prefix = xasprintf("%s/profile/p.positions", bdir);
-        char *pos = read_file(prefix, NULL);
-        double region = NAN;
-        for (char *l = pos ? strstr(pos, "\nend ") : NULL; l; l = strstr(l + 1, "\nend ")) {
-            unsigned long long a, c2, d, e;
-            unsigned v;
-            if (sscanf(l + 5, "%u %llu %llu %llu %llu", &v, &a, &c2, &d, &e) == 5 && v == 0)
-                region = (double)e;
-        }
-        free(pos);
+        char *prefix = xasprintf("%s/profile/p", bdir);
+        uint64_t rc = study_region_count(prefix);
+        double region = rc ? (double)rc : NAN;
         free(prefix);
         json_t *bj = json_pack("{s:s,s:s,s:s}", "name", b->name, "kind", b->kind, "description", b->description);
         const char *status = !prof ? "not profiled" : !cl ? "not clustered" : !smp ? "not sampled"

@@ -63,7 +63,7 @@ static void guest_opts(const struct study_opts *o, struct args *a)
 
 /* The end of the region in what the profile counted: the "end" line of
  * PREFIX.positions ("end VCPU INTERVALS ALL THIS COUNTED"). 0: not found. */
-static uint64_t region_count(const char *prefix)
+uint64_t study_region_count(const char *prefix)
 {
     char *p = xasprintf("%s.positions", prefix);
     char *t = read_file(p, NULL);
@@ -215,7 +215,7 @@ static int one_bench(struct ctx *c, const struct suite_bench *b, const char *dis
     json_t *prof = NULL, *cl = NULL, *smp = NULL, *sr = NULL, *fprof = NULL, *fs = NULL, *fr = NULL;
     int r = -1;
     /* the size of the region, for the estimates: a previous profile's, or none yet */
-    double insns = (double)region_count(prefix);
+    double insns = (double)study_region_count(prefix);
     if (mkdir_p(pdir, 0755) < 0)
         goto out;
 
@@ -227,7 +227,7 @@ static int one_bench(struct ctx *c, const struct suite_bench *b, const char *dis
     if (stage(c, bdir, "profile", &a, K_QEMU, insns, check_output, &oc, &prof) < 0)
         goto out;
     args_free(&a);
-    uint64_t region = region_count(prefix);
+    uint64_t region = study_region_count(prefix);
     insns = (double)region;
     json_t *v0 = json_array_get(json_object_get(prof, "vcpus"), 0);
     const char *bbv = json_string_value(json_object_get(v0, "bbv"));

@@ -59,6 +59,10 @@ struct study_opts {
  * -1 when the study could not run at all (message set). */
 int study_run(const struct study_opts *o);
 
+/* The end of a profile's region in what it counted (the "end" line of
+ * PREFIX.positions for vCPU 0); 0 when there is none. */
+uint64_t study_region_count(const char *prefix);
+
 /* Write OUT/report.json and OUT/report.html from the stage results in OUT. */
 int study_report(const char *out, const struct suite *s, const bool *sel, enum suite_size size,
                  const struct study_opts *o);
