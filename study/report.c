@@ -119,7 +119,7 @@ static void cpi_svg(struct sbuf *h, json_t *pts, double est, double full)
     if (!(maxc > 0))
         maxc = 1;
     const double x0 = 50, w = 600, H = 180, y0 = 20, ph = 130;
-    sbuf_addf(h, "<svg class=\"cpi\" xmlns=\"http://www.w3.org/2000/svg\" width=\"700\" height=\"%.0f\" role=\"img\" "
+    sbuf_addf(h, "<svg class=\"cpi\" xmlns=\"http://www.w3.org/2000/svg\" width=\"780\" height=\"%.0f\" role=\"img\" "
                  "aria-label=\"CPI per simulation point\">\n",
               H);
     sbuf_addf(h, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#444\"/>\n", x0, y0 + ph, x0 + w,
