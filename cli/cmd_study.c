@@ -18,7 +18,8 @@ static void study_help(FILE *f)
                "                  [--gem5 PATH [--config USER.py] [--cpu atomic|timing|o3] [--jobs N] [--full]]\n"
                "                  [--gem5-mips-atomic R] [--gem5-kips-detailed R]\n"
                "                  [--parallel N | --slurm [--partition P] [--account A] [--time T]\n"
-               "                   [--slurm-mem M] [--sbatch-arg OPT]... [--path-map LOCAL=REMOTE]] [--no-report]\n"
+               "                   [--slurm-mem M] [--sbatch-arg OPT]... [--path-map LOCAL=REMOTE]\n"
+               "                   [--no-wait | --collect]] [--no-report]\n"
                "                  [--timeout SEC] [--qemu PATH] [--smp N] [--mem SIZE]\n"
                "\n"
                "The whole SimPoint study of every benchmark of SUITE (a built-in suite's name\n"
@@ -58,6 +59,9 @@ static void study_help(FILE *f)
                "                       DIR/slurm/job.sh); the study waits for it, then reports\n"
                "  --partition, --account, --time, --sbatch-arg, --path-map  as for sample-run\n"
                "  --slurm-mem M        per task (default 1G, 3G with --gem5)\n"
+               "  --no-wait            submit and return; the same command with --collect instead\n"
+               "                       waits for the job and writes the report\n"
+               "  --collect            wait for the earlier submission (DIR/slurm/job.json), report\n"
                "  --no-report          a task's own run: only DIR/NAME, no report\n"
                "\n"
                "Exit status: 0 when every benchmark went through every stage; 1 when some did\n"
@@ -66,7 +70,7 @@ static void study_help(FILE *f)
 
 enum {
     O_SIZE = 1000, O_BENCH, O_INTERVAL, O_MAXK, O_WARMUP, O_FULL, O_JOBS, O_CONFIG, O_RATE_A, O_RATE_D, O_PARALLEL,
-    O_SLURM, O_PARTITION, O_ACCOUNT, O_TIME, O_SLURM_MEM, O_SBATCH, O_PATH_MAP, O_NO_REPORT
+    O_SLURM, O_PARTITION, O_ACCOUNT, O_TIME, O_SLURM_MEM, O_SBATCH, O_PATH_MAP, O_NO_REPORT, O_NO_WAIT, O_COLLECT
 };
 
 int cmd_study(int argc, char **argv)
@@ -97,6 +101,8 @@ int cmd_study(int argc, char **argv)
                                        {"sbatch-arg", required_argument, 0, O_SBATCH},
                                        {"path-map", required_argument, 0, O_PATH_MAP},
                                        {"no-report", no_argument, 0, O_NO_REPORT},
+                                       {"no-wait", no_argument, 0, O_NO_WAIT},
+                                       {"collect", no_argument, 0, O_COLLECT},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     /* gem5 only when asked for with --gem5 ($GEM5 is not enough): its stages take hours */
@@ -184,6 +190,8 @@ int cmd_study(int argc, char **argv)
             sbatch[so.nsbatch_args++] = optarg, slurm_opt = true;
             break;
         case O_NO_REPORT: o.no_report = true; break;
+        case O_NO_WAIT: so.no_wait = true, slurm_opt = true; break;
+        case O_COLLECT: so.collect = true, slurm_opt = true; break;
         case 'h': study_help(stdout); return 0;
         default: return cli_bad_option(c, argv, study_help);
         }
@@ -200,8 +208,10 @@ int cmd_study(int argc, char **argv)
         return cli_bad_value(study_help);
     }
     if (slurm_opt && !slurm)
-        return cli_usage(study_help, "--partition, --account, --time, --slurm-mem, --sbatch-arg and --path-map "
-                                     "belong to --slurm");
+        return cli_usage(study_help, "--partition, --account, --time, --slurm-mem, --sbatch-arg, --path-map, "
+                                     "--no-wait and --collect belong to --slurm");
+    if (so.no_wait && so.collect)
+        return cli_usage(study_help, "--no-wait and --collect: one or the other");
     if (slurm && o.parallel)
         return cli_usage(study_help, "--parallel and --slurm: one or the other");
     so.sbatch_args = sbatch;

@@ -360,8 +360,17 @@ static int run_as_tasks(const struct study_opts *o, const struct suite *s, const
     }
     ffwd_progress("%zu benchmarks as %s", n,
                   o->slurm ? "one Slurm job array" : o->parallel > 1 ? "tasks on this machine" : "tasks");
-    int r = runner_run(&ro, t, n);
-    for (size_t i = 0; i < n && r == 0; i++) {
+    ro.no_wait = o->slurm && o->slurm->no_wait;
+    int r = o->slurm && o->slurm->collect ? runner_collect(&ro, t, n) : runner_run(&ro, t, n);
+    if (r == 0 && ro.no_wait) {
+        char job[64] = "?";
+        runner_submitted(rdir, job, sizeof job);
+        ffwd_info("submitted as Slurm job %s; the same command with --collect instead of --no-wait waits for it and "
+                  "writes the report",
+                  job);
+        *failed = (size_t)-1; /* nothing to report yet */
+    }
+    for (size_t i = 0; i < n && r == 0 && !ro.no_wait; i++) {
         if (t[i].ended && t[i].exit_status == 0)
             ffwd_info("benchmark %s: done (%.0f s)", t[i].label, t[i].elapsed);
         else {
@@ -418,6 +427,10 @@ int study_run(const struct study_opts *o)
     if ((o->parallel > 1 || o->slurm) && !o->no_report) {
         if (run_as_tasks(o, &s, sel, &failed) < 0)
             goto out;
+        if (failed == (size_t)-1) { /* submitted, not waited for */
+            r = 0;
+            goto out;
+        }
         nsel = 0; /* done by the tasks */
     }
     for (size_t i = 0; i < s.n && nsel; i++) {

@@ -230,12 +230,17 @@ static int t_slurm(void)
     CHECK(mscript && !strstr(mscript, not));
     free(want), free(not), free(mscript), free(mjs), free(map), free(alias), free(m);
 
-    /* 5. the QEMU side of a study as a job array: a benchmark's stages in a task */
+    /* 5. the QEMU side of a study as a job array: a benchmark's stages in a
+     * task; submitted (--no-wait), then waited for and reported (--collect) */
     char *so = xasprintf("%s/study", w);
-    const char *sa[] = {"study", "debian", "--bench", "tcc", "--out", so, "--interval", "5000000", "--slurm", NULL};
+    const char *sa[] = {"study", "debian", "--bench", "tcc", "--out", so, "--interval", "5000000", "--slurm",
+                        "--no-wait", NULL};
     t0 = now_sec();
     int src = ffwd(&o, sa);
-    CHECK_MSG(src == 0, "ffwd study --slurm: exit %d: %s", src, o.s);
+    CHECK_MSG(src == 0 && strstr(o.s, "submitted as Slurm job"), "ffwd study --slurm --no-wait: exit %d: %s", src, o.s);
+    sa[9] = "--collect";
+    src = ffwd(&o, sa);
+    CHECK_MSG(src == 0, "ffwd study --slurm --collect: exit %d: %s", src, o.s);
     printf("slurm: study of tcc (profile, cluster, sample) in %.1f s\n", now_sec() - t0);
     char *srp = xasprintf("%s/report.json", so), *sjs = xasprintf("%s/slurm/job.sh", so);
     json_t *sr = json_load_file(srp, 0, NULL);
