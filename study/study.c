@@ -96,9 +96,24 @@ static int stage(struct ctx *c, const char *bdir, const char *name, struct args 
 {
     char *jp = xasprintf("%s/%s.json", bdir, name), *tmp = xasprintf("%s/%s.json.tmp", bdir, name),
          *log = xasprintf("%s/%s.log", bdir, name);
+    /* what made the stage (without the ffwd binary's own path): a stage done
+     * earlier counts only when the same command made it -- a study resumed
+     * with another interval, disk or gem5 must not take old results */
+    struct sbuf cmdline = {0};
+    for (size_t i = 1; i < argv->n; i++)
+        sbuf_addf(&cmdline, "%s%s", i > 1 ? " " : "", argv->v[i]);
     *res = json_load_file(jp, 0, NULL);
     int r = 0;
     if (*res) {
+        const char *was = json_string_value(json_object_get(*res, "study_command"));
+        if (!was || strcmp(was, cmdline.s)) {
+            json_decref(*res);
+            *res = NULL;
+            r = ffwd_seterr("%s was made by another command (another option, disk or suite): `%s`, now `%s`; "
+                            "give the study another --out, or remove %s to redo it",
+                            jp, was ? was : "(none recorded)", cmdline.s, bdir);
+            goto out;
+        }
         ffwd_info("  %s: done earlier (%s)", name, jp);
         goto out;
     }
@@ -126,6 +141,7 @@ static int stage(struct ctx *c, const char *bdir, const char *name, struct args 
         goto out;
     }
     json_object_set_new(j, "study_seconds", json_real(dt));
+    json_object_set_new(j, "study_command", json_string(cmdline.s));
     if (json_dump_file(j, tmp, JSON_INDENT(2)) < 0 || rename(tmp, jp) < 0) {
         json_decref(j);
         r = ffwd_seterr_errno("cannot write %s", jp);
@@ -139,6 +155,7 @@ static int stage(struct ctx *c, const char *bdir, const char *name, struct args 
     *res = j;
 out:
     unlink(tmp);
+    sbuf_free(&cmdline);
     free(jp);
     free(tmp);
     free(log);

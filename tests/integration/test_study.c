@@ -6,7 +6,8 @@
  *           as sample measured it), outputs checked against the suite, the
  *           report (JSON and HTML: a phase plot per benchmark); the same
  *           command again does nothing twice (every stage "done earlier",
- *           the stage results untouched)
+ *           the stage results untouched); another interval is refused, not
+ *           resumed from the old results
  *   kill    the study killed (its whole process group, as ^C does) in the
  *           middle of a stage, then the same command: it finishes, and what
  *           was done before the kill is kept as it was
@@ -115,6 +116,11 @@ static int t_qemu(const char *dir)
     char *after = file_text(sj);
     CHECK(!strcmp(before, after));
     free(sj), free(before), free(after);
+    /* with another interval the old results are not taken: refused, named */
+    const char *a3[] = {"study", "debian", "--bench", "xz", "--out", out, "--interval", "4000000", NULL};
+    int rc = ffwd(&o, a3);
+    CHECK_MSG(rc == 1 && strstr(o.s, "made by another command") && strstr(o.s, "--interval 5000000"),
+              "study resumed with another interval: exit %d: %s", rc, o.s);
     sbuf_free(&o);
     json_decref(r);
     free(h), free(html), free(out);
