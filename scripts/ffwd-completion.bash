@@ -22,6 +22,17 @@ _ffwd() {
         COMPREPLY=($(compgen -W "record report" -- "$cur"))
         return
     fi
+    if [[ $cmd == suite && -z $sub && $cur != -* ]]; then
+        COMPREPLY=($(compgen -W "list build run" -- "$cur"))
+        return
+    fi
+    if [[ ($cmd == suite && -n $sub || $cmd == study) && $cur != -* ]]; then
+        # a built-in suite's name, or a suite file
+        local suites
+        suites=$("$prog" suite list 2>/dev/null | awk '{print $1}')
+        COMPREPLY=($(compgen -W "$suites" -- "$cur") $(compgen -f -- "$cur"))
+        return
+    fi
     if [[ $cmd == guest && -z $sub && $cur != -* ]]; then
         COMPREPLY=($(compgen -W "build path" -- "$cur"))
         return

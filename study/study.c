@@ -107,11 +107,11 @@ static int stage(struct ctx *c, const char *bdir, const char *name, struct args 
     if (*res) {
         const char *was = json_string_value(json_object_get(*res, "study_command"));
         if (!was || strcmp(was, cmdline.s)) {
-            json_decref(*res);
-            *res = NULL;
             r = ffwd_seterr("%s was made by another command (another option, disk or suite): `%s`, now `%s`; "
                             "give the study another --out, or remove %s to redo it",
                             jp, was ? was : "(none recorded)", cmdline.s, bdir);
+            json_decref(*res); /* after the message: `was` lives in it */
+            *res = NULL;
             goto out;
         }
         ffwd_info("  %s: done earlier (%s)", name, jp);
@@ -120,6 +120,9 @@ static int stage(struct ctx *c, const char *bdir, const char *name, struct args 
     double est = c->rate[kind].insns > 0 && est_insns > 0 ? est_insns * c->rate[kind].secs / c->rate[kind].insns : 0;
     ffwd_progress("  %s ...", name);
     say_left(c, est);
+    char *prev = xasprintf("%s.prev", log); /* the log of an earlier try stays, for its reasons */
+    rename(log, prev);
+    free(prev);
     double t0 = now_sec();
     int st = run_cmd(argv->v, &(struct run_opts){.stdout_file = tmp, .stderr_file = log});
     double dt = now_sec() - t0;

@@ -19,6 +19,8 @@
 
 #define SUITE_FORMAT 1
 #define SUITE_DISK_FORMAT "ffwd-suite-disk 1"
+/* on every suite disk (package libfaketime): the clock the programs see, frozen */
+#define SUITE_FAKETIME "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1"
 
 const char *const suite_size_names[SUITE_NSIZES] = {"test", "ref"};
 
@@ -606,6 +608,7 @@ int suite_disk(const struct suite *s, enum suite_size size, const char *cache_di
         for (size_t k = 0; k < s->b[i].packages.n; k++)
             deb_list_add(&roots, s->b[i].packages.name[k]);
     deb_list_add(&roots, "libc6");
+    deb_list_add(&roots, "libfaketime");
     int r = img_deb_closure(&roots, who, &pk);
     free(who);
     deb_list_free(&roots);
@@ -693,16 +696,21 @@ char *suite_guest_cmd(const struct suite_bench *b)
 {
     /* What programs seed themselves from is fixed, so that two runs of a
      * benchmark execute the same instructions (a rerun of `ffwd sample` must
-     * meet the profile's intervals): address-space randomisation off (Lua
-     * hashes its strings with a seed made of addresses), the clock set to a
-     * fixed date (and of the time), the hash seeds of Python and Perl fixed.
-     * Found by the landing check: without them 3 of lua's 29 points landed
-     * 0.10-0.25 away from their profiled intervals. The output's checksum
-     * is taken after the region (sha256sum is not part of the benchmark);
-     * stdout goes to tmpfs, not to the disk. */
+     * meet the profile's intervals): address-space randomisation off, the
+     * clock frozen at a fixed date for the program (libfaketime, Debian's,
+     * preloaded: the guest's own clock follows the host's and ticks on at
+     * host-timed moments), the hash seeds of Python and Perl fixed. Found by
+     * the landing check: Lua 5.4 seeds its string hash with time(NULL) and
+     * addresses; with ASLR on 3 of lua's 29 points landed 0.10-0.25 away
+     * from their profiled intervals, and with only the date set before the
+     * run, 6 of 29 when the host was loaded (a second ticked over between
+     * the profile's time() and the rerun's). The output's checksum is taken
+     * after the region (sha256sum is not part of the benchmark); stdout goes
+     * to tmpfs, not to the disk. */
     const char *out = strcmp(b->output, "stdout") ? b->output : "/tmp/ffwd-suite.out";
     return xasprintf("echo 0 > /proc/sys/kernel/randomize_va_space; date -s '2025-01-01 00:00:00' > /dev/null; "
-                     "export PYTHONHASHSEED=0 PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0; "
+                     "export PYTHONHASHSEED=0 PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0 "
+                     "LD_PRELOAD=" SUITE_FAKETIME " FAKETIME='2025-01-01 00:00:00'; "
                      "cd /bench/%s && /bin/ffwd-guest roi -- /bin/sh ./run.sh > /tmp/ffwd-suite.out; st=$?; "
                      "echo \"@ffwd-suite %s $st $(sha256sum < %s | cut -d' ' -f1) $(wc -c < %s)\"; exit $st",
                      b->name, b->name, out, out);

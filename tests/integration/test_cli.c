@@ -416,7 +416,9 @@ static int test_man(void)
         const char *line, *want;
     } comp[] = {{"ffwd pro", "profile"},        {"ffwd sample-r", "sample-run"},   {"ffwd cluster x --ma", "--maxk"},
                 {"ffwd trace re", "record"},    {"ffwd trace stats f --ca", "--cache"},
-                {"ffwd boot --sm", "--smp"},    {"ffwd guest path ker", "kernel"}, {"ffwd sample --keep-r", "--keep-run-dir"}};
+                {"ffwd boot --sm", "--smp"},    {"ffwd guest path ker", "kernel"}, {"ffwd sample --keep-r", "--keep-run-dir"},
+                {"ffwd suite r", "run"},        {"ffwd suite run deb", "debian"},  {"ffwd study deb", "debian"},
+                {"ffwd study x --paral", "--parallel"}};
     for (size_t i = 0; i < sizeof comp / sizeof *comp; i++) {
         char *script = xasprintf(
             "source %s/scripts/ffwd-completion.bash; read -ra COMP_WORDS <<< '%s'; COMP_WORDS[0]=%s; "
