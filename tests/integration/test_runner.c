@@ -249,6 +249,24 @@ static int t_slurm(void)
               sb ? json_string_value(json_object_get(sb, "status")) : "no report");
     CHECK(json_array_size(json_object_get(sb, "points")) >= 1);
     CHECK_MSG(path_exists(sjs), "no %s", sjs);
+    /* the same study on this machine: the same simulation points */
+    char *lo = xasprintf("%s/study-local", w), *lrp = xasprintf("%s/report.json", lo);
+    const char *la[] = {"study", "debian", "--bench", "tcc", "--out", lo, "--interval", "5000000", NULL};
+    CHECK_MSG(ffwd(&o, la) == 0, "local study: %s", o.s);
+    json_t *lr = json_load_file(lrp, 0, NULL);
+    json_t *lp = json_object_get(json_array_get(json_object_get(lr, "benchmarks"), 0), "points");
+    json_t *spts = json_object_get(sb, "points");
+    CHECK_MSG(json_array_size(lp) == json_array_size(spts), "points: %zu local, %zu through Slurm",
+              json_array_size(lp), json_array_size(spts));
+    for (size_t k = 0; k < json_array_size(lp) && k < json_array_size(spts); k++) {
+        json_t *a = json_array_get(lp, k), *b = json_array_get(spts, k);
+        CHECK_MSG(json_equal(json_object_get(a, "interval"), json_object_get(b, "interval")) &&
+                      json_equal(json_object_get(a, "weight"), json_object_get(b, "weight")) &&
+                      json_equal(json_object_get(a, "landing_distance"), json_object_get(b, "landing_distance")),
+                  "point %zu differs between the local study and the Slurm one", k);
+    }
+    json_decref(lr);
+    free(lo), free(lrp);
     json_decref(sr);
     free(srp), free(sjs), free(so);
 
