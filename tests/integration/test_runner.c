@@ -10,7 +10,10 @@
  *   slurm   results equal to the local run's; --no-wait then --collect; a
  *           failing point, fixed, gathered with --collect --retry-failed; a
  *           point past Slurm's time limit; --path-map (the nodes see DIR
- *           under another path); the job script kept and plain
+ *           under another path); the job script kept and plain; and the
+ *           QEMU side of a study (tcc's profile, cluster and sample rerun
+ *           in the real guest) as a job array, --no-wait then --collect,
+ *           with the same simulation points as the same study here
  *
  * The Slurm case reports itself skipped (77) when the daemons are not
  * installed or do not start on the machine -- never passed.
