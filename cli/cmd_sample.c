@@ -628,8 +628,8 @@ int cmd_sample_run(int argc, char **argv)
         cli_json_start();
     struct gem5_simpoints_result r;
     int sr = gem5_simpoints_run(&o, &r);
-    free(tag);
     if (sr < 0) {
+        free(tag);
         gem5_simpoints_free(&r);
         return cli_fail();
     }
@@ -651,10 +651,12 @@ int cmd_sample_run(int argc, char **argv)
                                          "seconds", r.seconds));
         free(rj);
         if (jr < 0) {
+            free(tag);
             gem5_simpoints_free(&r);
             return cli_fail();
         }
     }
+    free(tag); /* o.tag: the results' folder name, used above */
     if (r.submitted) {
         printf("submitted; gather the results with: ffwd sample-run %s --slurm --collect%s%s\n", o.dir,
                o.config ? " --config " : "", o.config ? o.config : "");

@@ -116,6 +116,21 @@ static int t_qemu(const char *dir)
     char *after = file_text(sj);
     CHECK(!strcmp(before, after));
     free(sj), free(before), free(after);
+    /* the points in "gem5" (the tests' fake one: files and numbers from its
+     * arguments) with the user's configuration, --json: every point there
+     * (regression: sample-run --config --json printed no result, its folder
+     * name read after it was freed) */
+    char *sd = xasprintf("%s/xz/sample", out), *fake = xasprintf("%s/tests/integration/fake-gem5.sh", FFWD_SOURCE_DIR),
+         *cfg = xasprintf("%s/gem5/ffwd_stdlib.py", FFWD_SOURCE_DIR);
+    const char *sr[] = {"sample-run", sd, "--gem5", fake, "--cpu", "o3", "--config", cfg, "--json", NULL};
+    int jrc;
+    json_t *jr = ffwd_json(sr, &jrc);
+    json_t *xz = json_array_get(json_object_get(r, "benchmarks"), 0);
+    CHECK_MSG(jrc == 0 && jr && json_array_size(json_object_get(jr, "points")) == json_array_size(json_object_get(xz, "points")),
+              "sample-run --config --json: exit %d, %zu points", jrc, json_array_size(json_object_get(jr, "points")));
+    CHECK(strstr(json_string_value(json_object_get(jr, "results_json")) ?: "", "gem5-ffwd_stdlib-o3/results.json"));
+    json_decref(jr);
+    free(sd), free(fake), free(cfg);
     /* with another interval the old results are not taken: refused, named */
     const char *a3[] = {"study", "debian", "--bench", "xz", "--out", out, "--interval", "4000000", NULL};
     int rc = ffwd(&o, a3);
