@@ -13,10 +13,7 @@
  * (the profile's run of that block, whatever the drift below half the
  * block's own period), so it stops where that block ends -- where the
  * profile's count N was. Should no such block come by HI (or N), the stop is
- * taken by count there ("lm=miss"). Each landmark found re-anchors the
- * rest: the drift measured there (the held block's end against the
- * profile's count) moves every later target, so a window only has to
- * absorb the drift since the previous stop.
+ * taken by count there ("lm=miss").
  *
  * Counts exactly the instructions the BBV plugin counts with the same
  * filters (filter.h: mode, range, roi, process; without filters: every
