@@ -226,24 +226,6 @@ static void near_target(unsigned vcpu, void *udata)
              (unsigned long long)c, vcpu, (unsigned long long)tb_len, (unsigned long long)t->stop, lm);
     hold_c = c;
     hold_tb = tb_len;
-    if (t->pc && UD_VADDR(udata) == t->pc) {
-        /* Re-anchor at a landmark found: this rerun's count here is off the
-         * profile's by the drift so far (store-exclusives retried after
-         * interrupts add up over a rerun); the later targets are moved by it,
-         * so that each landmark window only has to absorb the drift since the
-         * previous stop, not all of it (with an interrupt at every stop it
-         * grew past half a landmark's gap by the sixth point, and the rerun
-         * held another run of the block). */
-        int64_t d = (int64_t)(c + tb_len) - (int64_t)t->stop;
-        for (unsigned j = next_target + 1; j < ntargets; j++) {
-            struct target *u = &targets[j];
-            u->stop = d < 0 && u->stop < (uint64_t)-d ? 0 : (uint64_t)((int64_t)u->stop + d);
-            if (u->pc) {
-                u->lo = d < 0 && u->lo < (uint64_t)-d ? 0 : (uint64_t)((int64_t)u->lo + d);
-                u->hi = d < 0 && u->hi < (uint64_t)-d ? 0 : (uint64_t)((int64_t)u->hi + d);
-            }
-        }
-    }
     next_target++;
     unsigned gen = ++stop_gen;
     poke_others(vcpu); /* their next block comes to this callback and is held */
