@@ -240,23 +240,11 @@ static int build_or_run(int argc, char **argv, bool run)
     if (suite_load(argv[optind], &s) < 0)
         return cli_fail();
     bool *sel = xcalloc(s.n, sizeof *sel);
-    if (only) {
-        char *copy = xstrdup(only);
-        for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            const struct suite_bench *b = suite_find(&s, t);
-            if (!b) {
-                ffwd_seterr("--bench: suite %s has no benchmark '%s' (ffwd suite list %s)", s.name, t, s.name);
-                free(copy);
-                free(sel);
-                suite_free(&s);
-                return cli_bad_value(suite_help);
-            }
-            sel[b - s.b] = true;
-        }
-        free(copy);
-    } else
-        for (size_t i = 0; i < s.n; i++)
-            sel[i] = true;
+    if (suite_select(&s, only, sel) < 0) {
+        free(sel);
+        suite_free(&s);
+        return cli_bad_value(suite_help);
+    }
     if (json)
         cli_json_start();
     char *disk = NULL, *dir = NULL;

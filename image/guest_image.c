@@ -137,35 +137,14 @@ static int resolve_packages(char *names[NPKG], char *versions[NPKG])
     sbuf_free(&out);
     for (int i = 1; i < NPKG; i++)
         names[i] = xstrdup(guest_image_packages[i]);
-    char *pol[NPKG + 3] = {"apt-cache", "policy"};
+    struct deb_list l = {0};
     for (int i = 0; i < NPKG; i++)
-        pol[2 + i] = xasprintf("%s:arm64", names[i]);
-    pol[NPKG + 2] = NULL;
-    int st = run_cmd(pol, &(struct run_opts){.out = &out, .quiet = true});
-    for (int i = 0; i < NPKG; i++)
-        free(pol[2 + i]);
-    if (st != 0) {
-        sbuf_free(&out);
-        return ffwd_seterr("apt-cache policy failed");
-    }
-    for (int i = 0; i < NPKG; i++) {
-        char *hdr = xasprintf("\n%s:arm64:", names[i]);
-        char *tmp = xasprintf("\n%s", out.s);
-        char *p = strstr(tmp, hdr);
-        char *c = p ? strstr(p, "Candidate: ") : NULL;
-        if (!c || !strncmp(c + 11, "(none)", 6)) {
-            free(hdr);
-            free(tmp);
-            sbuf_free(&out);
-            return ffwd_seterr("Debian package %s:arm64 is not available (run scripts/install-deps.sh)", names[i]);
-        }
-        c += 11;
-        versions[i] = xasprintf("%.*s", (int)strcspn(c, "\n "), c);
-        free(hdr);
-        free(tmp);
-    }
-    sbuf_free(&out);
-    return 0;
+        deb_list_add(&l, names[i]);
+    int r = l.n == NPKG ? img_deb_versions(&l) : ffwd_seterr("the demo guest's package list names a package twice");
+    for (int i = 0; i < NPKG && r == 0; i++)
+        versions[i] = xstrdup(l.version[i]);
+    deb_list_free(&l);
+    return r;
 }
 
 /* apt-cache takes ~1 s per call; remember its answer while the package
@@ -336,24 +315,15 @@ static void modidx_free(void)
 static int build(const char *tmp, const char *bindir, char *names[NPKG])
 {
     char *debs = xasprintf("%s/debs", tmp);
-    mkdir_p(debs, 0755);
-    char *dl[NPKG + 6] = {"apt-get", "download", "-q"};
-    int k = 3;
+    struct deb_list l = {0};
     for (int i = 0; i < NPKG; i++)
-        dl[k++] = xasprintf("%s:arm64", names[i]);
-    dl[k] = NULL;
-    struct sbuf o = {0};
-    int st = run_cmd(dl, &(struct run_opts){.out = &o, .merge_stderr = true, .cwd = debs});
-    for (int i = 3; i < k; i++)
-        free(dl[i]);
-    if (st != 0) {
-        if (st > 0)
-            ffwd_seterr("apt-get download of the guest packages failed: %.600s", o.s ? o.s : "");
-        sbuf_free(&o);
+        deb_list_add(&l, names[i]);
+    int st = img_deb_download(&l, debs); /* the candidate versions, as resolved */
+    deb_list_free(&l);
+    if (st < 0) {
         free(debs);
         return -1;
     }
-    sbuf_free(&o);
 
     int r = -1;
     char *kx = xasprintf("%s/kernel", tmp), *demo = xasprintf("%s/demo-root", tmp);

@@ -419,21 +419,8 @@ int study_run(const struct study_opts *o)
     int r = -1;
     char *disk = NULL;
     size_t nsel = 0;
-    if (o->only) {
-        char *copy = xstrdup(o->only);
-        for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            const struct suite_bench *b = suite_find(&s, t);
-            if (!b) {
-                ffwd_seterr("--bench: suite %s has no benchmark '%s' (ffwd suite list %s)", s.name, t, s.name);
-                free(copy);
-                goto out;
-            }
-            sel[b - s.b] = true;
-        }
-        free(copy);
-    } else
-        for (size_t i = 0; i < s.n; i++)
-            sel[i] = true;
+    if (suite_select(&s, o->only, sel) < 0)
+        goto out;
     for (size_t i = 0; i < s.n; i++)
         nsel += sel[i];
     if (o->full && !o->gem5) {

@@ -465,6 +465,25 @@ const struct suite_bench *suite_find(const struct suite *s, const char *name)
     return NULL;
 }
 
+int suite_select(const struct suite *s, const char *only, bool *sel)
+{
+    for (size_t i = 0; i < s->n; i++)
+        sel[i] = !only;
+    if (!only)
+        return 0;
+    char *copy = xstrdup(only);
+    int r = 0;
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && r == 0; t = strtok_r(NULL, ",", &save)) {
+        const struct suite_bench *b = suite_find(s, t);
+        if (b)
+            sel[b - s->b] = true;
+        else
+            r = ffwd_seterr("--bench: suite %s has no benchmark '%s' (ffwd suite list %s)", s->name, t, s->name);
+    }
+    free(copy);
+    return r;
+}
+
 /* ---- the disk ---- */
 
 /* TEXT with ${VAR} replaced by B's params at SIZE (and ${SIZE}); an unknown

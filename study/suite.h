@@ -76,6 +76,10 @@ void suite_names_free(char **v);
 /* The benchmark called NAME, or NULL. */
 const struct suite_bench *suite_find(const struct suite *s, const char *name);
 
+/* SEL[i]: is benchmark i among ONLY (comma-separated names; NULL: all)?
+ * An unknown name is an error naming it. */
+int suite_select(const struct suite *s, const char *only, bool *sel);
+
 /* The ext4 disk for (S, SIZE): built from Debian arm64 packages on first use.
  * CACHE_DIR NULL: ffwd's cache. *disk is a path the caller frees. */
 int suite_disk(const struct suite *s, enum suite_size size, const char *cache_dir, bool quiet, char **disk);
