@@ -458,8 +458,8 @@ static void sample_run_help(FILE *f)
 {
     fprintf(f,
             "usage: ffwd sample-run DIR --gem5 PATH [--cpu o3|timing|atomic] [--jobs N]\n"
-            "                       [--config USER.py [--layout L]] [--measure N] [--timeout SEC]\n"
-            "                       [--force] [--retry-failed] [--json]\n"
+            "                       [--config USER.py [--layout L]] [--measure N | --until-region-end]\n"
+            "                       [--timeout SEC] [--force] [--retry-failed] [--json]\n"
             "                       [--slurm [--partition P] [--account A] [--time T] [--mem M]\n"
             "                        [--sbatch-arg OPT]... [--path-map LOCAL=REMOTE] [--no-wait | --collect]]\n"
             "\n"
@@ -482,7 +482,13 @@ static void sample_run_help(FILE *f)
             "                       ffwd convert --layout)\n"
             "  --jobs N             gem5 processes at once (default 1)\n"
             "  --measure N          instructions measured per point (default: the window `ffwd\n"
-            "                       sample` measured for it in the rerun, else the interval)\n"
+            "                       sample` measured for it in the rerun, else the interval).\n"
+            "                       A window always ends where the region does (the m5 work-end\n"
+            "                       of `ffwd-guest roi`): it never measures past the region\n"
+            "  --until-region-end   measure each point up to the region's end, whatever its\n"
+            "                       window (at most 4 windows + 10^8 instructions); a point that\n"
+            "                       does not reach it fails. For a whole-region reference run\n"
+            "                       (ffwd study --full)\n"
             "  --timeout SEC        per point (default 7200; with --slurm: 3x gem5's rate for the\n"
             "                       window (atomic 3 M, timing/minor 1 M, O3 300 k instructions/s)\n"
             "                       + 10 min)\n"
@@ -512,11 +518,12 @@ static void sample_run_help(FILE *f)
 int cmd_sample_run(int argc, char **argv)
 {
     enum { O_JOBS = 1000, O_MEASURE, O_CONFIG, O_LAYOUT, O_SLURM, O_PART, O_ACCOUNT, O_TIME, O_MEM, O_SBATCH,
-           O_PATHMAP, O_NOWAIT, O_COLLECT, O_RETRY };
+           O_PATHMAP, O_NOWAIT, O_COLLECT, O_RETRY, O_UNTIL_END };
     static const struct option lo[] = {{"gem5", required_argument, 0, OPT_GEM5},
                                        {"cpu", required_argument, 0, OPT_CPU},
                                        {"jobs", required_argument, 0, O_JOBS},
                                        {"measure", required_argument, 0, O_MEASURE},
+                                       {"until-region-end", no_argument, 0, O_UNTIL_END},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"force", no_argument, 0, OPT_FORCE},
                                        {"config", required_argument, 0, O_CONFIG},
@@ -584,6 +591,7 @@ int cmd_sample_run(int argc, char **argv)
         case O_NOWAIT: so.no_wait = slurm_only = true; break;
         case O_COLLECT: so.collect = slurm_only = true; break;
         case O_RETRY: o.retry_failed = true; break;
+        case O_UNTIL_END: o.until_region_end = true; break;
         case OPT_JSON: json = true; break;
         case 'h': sample_run_help(stdout); return 0;
         default: return cli_bad_option(c, argv, sample_run_help);
@@ -598,6 +606,10 @@ int cmd_sample_run(int argc, char **argv)
     }
     if (so.no_wait && so.collect) {
         ffwd_seterr("--no-wait submits, --collect gathers: give one");
+        return cli_bad_value(sample_run_help);
+    }
+    if (o.measure && o.until_region_end) {
+        ffwd_seterr("--measure N measures N instructions, --until-region-end up to the region's end: give one");
         return cli_bad_value(sample_run_help);
     }
     if (slurm) {
@@ -637,11 +649,12 @@ int cmd_sample_run(int argc, char **argv)
         json_t *runs = json_array();
         for (size_t i = 0; i < r.n; i++) {
             const struct gem5_simpoint_run *p = &r.runs[i];
-            json_array_append_new(runs, json_pack("{s:i, s:i, s:f, s:s, s:I, s:I, s:f, s:f, s:s?}", "index",
+            json_array_append_new(runs, json_pack("{s:i, s:i, s:f, s:s, s:I, s:I, s:f, s:b, s:f, s:s?}", "index",
                                                   (int)p->index, "cluster", (int)p->cluster, "weight", p->weight,
                                                   "checkpoint", p->checkpoint, "cycles", (json_int_t)p->cycles,
-                                                  "instructions", (json_int_t)p->insts, "cpi", p->cpi, "seconds",
-                                                  p->seconds, "error", p->error[0] ? p->error : NULL));
+                                                  "instructions", (json_int_t)p->insts, "cpi", p->cpi,
+                                                  "region_end", p->region_end, "seconds", p->seconds, "error",
+                                                  p->error[0] ? p->error : NULL));
         }
         char *rj = r.submitted ? NULL : xasprintf("%s/gem5-%s/results.json", o.dir, o.tag ? o.tag : o.cpu);
         int jr = cli_json_emit("sample-run",

@@ -312,27 +312,41 @@ class FfwdBoard(ArmSystem, AbstractBoard):
 def run_simpoint(simulator, board, warmup_insts, measure_insts, switch=True):
     """gem5's SimPoint restore on the user's board: switch after the first tick
     (O3 asserts before startup()), warm up, reset the statistics, measure the
-    profiled window on CPU 0, dump the statistics. Returns the final tick."""
+    profiled window on CPU 0, dump the statistics. Returns the final tick.
+
+    The window also ends where the region does: `ffwd-guest roi` ends it with
+    an m5 work-end, which stops the simulation here (exit_on_work_items) --
+    a window never measures past the region. The phases run on m5.simulate()
+    itself so the Simulator's default work-item handlers (reset or dump the
+    statistics and go on) never touch the measurement."""
     from gem5.simulate.exit_event import ExitEvent
 
+    if not getattr(simulator, "_instantiated", False):
+        board.exit_on_work_items = True
     simulator.run(max_ticks=1)
     proc = board.get_processor()
     if switch and hasattr(proc, "switch"):
         proc.switch()
-    simulator.set_max_ticks(m5.MaxTick)
     core = proc.get_cores()[0].get_simobject()
+    ended = False
     for name, n in (("warm-up", warmup_insts), ("measurement", measure_insts)):
         if n <= 0:
             continue
         if name == "measurement":
             m5.stats.reset()
         core.scheduleInstStopAnyThread(n)
-        simulator.run()
-        cause = simulator.get_last_exit_event_cause()
-        if ExitEvent.translate_exit_status(cause) != ExitEvent.MAX_INSTS:
+        while True:
+            cause = m5.simulate(m5.MaxTick - m5.curTick()).getCause()
+            kind = ExitEvent.translate_exit_status(cause)
+            if kind != ExitEvent.WORKBEGIN:
+                break
+        if kind == ExitEvent.WORKEND and name == "measurement":
+            ended = True
+        elif kind != ExitEvent.MAX_INSTS:
             print("ffwd_board: exit at tick %d during the %s: %s" % (m5.curTick(), name, cause))
             sys.exit(3)
     m5.stats.dump()
-    print("ffwd_board: measured %s: warm-up %d, measured %d instructions, tick %d"
-          % (core.path(), warmup_insts, measure_insts, m5.curTick()))
+    print("ffwd_board: measured %s: warm-up %d, measured %d instructions, tick %d%s"
+          % (core.path(), warmup_insts, measure_insts, m5.curTick(),
+             " (the region ended first)" if ended else ""))
     return m5.curTick()

@@ -23,6 +23,7 @@
 # CPUs switch at once, CPU 0 runs W warm-up instructions (caches, TLBs,
 # predictors), the statistics are reset, CPU 0 runs N instructions, the
 # statistics are dumped and the run ends -- as gem5's own SimPoint restore.
+# A window also ends where the region ends (`ffwd-guest roi`'s m5 work-end).
 import argparse
 import json
 import os
@@ -141,6 +142,8 @@ if a.simpoint_profile:
         sys.exit("ffwd_restore: --simpoint-profile needs --cpu atomic and a 1-CPU checkpoint (as gem5's fs.py)")
     system.cpu[0].addSimPointProbe(a.simpoint_profile)
 
+if a.measure_insts:
+    system.exit_on_work_items = True  # the region's end (m5 work-end) ends a window
 root = Root(full_system=True, system=system)
 m5.instantiate(ckpt)
 # gem5 skips a section it has no object for without a word: every section
@@ -166,20 +169,27 @@ if a.measure_insts:
         m5.switchCpus(system, list(zip(system.cpu, switch)))
     final = switch if switch is not None else system.cpu
     phases = [("warm-up", a.warmup_insts), ("measurement", a.measure_insts)]
+    ended = False
     for name, n in phases:
         if n <= 0:
             continue
         if name == "measurement":
             m5.stats.reset()
         final[0].scheduleInstStop(0, n, "ffwd " + name + " done")
-        ev = run(limit - (m5.curTick() - start_tick) if a.max_seconds else limit)
-        if ev.getCause() != "ffwd " + name + " done":
+        while True:  # a work-begin (exit_on_work_items) is not a stop
+            ev = run(limit - (m5.curTick() - start_tick) if a.max_seconds else limit)
+            if ev.getCause() != "workbegin":
+                break
+        if ev.getCause() == "workend" and name == "measurement":
+            ended = True  # `ffwd-guest roi` ended the region: the window ends with it
+        elif ev.getCause() != "ffwd " + name + " done":
             print("ffwd_restore: exit at tick %d during the %s: %s (code %d)"
                   % (m5.curTick(), name, ev.getCause(), ev.getCode()))
             sys.exit(3)
     m5.stats.dump()
-    print("ffwd_restore: measured %s: warm-up %d, measured %d instructions, tick %d"
-          % (final[0].path(), a.warmup_insts, a.measure_insts, m5.curTick()))
+    print("ffwd_restore: measured %s: warm-up %d, measured %d instructions, tick %d%s"
+          % (final[0].path(), a.warmup_insts, a.measure_insts, m5.curTick(),
+             " (the region ended first)" if ended else ""))
     sys.exit(0)
 
 if switch is not None:

@@ -82,8 +82,12 @@ static void finish(const struct runner_task *t, struct gem5_simpoint_run *run)
                  ex ? (int)strcspn(ex, "\n") : 11, ex ? ex : "exit status", log);
     } else if (gem5_stats_cpu(stats, cpu, &run->cycles, &run->insts) < 0)
         snprintf(run->error, sizeof run->error, "%s", ffwd_errmsg());
-    else
+    else {
         run->cpi = (double)run->cycles / (double)run->insts;
+        size_t eol = strcspn(m, "\n");
+        const char *first = strstr(m, "(the region ended first)");
+        run->region_end = first && first < m + eol;
+    }
     free(text);
     free(log);
     free(stats);
@@ -200,6 +204,8 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
             if (!o->measure)
                 meas[i] = (uint64_t)json_integer_value(wm);
         }
+        if (o->until_region_end) /* a bound only: the region's end stops the window */
+            meas[i] = 4 * meas[i] + 100000000;
         run->warmup_insts = warm[i];
         run->measure_insts = meas[i];
         snprintf(run->checkpoint, sizeof run->checkpoint, "%s", c);
@@ -294,6 +300,11 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
             if (tasks[i].skip && !tasks[i].error[0])
                 continue;
             finish(&tasks[i], &r->runs[i]);
+            if (!r->runs[i].error[0] && o->until_region_end && !r->runs[i].region_end)
+                snprintf(r->runs[i].error, sizeof r->runs[i].error,
+                         "the region's end (the m5 work-end of `ffwd-guest roi`) was not reached within %" PRIu64
+                         " instructions (log %s/%s)",
+                         r->runs[i].measure_insts, tasks[i].dir, tasks[i].log);
             if (r->runs[i].error[0])
                 ffwd_warn("simulation point %u: %s", r->runs[i].index, r->runs[i].error);
             else
@@ -325,13 +336,14 @@ int gem5_simpoints_run(const struct gem5_simpoints_opts *o, struct gem5_simpoint
                                 r->seconds, "points");
         json_t *arr = json_object_get(out, "points");
         for (size_t i = 0; i < r->n; i++)
-            json_array_append_new(arr, json_pack("{s:i, s:i, s:f, s:I, s:I, s:f, s:f, s:s, s:{s:I, s:I}}", "index",
+            json_array_append_new(arr, json_pack("{s:i, s:i, s:f, s:I, s:I, s:f, s:f, s:s, s:{s:I, s:I}, s:b}", "index",
                                                  (int)r->runs[i].index, "cluster", (int)r->runs[i].cluster, "weight",
                                                  r->runs[i].weight, "cycles", (json_int_t)r->runs[i].cycles, "insts",
                                                  (json_int_t)r->runs[i].insts, "cpi", r->runs[i].cpi, "seconds",
                                                  r->runs[i].seconds, "checkpoint", r->runs[i].checkpoint, "window",
                                                  "warmup_insts", (json_int_t)r->runs[i].warmup_insts,
-                                                 "measure_insts", (json_int_t)r->runs[i].measure_insts));
+                                                 "measure_insts", (json_int_t)r->runs[i].measure_insts, "region_end",
+                                                 r->runs[i].region_end));
         char *text = json_dumps(out, JSON_INDENT(2));
         char *rp = xasprintf("%s/results.json", base);
         rc = write_file_atomic(rp, text, strlen(text), 0644);

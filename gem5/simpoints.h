@@ -35,6 +35,8 @@ struct gem5_simpoints_opts {
     const char *tag;     /* results in DIR/gem5-TAG (default: the CPU model) */
     const struct gem5_slurm_opts *slurm; /* NULL: on this machine */
     bool retry_failed;   /* run the points that failed once more (after a collect too) */
+    bool until_region_end; /* measure up to the region's end (`ffwd-guest roi`'s m5 work-end), at most
+                            * 4 windows + 10^8 instructions; a point that does not reach it fails */
 };
 
 struct gem5_simpoint_run {
@@ -43,6 +45,7 @@ struct gem5_simpoint_run {
     uint64_t cycles, insts;
     uint64_t warmup_insts, measure_insts; /* the window asked of gem5 */
     double cpi, seconds;
+    bool region_end;     /* the window ended at the region's end (m5 work-end), not at its count */
     char checkpoint[512];
     char error[512];     /* empty when measured */
 };

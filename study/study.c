@@ -307,7 +307,8 @@ static int one_bench(struct ctx *c, const struct suite_bench *b, const char *dis
         if (g == 0)
             g = stage(c, bdir, "full-sample", &a, K_QEMU, insns, NULL, NULL, &fs);
         args_free(&a);
-        add(&a, o->ffwd), add(&a, "sample-run"), add(&a, fsd), add(&a, "--force");
+        /* the reference ends where the region ends in gem5 (its own interrupts, not QEMU's) */
+        add(&a, o->ffwd), add(&a, "sample-run"), add(&a, fsd), add(&a, "--force"), add(&a, "--until-region-end");
         add_gem5(o, &a);
         if (g == 0)
             g = stage(c, bdir, "full-run", &a, K_GEM5, insns, NULL, NULL, &fr);
