@@ -8,6 +8,8 @@
  *   test_gem5 smp          2 CPUs with GICv3 and GICv2 against gem5's 2-CPU checkpoints
  *   test_gem5 gem5-restore SMP GIC CPU SWITCH   restore in real gem5 and compare the
  *                          guest's output with QEMU's
+ *   test_gem5 gem5-busy SMP GIC CPU SWITCH legacy|stdlib   the same with every vCPU
+ *                          busy at the capture (4 and 8 CPUs)
  *   test_gem5 gem5-hackback / gem5-simpoints   the hack-back and SimPoint flows in gem5
  *   (the gem5-* cases need GEM5=/path/to/gem5.opt|fast, otherwise SKIPPED, exit 77)
  */
@@ -749,10 +751,68 @@ static int t_gem5_stdlib(const char *smp, const char *gic)
     return test_done();
 }
 
+/* Every vCPU busy at the capture: 2 x SMP spinning workers (plus the shell
+ * that asks for the checkpoint), each of which, once the shell
+ * has written /tmp/go after the checkpoint, computes a checksum and writes
+ * it; the capture must show every vCPU running (none halted in WFI), and
+ * gem5 must print what QEMU printed. CONFIG: "legacy" (gem5/ffwd_restore.py)
+ * or "stdlib" (gem5/ffwd_stdlib.py, atomic -> CPU at once). */
+static int t_gem5_busy(const char *smp, const char *gic, const char *cpu, const char *sw, const char *config)
+{
+    const char *g = need_gem5("gem5 restore with every vCPU busy");
+    if (!g)
+        return 77;
+    char *dir = make_temp_dir("/tmp", "ffwd-gem5-busy-");
+    const char *prof[] = {"--smp", smp, "--gic", gic, NULL};
+    /* two spinners per vCPU: the guest has no taskset to pin one to each, and
+     * with one each the scheduler may leave a vCPU idle beside one running two */
+    char *cmd = xasprintf("i=0; while [ $i -lt $((2 * %s)) ]; do i=$((i+1)); "
+                          "(while [ ! -e /tmp/go ]; do :; done; ffwd-matmul 16 > /tmp/m$i) & done; sleep 2; "
+                          "ffwd-guest checkpoint ck; : > /tmp/go; wait; cat /tmp/m*; "
+                          "ffwd-guest marker verified; ffwd-guest exit",
+                          smp);
+    char *cap;
+    char *ck = capture_and_convert(dir, prof, cmd, &cap);
+    /* the proof that the capture met every vCPU at work */
+    int rc;
+    const char *ia[] = {"inspect", cap, "--json", NULL};
+    json_t *in = ffwd_json(ia, &rc);
+    json_t *cpus = json_object_get(in, "cpus");
+    CHECK_MSG(rc == 0 && json_array_size(cpus) == strtoul(smp, NULL, 10), "inspect: %zu vCPUs",
+              json_array_size(cpus));
+    for (size_t i = 0; i < json_array_size(cpus); i++)
+        CHECK_MSG(json_is_false(json_object_get(json_array_get(cpus, i), "halted")),
+                  "vCPU %zu was idle (halted) at the capture", i);
+    json_decref(in);
+    struct sbuf o = {0};
+    char *what = xasprintf("%s CPU(s) busy, GICv%s, %s, %s", smp, gic, config, cpu);
+    if (!strcmp(config, "stdlib")) {
+        char *sck = xasprintf("%s/ckpt-stdlib", dir), *keep = xasprintf("%s/gem5", dir);
+        const char *c[] = {"convert", cap, "--out", sck, "--layout", "stdlib-switchable", NULL};
+        CHECK_MSG(ffwd(&o, c) == 0, "%s", o.s);
+        const char *v[] = {"verify", sck, "--gem5", g, "--config", FFWD_SOURCE_DIR "/gem5/ffwd_stdlib.py", "--cpu",
+                           cpu, "--max-seconds", "1", "--keep", keep, NULL};
+        double t0 = now_sec();
+        int st = ffwd(&o, v);
+        printf("gem5 check: %s: %s (%.0f s)\n%s", what, st == 0 ? "MATCH" : "MISMATCH", now_sec() - t0, o.s);
+        CHECK_MSG(st == 0, "gem5 check: %s failed (kept in %s)", what, dir);
+        free(sck), free(keep);
+    } else
+        verify_case(g, dir, ck, cpu, sw, "1", what, &o);
+    CHECK_STR_HAS(o.s, "match");
+    if (!t_fail)
+        rm_rf(dir);
+    sbuf_free(&o);
+    free(what), free(ck), free(cap), free(cmd), free(dir);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "gem5-stdlib"))
         return t_gem5_stdlib(argv[2], argv[3]);
+    if (argc == 7 && !strcmp(argv[1], "gem5-busy"))
+        return t_gem5_busy(argv[2], argv[3], argv[4], argv[5], argv[6]);
     if (argc == 6 && !strcmp(argv[1], "gem5-restore"))
         return t_gem5_restore(argv[2], argv[3], argv[4], argv[5]);
     if (argc != 2)
