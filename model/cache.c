@@ -79,6 +79,13 @@ int cache_parse_checked(const char *spec, bool tlb, struct cache_cfg *cfg, char 
 
 int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen)
 {
+    uint64_t lines = cfg->line ? cfg->size / cfg->line : 0;
+    unsigned ways = cfg->assoc ? cfg->assoc : (unsigned)lines;
+    return cache_init_indexed(c, cfg, ways > CACHE_INDEX_WAYS, err, errlen);
+}
+
+int cache_init_indexed(struct cache *c, const struct cache_cfg *cfg, bool use_index, char *err, unsigned errlen)
+{
     memset(c, 0, sizeof *c);
     if (!pow2(cfg->line) || cfg->size < cfg->line || cfg->size % cfg->line) {
         snprintf(err, errlen, "line %u must be a power of two and divide the size %llu", cfg->line,
@@ -101,6 +108,19 @@ int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned
     c->tag = calloc(lines, sizeof *c->tag);
     c->stamp = calloc(lines, sizeof *c->stamp);
     c->rng = 0x853c49e6748fea9bULL;
+    if (use_index) { /* at most half full: short probe runs */
+        unsigned bits = 1;
+        while ((1ULL << bits) < 2 * lines)
+            bits++;
+        c->index_mask = (1ULL << bits) - 1;
+        c->index_shift = 64 - bits;
+        c->index = calloc((size_t)1 << bits, sizeof *c->index);
+        if (!c->index) {
+            cache_free(c);
+            snprintf(err, errlen, "out of memory for the index of %llu lines", (unsigned long long)lines);
+            return -1;
+        }
+    }
     if (!c->tag || !c->stamp) {
         cache_free(c);
         snprintf(err, errlen, "out of memory for %llu lines", (unsigned long long)lines);
@@ -113,7 +133,59 @@ void cache_free(struct cache *c)
 {
     free(c->tag);
     free(c->stamp);
+    free(c->index);
     c->tag = c->stamp = NULL;
+    c->index = NULL;
+}
+
+/* ---- the hash index (highly associative caches) ---- */
+
+static uint64_t index_home(const struct cache *c, uint64_t t)
+{
+    return (t * 0x9E3779B97F4A7C15ULL) >> c->index_shift; /* Fibonacci hashing: the top bits */
+}
+
+/* The slot holding tag t, or -1. */
+static int64_t index_find(const struct cache *c, uint64_t t)
+{
+    for (uint64_t i = index_home(c, t);; i = (i + 1) & c->index_mask) {
+        uint32_t e = c->index[i];
+        if (!e)
+            return -1;
+        if (c->tag[e - 1] == t)
+            return (int64_t)e - 1;
+    }
+}
+
+static void index_put(struct cache *c, uint64_t t, uint64_t slot)
+{
+    uint64_t i = index_home(c, t);
+    while (c->index[i])
+        i = (i + 1) & c->index_mask;
+    c->index[i] = (uint32_t)(slot + 1);
+}
+
+/* Remove tag t (present), shifting the run after it back so that every
+ * entry stays reachable from its home without tombstones. */
+static void index_del(struct cache *c, uint64_t t)
+{
+    uint64_t i = index_home(c, t);
+    while (c->tag[c->index[i] - 1] != t)
+        i = (i + 1) & c->index_mask;
+    for (uint64_t j = i;;) {
+        j = (j + 1) & c->index_mask;
+        uint32_t e = c->index[j];
+        if (!e)
+            break;
+        uint64_t k = index_home(c, c->tag[e - 1]);
+        /* e may move to the hole at i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+        if (!stays) {
+            c->index[i] = e;
+            i = j;
+        }
+    }
+    c->index[i] = 0;
 }
 
 int cache_access(struct cache *c, uint64_t addr)
@@ -128,15 +200,28 @@ int cache_access(struct cache *c, uint64_t addr)
     }
     uint64_t *tg = c->tag + set * c->ways, *st = c->stamp + set * c->ways;
     unsigned victim = 0;
-    for (unsigned w = 0; w < c->ways; w++) {
-        if (tg[w] == t) {
-            st[w] = c->clock;
+    if (c->index) {
+        int64_t slot = index_find(c, t);
+        if (slot >= 0) {
+            c->stamp[slot] = c->clock;
             c->mru_line = t;
-            c->mru_slot = set * c->ways + w;
+            c->mru_slot = (uint64_t)slot;
             return 1;
         }
-        if (st[w] < st[victim])
-            victim = w; /* least recently used (invalid lines have stamp 0) */
+        for (unsigned w = 1; w < c->ways; w++) /* a miss: the scan's victim, the first least recent */
+            if (st[w] < st[victim])
+                victim = w;
+    } else {
+        for (unsigned w = 0; w < c->ways; w++) {
+            if (tg[w] == t) {
+                st[w] = c->clock;
+                c->mru_line = t;
+                c->mru_slot = set * c->ways + w;
+                return 1;
+            }
+            if (st[w] < st[victim])
+                victim = w; /* least recently used (invalid lines have stamp 0) */
+        }
     }
     c->misses++;
     if (c->cfg.repl == CACHE_RANDOM) {
@@ -150,6 +235,11 @@ int cache_access(struct cache *c, uint64_t addr)
             c->rng ^= c->rng << 13, c->rng ^= c->rng >> 7, c->rng ^= c->rng << 17;
             victim = (unsigned)(c->rng % c->ways);
         }
+    }
+    if (c->index) {
+        if (tg[victim])
+            index_del(c, tg[victim]);
+        index_put(c, t, set * c->ways + victim);
     }
     tg[victim] = t;
     st[victim] = c->clock;

@@ -34,7 +34,17 @@ struct cache {
     uint64_t mru_line;  /* last line accessed (+1; 0: none) and its slot: a repeat is a hit */
     uint64_t mru_slot;
     uint64_t accesses, misses;
+    /* Highly associative (more than CACHE_INDEX_WAYS ways, e.g. a fully
+     * associative TLB): a hash index tag -> slot, so a hit costs one probe
+     * instead of a scan of every way; a miss still scans its set for the
+     * victim, so replacement is exactly the scan's. Linear probing, entries
+     * slot + 1 (0: empty), keys read from tag[]. */
+    uint32_t *index;
+    uint64_t index_mask;
+    unsigned index_shift;
 };
+
+#define CACHE_INDEX_WAYS 8
 
 /* Parse "SIZE:ASSOC:LINE[:lru|random]" (SIZE with K/M/G; ASSOC 0 = full). */
 int cache_parse(const char *spec, struct cache_cfg *cfg, char *err, unsigned errlen);
@@ -44,6 +54,9 @@ int cache_parse_tlb(const char *spec, struct cache_cfg *cfg, char *err, unsigned
 /* Parse a cache (tlb false) or TLB spec and check that its geometry works. */
 int cache_parse_checked(const char *spec, bool tlb, struct cache_cfg *cfg, char *err, unsigned errlen);
 int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned errlen);
+/* cache_init with the hash index on (use_index) or off whatever the ways: the
+ * unit test checks both give the same hits and misses. */
+int cache_init_indexed(struct cache *c, const struct cache_cfg *cfg, bool use_index, char *err, unsigned errlen);
 void cache_free(struct cache *c);
 /* Look up (and on a miss fill) the line holding addr. 1: hit, 0: miss. */
 int cache_access(struct cache *c, uint64_t addr);
