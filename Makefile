@@ -10,8 +10,9 @@
 # Variables: BUILD (build dir), ASAN_BUILD, JOBS.
 
 BUILD      ?= build
-BENCH_SIZES    ?= 256M,1G,4G
+BENCH_SIZES    ?= 256M,1G,4G,8G
 BENCH_PERCENTS ?= 10,90
+BENCH_SMPS     ?= 1,2,4,8
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 10
@@ -68,7 +69,7 @@ test: test-plain test-asan test-fuzz
 
 bench: build
 	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
-	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS)
+	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS) $(BENCH_SMPS)
 	@./$(BUILD)/bench_convert ./$(BUILD)/ffwd 1G,4G 50
 	@./$(BUILD)/bench_sample ./$(BUILD)/ffwd ./$(BUILD)/plugins 3 1000,10000,100000
 	@./$(BUILD)/bench_trace ./$(BUILD)/ffwd ./$(BUILD)/plugins 3

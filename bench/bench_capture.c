@@ -5,12 +5,16 @@
  * a full copy of the disk image), and with the host's sequential write
  * bandwidth for the same number of bytes.
  *
- *   bench_capture FFWD_BINARY [SIZES] [PERCENTS]     e.g. 256M,1G,4G 10,90
+ *   bench_capture FFWD_BINARY [SIZES] [PERCENTS] [SMPS]   e.g. 256M,1G,4G,8G 10,90 1,2,4,8
  *
  * For each RAM size and touched fraction: boot the demo guest with that
  * RAM, run ffwd-memtouch (non-zero data in that share of RAM), then on the
  * same stopped-and-resumed guest time (a) `ffwd capture`, (b) the QPoints
  * path, (c) writing the touched bytes sequentially with fsync.
+ *
+ * With SMPS: the scaling in vCPUs -- a 1 GiB guest, half of it touched, with
+ * each number of vCPUs: capture (time, guest stopped) and convert, as ratios
+ * to the first (one vCPU).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -47,25 +51,21 @@ static double write_bw_seconds(const char *dir, uint64_t bytes)
     return t;
 }
 
-static int one(const char *size_s, int pct, const char *work)
+/* Boot a guest of size_s RAM and smp vCPUs that touches `touch` MiB, in
+ * RUN; returns the boot's pid once it has (or -1). */
+static pid_t boot_touched(const char *run, const char *size_s, const char *smp, uint64_t touch)
 {
-    uint64_t size;
-    if (parse_size(size_s, &size) < 0)
-        return -1;
-    uint64_t mib = size >> 20, touch = mib * (uint64_t)pct / 100;
-    if (touch + 200 > mib)
-        touch = mib > 200 ? mib - 200 : mib / 2; /* leave the kernel room */
-    char *run = xasprintf("%s/run-%s-%d", work, size_s, pct);
     char *cmd = xasprintf("ffwd-memtouch %llu", (unsigned long long)touch);
     pid_t boot = fork();
     if (boot == 0) {
         int nul = open("/dev/null", O_WRONLY);
         dup2(nul, 1);
         dup2(nul, 2);
-        execl(ffwd_bin, ffwd_bin, "boot", "--mem", size_s, "--run-dir", run, "--cmd", cmd, "--timeout", "900",
-              (char *)NULL);
+        execl(ffwd_bin, ffwd_bin, "boot", "--mem", size_s, "--smp", smp, "--run-dir", run, "--cmd", cmd,
+              "--timeout", "900", (char *)NULL);
         _exit(127);
     }
+    free(cmd);
     char *lp = xasprintf("%s/console.log", run);
     bool ready = false;
     for (int i = 0; i < 6000 && !ready; i++) {
@@ -75,10 +75,79 @@ static int one(const char *size_s, int pct, const char *work)
         if (!ready)
             usleep(100000);
     }
+    free(lp);
     if (!ready) {
-        fprintf(stderr, "bench_capture: guest with %s never finished touching memory\n", size_s);
+        fprintf(stderr, "bench_capture: guest with %s, %s vCPUs never finished touching memory\n", size_s, smp);
         kill(boot, SIGTERM);
         waitpid(boot, NULL, 0);
+        return -1;
+    }
+    return boot;
+}
+
+/* The vCPU scaling table: capture and convert of the same 1 GiB guest (half
+ * touched) with 1, 2, 4, 8 ... vCPUs, ratios to the first. */
+static void scaling(const char *smps, const char *work)
+{
+    printf("bench_capture: vCPU scaling (1G RAM, 512 MiB touched): capture, guest stopped, convert; ratio to the "
+           "first\n");
+    double base_c = 0, base_s = 0, base_v = 0;
+    char *list = xstrdup(smps);
+    for (char *sv = NULL, *n = strtok_r(list, ",", &sv); n; n = strtok_r(NULL, ",", &sv)) {
+        char *run = xasprintf("%s/run-smp%s", work, n), *caps = xasprintf("%s/caps", run);
+        char *cap = xasprintf("%s/c", caps), *ck = xasprintf("%s/ckpt", run);
+        pid_t boot = boot_touched(run, "1G", n, 512);
+        if (boot < 0) {
+            free(run), free(caps), free(cap), free(ck);
+            continue;
+        }
+        struct sbuf o = {0};
+        char *cargv[] = {(char *)ffwd_bin, "capture", run, "--out", caps, "--name", "c", NULL};
+        double t0 = now_sec();
+        int st = run_cmd(cargv, &(struct run_opts){.out = &o, .merge_stderr = true});
+        double tc = now_sec() - t0, ts = -1;
+        const char *gs = o.s ? strstr(o.s, "guest stopped ") : NULL;
+        if (gs)
+            ts = atof(gs + 14);
+        char *qs = xasprintf("%s/qmp-ctl.sock", run);
+        struct qmp *q = qmp_connect(qs, 10);
+        if (q) {
+            qmp_cmd(q, "quit", NULL, NULL, 10);
+            qmp_close(q);
+        }
+        waitpid(boot, NULL, 0);
+        char *vargv[] = {(char *)ffwd_bin, "convert", cap, "--out", ck, NULL};
+        t0 = now_sec();
+        int sv2 = st == 0 ? run_cmd(vargv, &(struct run_opts){.out = &o, .merge_stderr = true}) : -1;
+        double tv = now_sec() - t0;
+        if (st != 0 || sv2 != 0)
+            fprintf(stderr, "bench_capture: %s vCPUs: capture or convert failed: %s\n", n, o.s ? o.s : "");
+        else {
+            if (!base_c)
+                base_c = tc, base_s = ts, base_v = tv;
+            printf("  %3s vCPUs  capture %6.2f s (%4.2fx)  stopped %6.2f s (%4.2fx)  convert %6.2f s (%4.2fx)\n", n, tc,
+                   tc / base_c, ts, ts / base_s, tv, tv / base_v);
+            fflush(stdout);
+        }
+        sbuf_free(&o);
+        rm_rf(run);
+        free(run), free(caps), free(cap), free(ck), free(qs);
+    }
+    free(list);
+}
+
+static int one(const char *size_s, int pct, const char *work)
+{
+    uint64_t size;
+    if (parse_size(size_s, &size) < 0)
+        return -1;
+    uint64_t mib = size >> 20, touch = mib * (uint64_t)pct / 100;
+    if (touch + 200 > mib)
+        touch = mib > 200 ? mib - 200 : mib / 2; /* leave the kernel room */
+    char *run = xasprintf("%s/run-%s-%d", work, size_s, pct);
+    pid_t boot = boot_touched(run, size_s, "1", touch);
+    if (boot < 0) {
+        free(run);
         return -1;
     }
     /* (a) ffwd capture */
@@ -139,8 +208,6 @@ static int one(const char *size_s, int pct, const char *work)
     fflush(stdout);
     rm_rf(run);
     free(run);
-    free(cmd);
-    free(lp);
     free(caps);
     free(qs);
     sbuf_free(&o);
@@ -150,7 +217,7 @@ static int one(const char *size_s, int pct, const char *work)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_capture FFWD_BINARY [SIZES] [PERCENTS]\n");
+        fprintf(stderr, "usage: bench_capture FFWD_BINARY [SIZES] [PERCENTS] [SMPS]\n");
         return 2;
     }
     ffwd_bin = argv[1];
@@ -164,6 +231,8 @@ int main(int argc, char **argv)
             one(sz, atoi(p), work);
         free(pc);
     }
+    if (argc > 4)
+        scaling(argv[4], work);
     rm_rf(work);
     free(work);
     free(sizes);
