@@ -9,7 +9,8 @@
  *
  * For each RAM size and touched fraction: boot the demo guest with that
  * RAM, run ffwd-memtouch (non-zero data in that share of RAM), then on the
- * same stopped-and-resumed guest time (a) `ffwd capture`, (b) the QPoints
+ * same stopped-and-resumed guest time (a) `ffwd capture`, (a2) `ffwd capture
+ * --background` (how long the guest is stopped, against (a)), (b) the QPoints
  * path, (c) writing the touched bytes sequentially with fsync.
  *
  * With SMPS: the scaling in vCPUs -- a 1 GiB guest, half of it touched, with
@@ -162,6 +163,17 @@ static int one(const char *size_s, int pct, const char *work)
     const char *gs = o.s ? strstr(o.s, "guest stopped ") : NULL;
     if (gs)
         t_stopped = atof(gs + 14);
+    /* (a2) ffwd capture --background: RAM saved while the guest runs */
+    char *bgargv[] = {(char *)ffwd_bin, "capture", run, "--out", caps, "--name", "bg", "--background", NULL};
+    sbuf_free(&o);
+    t0 = now_sec();
+    st = run_cmd(bgargv, &(struct run_opts){.out = &o, .merge_stderr = true});
+    double t_bg = now_sec() - t0, t_bg_stopped = -1;
+    if (st != 0)
+        fprintf(stderr, "bench_capture: ffwd capture --background failed: %s\n", o.s);
+    gs = o.s ? strstr(o.s, "guest stopped ") : NULL;
+    if (gs)
+        t_bg_stopped = atof(gs + 14);
     /* (b) the QPoints way on the same guest */
     char *qs = xasprintf("%s/qmp-ctl.sock", run);
     struct qmp *q = qmp_connect(qs, 10);
@@ -202,9 +214,10 @@ static int one(const char *size_s, int pct, const char *work)
     double t_bw = write_bw_seconds(work, touch << 20);
     double mbs = (double)touch / t_ffwd;
     printf("%6s %3d%%  %6llu MiB  ffwd %6.2f s (%5.0f MiB/s, guest stopped %5.2f s)  qpoints-way %6.2f s  "
-           "speedup %5.1fx (stopped: %5.1fx)  seq-write %6.2f s  ffwd/seq-write %4.2fx\n",
+           "speedup %5.1fx (stopped: %5.1fx)  seq-write %6.2f s  ffwd/seq-write %4.2fx  "
+           "--background %6.2f s (guest stopped %5.3f s: %5.1fx shorter)\n",
            size_s, pct, (unsigned long long)touch, t_ffwd, mbs, t_stopped, t_qp, t_qp / t_ffwd, t_qp / t_stopped, t_bw,
-           t_ffwd / t_bw);
+           t_ffwd / t_bw, t_bg, t_bg_stopped, t_stopped / t_bg_stopped);
     fflush(stdout);
     rm_rf(run);
     free(run);

@@ -470,6 +470,145 @@ static int save_ram(const char *ram_path, const uint8_t *map, uint64_t size, str
     return r;
 }
 
+static int wait_migration(struct qmp *q, double timeout);
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Before a background snapshot, while the guest still runs: have QEMU map
+ * every page of guest RAM into its own page tables (memory backend property
+ * prealloc, set at run time: qemu_prealloc_mem), which QEMU would otherwise
+ * do inside the stop (ram_write_tracking_prepare, ~1 s per GiB when the
+ * pages must be allocated too). Safe only with MADV_POPULATE_WRITE, which
+ * faults pages in without changing them; without it QEMU rewrites every byte
+ * of RAM, racing with the guest -- so this kernel is asked first, on a page
+ * of the same file. The whole guest RAM becomes resident on the host. */
+static bool ram_premapped(struct qmp *q, const char *ram_path, double timeout)
+{
+    int fd = open(ram_path, O_RDWR | O_CLOEXEC);
+    void *m = fd >= 0 ? mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    if (fd >= 0)
+        close(fd);
+    bool ok = m != MAP_FAILED && madvise(m, PAGE, MADV_POPULATE_WRITE) == 0;
+    if (m != MAP_FAILED)
+        munmap(m, PAGE);
+    if (!ok)
+        return false;
+    double t0 = now_sec();
+    if (qmp_cmd(q, "qom-set", json_pack("{s:s,s:s,s:b}", "path", "/objects/ffwd-ram", "property", "prealloc", "value", 1),
+                NULL, timeout > 600 ? timeout : 600) < 0) {
+        ffwd_warn("QEMU could not map guest RAM ahead of the background snapshot: %s", ffwd_errmsg());
+        return false;
+    }
+    ffwd_debug("guest RAM mapped into QEMU's page tables in %.3f s (the guest running)", now_sec() - t0);
+    return true;
+}
+
+/* The CRC-32 of a sparse RAM image already written (holes
+ * read as zeros, never faulted in). */
+static int ram_image_sum(int fd, uint64_t size, const char *p, uint32_t *crc_out)
+{
+    const uint8_t *map = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
+    if (map == MAP_FAILED)
+        return ffwd_seterr_errno("cannot map %s", p);
+    uint32_t crc = 0;
+    off_t pos = 0;
+    while ((uint64_t)pos < size) {
+        off_t data, hole;
+        file_data_extent(fd, pos, size, &data, &hole);
+        if (data < pos)
+            data = pos;
+        crc = crc32_zeros(crc, (uint64_t)(data - pos));
+        if ((uint64_t)data >= size)
+            break;
+        if ((uint64_t)hole > size)
+            hole = (off_t)size;
+        crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
+        pos = hole;
+    }
+    if (map)
+        munmap((void *)map, size);
+    *crc_out = crc;
+    return 0;
+}
+
+/* The machine state with RAM by QEMU's background snapshot (migration
+ * capability background-snapshot): with the VM stopped at the capture's
+ * moment, QEMU saves the device state, write-protects guest RAM
+ * (userfaultfd) and streams RAM to a file while the guest runs on; a page
+ * the guest writes is saved first, so the stream holds RAM as it was at the
+ * stop. The VM is resumed (*t_resumed) as soon as RAM pages flow -- by then
+ * QEMU has saved the device state and armed the write protection, both with
+ * the VM stopped, before the first RAM page (migration/migration.c,
+ * bg_migration_thread). The stream's device state is parsed into *ms and
+ * its RAM pages written to DIR/name (zero pages as holes); the stream file
+ * is unlinked once mapped. Why QEMU's: the write protection must sit in
+ * QEMU's own page tables, which only QEMU can arm. */
+static int save_state_background(struct qmp *q, double timeout, const char *dir, const char *name, uint64_t size,
+                                 struct mig_stream *ms, uint64_t *nonzero, uint32_t *crc, double *t_resumed,
+                                 bool *resumed)
+{
+    *resumed = false;
+    char *sp = xasprintf("%s/state-stream.bin", dir), *uri = xasprintf("file:%s", sp);
+    char *p = xasprintf("%s/%s", dir, name);
+    int out = -1, r = qmp_cmd(q, "migrate-set-capabilities",
+                              json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability",
+                                        "x-ignore-shared", "state", 0, "capability", "background-snapshot", "state", 1),
+                              NULL, timeout);
+    double tm0 = now_sec();
+    if (r == 0)
+        r = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
+    double deadline = now_sec() + timeout;
+    while (r == 0 && !*resumed) {
+        json_t *m = NULL;
+        if ((r = qmp_cmd(q, "query-migrate", NULL, &m, 10)) < 0)
+            break;
+        const char *st = json_string_value(json_object_get(m, "status")) ?: "";
+        json_t *ram = json_object_get(m, "ram");
+        json_int_t sent = json_integer_value(json_object_get(ram, "normal")) +
+                          json_integer_value(json_object_get(ram, "duplicate"));
+        if (!strcmp(st, "failed") || !strcmp(st, "cancelled"))
+            r = ffwd_seterr("QEMU's background snapshot failed: %s",
+                            json_string_value(json_object_get(m, "error-desc")) ?: st);
+        else if (sent > 0 || !strcmp(st, "completed")) {
+            ffwd_debug("background snapshot: RAM pages flow %.3f s after the migration started", now_sec() - tm0);
+            if ((r = qmp_cmd(q, "cont", NULL, NULL, timeout)) == 0) {
+                *resumed = true;
+                *t_resumed = now_sec();
+            }
+        } else if (now_sec() > deadline)
+            r = ffwd_seterr("QEMU's background snapshot sent no RAM page within %.0f s", timeout);
+        json_decref(m);
+        if (r == 0 && !*resumed)
+            usleep(1000);
+    }
+    if (r == 0)
+        r = wait_migration(q, timeout > 600 ? timeout : 600); /* RAM-sized: minutes for large guests */
+    json_t *fin = NULL;
+    if (r == 0 && qmp_cmd(q, "query-migrate", NULL, &fin, 10) == 0)
+        ffwd_debug("background snapshot: QEMU's setup %lld ms, total %lld ms",
+                   (long long)json_integer_value(json_object_get(fin, "setup-time")),
+                   (long long)json_integer_value(json_object_get(fin, "total-time")));
+    json_decref(fin);
+    uint64_t pages = 0;
+    if (r == 0 && (out = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+        r = ffwd_seterr_errno("cannot create %s", p);
+    if (r == 0 && ftruncate(out, (off_t)size) < 0)
+        r = ffwd_seterr_errno("cannot size %s", p);
+    if (r == 0)
+        r = mig_parse_file_ram(sp, "ffwd-ram", out, size, &pages, ms);
+    unlink(sp); /* mapped: its pages stay readable until mig_free */
+    if (r == 0)
+        r = ram_image_sum(out, size, p, crc);
+    if (out >= 0 && close(out) < 0 && r == 0)
+        r = ffwd_seterr_errno("cannot write %s", p);
+    if (r == 0)
+        *nonzero = pages;
+    free(sp), free(uri), free(p);
+    return r;
+}
+
 /* ---- disk delta ---- */
 static int save_disk_delta(const char *run_dir, struct files *fs, const char *name, uint64_t *nsect, json_t **info)
 {
@@ -878,6 +1017,10 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     int rc = -1;
     char *tmp = NULL, *final = NULL;
     json_t *cpus = NULL, *manifest = NULL;
+    json_t *bg_files = NULL, *bg_disk = NULL; /* a background snapshot's files and disk, taken in the loop */
+    uint64_t bg_nsect = 0, bg_nz = 0;
+    uint32_t bg_crc = 0;
+    double t_bg_resumed = 0;
     struct mig_stream ms = {0};
     const uint8_t *ram = NULL;
     bool was_running = false, stopped = false;
@@ -932,6 +1075,13 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     double t_stop = 0;
     json_t *virtio = NULL;
     const bool may_settle = was_running || o->may_settle;
+    /* a running guest that goes on afterwards: stopped only for its device
+     * state (save_state_background); else stopped until RAM is copied */
+    const bool background = was_running && o->resume && o->background;
+
+    if (background && !ram_premapped(q, ram_path, timeout))
+        ffwd_warn("QEMU maps every page of guest RAM before it write-protects them; this kernel cannot have that done "
+                  "safely while the guest runs (no MADV_POPULATE_WRITE), so the guest stays stopped while it is");
     for (int attempt = 0;; attempt++) {
         if (qmp_cmd(q, "stop", NULL, NULL, timeout) < 0)
             goto out;
@@ -964,11 +1114,34 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         char why[200] = "";
         if (busy)
             snprintf(why, sizeof why, "the guest's disk stayed busy (a request in flight)");
-        else {
+        else if (background) {
+            /* disk delta first: the overlay changes as soon as the guest runs */
+            mig_free(&ms);
+            json_decref(bg_disk);
+            bg_disk = NULL;
+            json_decref(bg_files);
+            bg_files = json_object();
+            struct files dfs = {tmp, bg_files};
+            double td = now_sec();
+            int br = save_disk_delta(o->run_dir, &dfs, "disk0.delta", &bg_nsect, &bg_disk);
+            ffwd_debug("disk delta in %.3f s, %.3f s after the stop", now_sec() - td, now_sec() - t_stop);
+            bool resumed = false;
+            if (br == 0)
+                br = save_state_background(q, timeout, tmp, "ram0.bin", prof.mem_bytes, &ms, &bg_nz, &bg_crc,
+                                           &t_bg_resumed, &resumed);
+            if (resumed)
+                stopped = false;
+            if (br < 0) {
+                json_decref(virtio);
+                goto out;
+            }
+            ffwd_capture_unsettled(&ms, prof.gic_version, prof.smp, why, sizeof why);
+        } else {
             char *vmp = xasprintf("%s/vmstate.bin", tmp);
             char *uri = xasprintf("file:%s", vmp);
             int mr = qmp_cmd(q, "migrate-set-capabilities",
-                             json_pack("{s:[{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared", "state", 1),
+                             json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
+                                       "state", 1, "capability", "background-snapshot", "state", 0),
                              NULL, timeout);
             if (mr == 0)
                 mr = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
@@ -995,15 +1168,16 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
             goto out;
         }
         /* let the guest finish its request or its handler, then try again */
-        if (qmp_cmd(q, "cont", NULL, NULL, timeout) < 0)
+        if (stopped && qmp_cmd(q, "cont", NULL, NULL, timeout) < 0)
             goto out;
         stopped = false;
         usleep(2000);
     }
 
-    struct files fs = {tmp, json_object()};
-    /* the raw stream is kept (provenance, and for tools that read QEMU's format) */
-    {
+    struct files fs = {tmp, background ? json_incref(bg_files) : json_object()};
+    /* the raw stream is kept (provenance, and for tools that read QEMU's format);
+     * a background snapshot's stream holds all RAM: not kept */
+    if (!background) {
         char *p = xasprintf("%s/vmstate.bin", tmp);
         size_t n;
         char *d = read_file(p, &n);
@@ -1106,27 +1280,35 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         goto out;
     }
 
-    /* 3. RAM */
-    uint64_t nz = 0;
-    if (save_ram(ram_path, ram, prof.mem_bytes, &fs, "ram0.bin", &nz) < 0) {
-        json_decref(fs.list);
-        goto out;
-    }
-    res->ram_bytes = prof.mem_bytes;
-    res->ram_nonzero_pages = nz;
-
-    /* 4. disk delta */
+    /* 3. disk delta and 4. RAM: copied now, the VM still stopped -- or, in a
+     * background snapshot, already taken (the guest runs on) */
     json_t *disk = NULL;
-    uint64_t nsect = 0;
-    if (save_disk_delta(o->run_dir, &fs, "disk0.delta", &nsect, &disk) < 0) {
-        json_decref(fs.list);
-        goto out;
+    uint64_t nsect = 0, nz = 0;
+    double t_copied = 0;
+    if (background) {
+        disk = json_incref(bg_disk);
+        nsect = bg_nsect, nz = bg_nz, t_copied = t_bg_resumed;
+        json_object_set_new(fs.list, "ram0.bin",
+                            json_pack("{s:I,s:o}", "size", (json_int_t)prof.mem_bytes, "crc32", jhex(bg_crc)));
+    } else {
+        if (save_disk_delta(o->run_dir, &fs, "disk0.delta", &nsect, &disk) < 0) {
+            json_decref(fs.list);
+            goto out;
+        }
+        if (save_ram(ram_path, ram, prof.mem_bytes, &fs, "ram0.bin", &nz) < 0) {
+            json_decref(fs.list);
+            json_decref(disk);
+            goto out;
+        }
+        t_copied = now_sec();
     }
     res->disk_sectors = nsect;
+    res->ram_bytes = prof.mem_bytes;
+    res->ram_nonzero_pages = nz;
+    res->background = background;
 
     /* 5. everything is copied: the guest may run again while the data reaches
      * the disk; the manifest that makes the capture valid comes after fsync */
-    double t_copied = now_sec();
     if (stopped && was_running && o->resume) {
         if (qmp_cmd(q, "cont", NULL, NULL, timeout) < 0) {
             json_decref(fs.list);
@@ -1210,6 +1392,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     res->seconds = t_copied - t_stop;
     res->total_seconds = now_sec() - t_stop;
     json_object_set_new(manifest, "stopped_seconds", json_real(res->seconds));
+    json_object_set_new(manifest, "ram_saved", json_string(background ? "background-snapshot" : "while-stopped"));
     json_object_set_new(manifest, "files", fs.list);
     char *mp = xasprintf("%s/manifest.json", tmp);
     char *js = json_dumps(manifest, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -1243,6 +1426,8 @@ out:
             ffwd_seterr("%s", saved);
     }
     mig_free(&ms);
+    json_decref(bg_files);
+    json_decref(bg_disk);
     json_decref(cpus);
     json_decref(manifest);
     json_decref(prof_j);

@@ -10,7 +10,10 @@
  *                                  all system registers, GIC redistributors and
  *                                  the frozen virtual clock, all from one instant.
  *   RAM                            the shared RAM backend file, read directly while
- *                                  the VM is stopped; zero pages become holes.
+ *                                  the VM is stopped; zero pages become holes. Or
+ *                                  (background): QEMU's background snapshot
+ *                                  (userfaultfd write protection) streams RAM as
+ *                                  of the stop while the guest runs on.
  *   virtio-mmio transport + queue  QMP x-query-virtio-queue-status and HMP xp of
  *                                  the transport registers, ring indices read
  *                                  from guest RAM.
@@ -49,6 +52,9 @@ struct ffwd_capture_opts {
     const uint64_t *icount_vcpu;
     unsigned icount_nvcpu;
     double timeout_s;         /* for each QMP step; 0: 60 */
+    bool background;          /* a guest that goes on afterwards: RAM by QEMU's background snapshot while it
+                               * runs (stopped for the device state, the disk delta and QEMU's arming of the
+                               * write protection); else stopped until RAM is copied */
     bool undo_irq_entry;      /* an exact stop: a vCPU at the entry of an interrupt from EL0 is captured as
                                * right before it (the interrupt stays pending; cpuN.json says so) */
 };
@@ -56,6 +62,7 @@ struct ffwd_capture_opts {
 struct ffwd_capture_result {
     char path[4096];
     double seconds;           /* how long the VM was stopped */
+    bool background;          /* RAM was saved by QEMU's background snapshot while the guest ran */
     double total_seconds;     /* stop -> capture complete on disk */
     uint64_t ram_bytes, ram_nonzero_pages;
     uint64_t disk_sectors;

@@ -1,10 +1,13 @@
 /* migstream.c -- see migstream.h. Format: QEMU migration/savevm.c, migration/ram.c, migration/vmstate.c. */
 #include "migstream.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../common/util.h"
 
@@ -90,6 +93,12 @@ struct ctx {
     size_t page_size;
     /* the RAM blocks announced by the MEM_SIZE record */
     size_t nblocks;
+    /* extraction (mig_parse_file_ram): this block's pages go to ram_out */
+    const char *ram_block;
+    int ram_out;
+    uint64_t ram_size, ram_pages;
+    bool in_block;   /* the block of the last page record is ram_block */
+    bool mapped_buf; /* the stream buffer is a file mapping */
 };
 
 static void add_field(struct mig_device *d, const char *name, const char *sect, const uint8_t *data, size_t esz,
@@ -202,13 +211,24 @@ static int parse_ram(struct ctx *c)
                 char *nm = idstr(&c->r);
                 if (!nm)
                     return -1;
+                c->in_block = c->ram_block && !strcmp(nm, c->ram_block);
                 free(nm);
             }
             if (flags & RAM_ZERO)
-                be(&c->r, 1);
+                be(&c->r, 1); /* a zero page: a hole in the extracted file */
             else {
                 if (need(&c->r, c->page_size) < 0)
                     return -1;
+                if (c->in_block) {
+                    if (addr > c->ram_size || c->ram_size - addr < c->page_size)
+                        return rd_fail(&c->r, "a RAM page lies outside the block's size");
+                    if (fd_pwrite_all(c->ram_out, c->r.p, c->page_size, (off_t)addr) < 0) {
+                        ffwd_seterr_errno("%s: cannot write the RAM pages", c->r.what);
+                        c->r.err = 1;
+                        return -1;
+                    }
+                    c->ram_pages++;
+                }
                 c->r.p += c->page_size;
             }
             continue;
@@ -262,17 +282,28 @@ static void dev_free(struct mig_device *d)
     free(d->name);
 }
 
+static int parse_stream(uint8_t *buf, size_t len, const char *what, struct mig_stream *out, struct ctx *ext);
+
 int mig_parse(uint8_t *buf, size_t len, const char *what, struct mig_stream *out)
+{
+    return parse_stream(buf, len, what, out, NULL);
+}
+
+/* ext: extraction settings (ram_block, ram_out, ram_size), NULL: none */
+static int parse_stream(uint8_t *buf, size_t len, const char *what, struct mig_stream *out, struct ctx *ext)
 {
     memset(out, 0, sizeof *out);
     out->buf = buf;
     out->len = len;
+    out->mapped = ext && ext->mapped_buf; /* how mig_free lets go of it, on failure too */
     if (len < 8 || memcmp(buf, "QEVM", 4) || buf[4] || buf[5] || buf[6] || buf[7] != 3) {
         ffwd_seterr("%s: not a QEMU migration stream (no QEVM v3 header)", what);
         mig_free(out);
         return -1;
     }
     struct ctx c = {.r = {buf + 8, buf + len, what, 0, buf}, .m = out, .page_size = 4096};
+    if (ext)
+        c.ram_block = ext->ram_block, c.ram_out = ext->ram_out, c.ram_size = ext->ram_size;
     c.vmdesc = load_vmdesc(buf, len, what);
     if (!c.vmdesc) {
         mig_free(out);
@@ -383,6 +414,8 @@ int mig_parse(uint8_t *buf, size_t len, const char *what, struct mig_stream *out
     rc = 0;
 out:
     json_decref(c.vmdesc);
+    if (ext)
+        ext->ram_pages = c.ram_pages;
     if (rc < 0)
         mig_free(out);
     return rc;
@@ -397,13 +430,37 @@ int mig_parse_file(const char *path, struct mig_stream *out)
     return mig_parse((uint8_t *)buf, len, path, out);
 }
 
+int mig_parse_file_ram(const char *path, const char *block, int out, uint64_t size, uint64_t *pages,
+                       struct mig_stream *ms)
+{
+    *pages = 0;
+    memset(ms, 0, sizeof *ms);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ffwd_seterr_errno("%s", path);
+    off_t len = lseek(fd, 0, SEEK_END);
+    void *m = len > 0 ? mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (m == MAP_FAILED)
+        return len > 0 ? ffwd_seterr_errno("cannot map %s", path) : ffwd_seterr("%s is empty", path);
+    madvise(m, (size_t)len, MADV_SEQUENTIAL);
+    struct ctx ext = {.ram_block = block, .ram_out = out, .ram_size = size, .mapped_buf = true};
+    /* parse_stream owns the mapping: mig_free unmaps it (on failure too) */
+    int rc = parse_stream(m, (size_t)len, path, ms, &ext);
+    *pages = ext.ram_pages;
+    return rc;
+}
+
 void mig_free(struct mig_stream *m)
 {
     for (size_t i = 0; i < m->ndevs; i++)
         dev_free(&m->devs[i]);
     free(m->devs);
     free(m->machine);
-    free(m->buf);
+    if (m->mapped)
+        munmap(m->buf, m->len);
+    else
+        free(m->buf);
     memset(m, 0, sizeof *m);
 }
 

@@ -11,7 +11,8 @@
  * subsections (0x05, u8+name, be32 version, fields). RAM ("ram" sections)
  * is decoded record by record and skipped: ffwd takes RAM from the shared
  * memory backend and runs QEMU with x-ignore-shared, so only small
- * non-shared blocks (flash) appear here.
+ * non-shared blocks (flash) appear here -- except in a background snapshot
+ * (mig_parse_file_ram), whose guest RAM pages are written out.
  *
  * Every field of every device is kept as raw bytes addressable by
  * device name + instance + field path ("cpu/vfp.env.vfp.xregs" is not used;
@@ -20,6 +21,7 @@
 #ifndef FFWD_MIGSTREAM_H
 #define FFWD_MIGSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +42,7 @@ struct mig_device {
 struct mig_stream {
     uint8_t *buf;
     size_t len;
+    bool mapped;         /* buf is a file mapping (mig_parse_file_ram), not malloc'd */
     char *machine;       /* from the configuration section, e.g. "virt-10.0" */
     unsigned target_page_bits;
     struct mig_device *devs;
@@ -50,6 +53,13 @@ struct mig_stream {
 int mig_parse(uint8_t *buf, size_t len, const char *what, struct mig_stream *out);
 int mig_parse_file(const char *path, struct mig_stream *out);
 void mig_free(struct mig_stream *m);
+/* Parse a stream file that carries RAM (a background snapshot), writing the
+ * pages of RAM block `block` (its idstr, e.g. "ffwd-ram") into fd out at
+ * their offsets in the block (size bytes); zero pages stay holes. The file
+ * is mapped, not read into memory: memory use does not grow with the guest's
+ * RAM. *pages: the non-zero pages written. */
+int mig_parse_file_ram(const char *path, const char *block, int out, uint64_t size, uint64_t *pages,
+                       struct mig_stream *ms);
 
 const struct mig_device *mig_device(const struct mig_stream *m, const char *name, uint32_t instance);
 /* The n-th field called `name` in the device (n counts repeats, e.g. the per-CPU

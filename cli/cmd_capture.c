@@ -13,17 +13,24 @@
 
 static void capture_help(FILE *f)
 {
-    fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped] [--timeout SEC] [--json]\n"
+    fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped | --background]\n"
+               "                    [--timeout SEC] [--json]\n"
                "\n"
                "Freeze the running QEMU of RUN_DIR (started by `ffwd boot`), save its complete\n"
                "machine state -- vCPUs, GIC, timer, UART, RTC, virtio-mmio disk transport, RAM\n"
                "(zero pages as holes) and the disk sectors written since boot -- as a capture\n"
                "directory (docs/capture-format.md), then let the guest continue.\n"
                "\n"
+
                "  --out DIR        where the capture goes (default RUN_DIR/captures)\n"
                "  --name NAME      capture directory name (default capture-<UTC time>-<n>);\n"
                "                   an existing capture is never overwritten\n"
-               "  --stay-stopped   leave the guest paused afterwards\n"
+               "  --stay-stopped   leave the guest paused afterwards (RAM is copied while it is)\n"
+               "  --background     stop the guest only for its device state, the disk delta and\n"
+               "                   QEMU's arming of a write protection of RAM (~0.2 s per GiB);\n"
+               "                   RAM is saved by QEMU's background snapshot while the guest runs\n"
+               "                   on (a page is saved before the guest changes it: RAM as at the\n"
+               "                   stop). The whole guest RAM becomes resident on the host\n"
                "  --timeout SEC    limit for each step talking to QEMU (default 60)\n"
                "  --json           the result as JSON on standard output (docs/json.md)\n");
 }
@@ -33,12 +40,13 @@ int cmd_capture(int argc, char **argv)
     static const struct option lo[] = {{"out", required_argument, 0, OPT_OUT},
                                        {"name", required_argument, 0, OPT_NAME},
                                        {"stay-stopped", no_argument, 0, OPT_STAY},
+                                       {"background", no_argument, 0, 1000},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *out = NULL, *name = NULL;
-    bool resume = true, json = false;
+    bool resume = true, json = false, background = false;
     double timeout = 60;
     int c;
     optind = 1;
@@ -47,6 +55,7 @@ int cmd_capture(int argc, char **argv)
         case OPT_OUT: out = optarg; break;
         case OPT_NAME: name = optarg; break;
         case OPT_STAY: resume = false; break;
+        case 1000: background = true; break;
         case OPT_JSON: json = true; break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &timeout) < 0)
@@ -62,18 +71,25 @@ int cmd_capture(int argc, char **argv)
     if (json)
         cli_json_start();
     char *def = out ? NULL : xasprintf("%s/captures", run);
+    if (background && !resume) {
+        ffwd_seterr("--background lets the guest run while RAM is saved, --stay-stopped keeps it stopped: give one");
+        return cli_bad_value(capture_help);
+    }
     struct ffwd_capture_opts o = {.run_dir = run, .out_dir = out ? out : def, .name = name, .resume = resume,
-                                  .trigger = "on-demand", .icount_total = -1, .timeout_s = timeout};
+                                  .background = background, .trigger = "on-demand", .icount_total = -1,
+                                  .timeout_s = timeout};
     struct ffwd_capture_result r;
     int rc = ffwd_capture(&o, &r);
     free(def);
     if (rc < 0)
         return cli_fail();
     if (json &&
-        cli_json_emit("capture", json_pack("{s:s, s:f, s:f, s:I, s:I, s:I, s:b}", "capture", r.path, "seconds_stopped",
-                                           r.seconds, "seconds", r.total_seconds, "ram_bytes", (json_int_t)r.ram_bytes,
-                                           "ram_nonzero_pages", (json_int_t)r.ram_nonzero_pages, "disk_sectors",
-                                           (json_int_t)r.disk_sectors, "resumed", resume)) < 0)
+        cli_json_emit("capture", json_pack("{s:s, s:f, s:f, s:I, s:I, s:I, s:b, s:s}", "capture", r.path,
+                                           "seconds_stopped", r.seconds, "seconds", r.total_seconds, "ram_bytes",
+                                           (json_int_t)r.ram_bytes, "ram_nonzero_pages",
+                                           (json_int_t)r.ram_nonzero_pages, "disk_sectors", (json_int_t)r.disk_sectors,
+                                           "resumed", resume, "ram_saved",
+                                           r.background ? "background-snapshot" : "while-stopped")) < 0)
         return cli_fail();
     printf("%s\n", r.path);
     ffwd_info("captured in %.2f s (guest stopped %.2f s): %llu MiB RAM (%llu non-zero pages), %llu disk sectors "

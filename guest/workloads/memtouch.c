@@ -7,6 +7,13 @@
  * page faults on its first store, in the middle of a block), then again
  * with touch_warm(), the same code (no faults), print a checksum and exit:
  * an exact instruction count gives both functions the same count.
+ *
+ * memtouch MIB spin -- write every page of the buffer again and again, in
+ * page order: pass g writes (magic, page index, g) at the start of each
+ * page. A capture that holds RAM as it was at one instant shows one cut: the
+ * pages before the writer hold pass g + 1, the others pass g (a capture
+ * copied while the guest writes shows more). Prints "memtouch: spinning"
+ * after the first pass, then never stops.
  */
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +37,29 @@ __attribute__((noipa)) static uint64_t touch_warm(unsigned char *p, size_t n)
     return s;
 }
 
+#define SPIN_MAGIC 0x6e6970736d6d7766ULL /* "fwmmspin" */
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && !strcmp(argv[2], "spin")) {
+        unsigned long long mib = wl_size_arg(argc - 1, argv, "memtouch", 64, 1ull << 20);
+        size_t n = (size_t)mib << 20;
+        volatile uint64_t *p = aligned_alloc(4096, n); /* each record at the start of a page */
+        if (!p) {
+            fprintf(stderr, "memtouch: out of memory (%zu bytes)\n", n);
+            return 1;
+        }
+        for (uint64_t g = 1;; g++) {
+            for (size_t i = 0; i < n / 4096; i++) {
+                volatile uint64_t *pg = p + i * 512;
+                pg[0] = SPIN_MAGIC, pg[1] = i, pg[2] = g;
+            }
+            if (g == 1) {
+                printf("memtouch: spinning %llu MiB\n", mib);
+                fflush(stdout);
+            }
+        }
+    }
     if (argc > 2 && !strcmp(argv[2], "faults")) {
         unsigned long long mib = wl_size_arg(argc - 1, argv, "memtouch", 64, 1ull << 20);
         size_t n = (size_t)mib << 20;
