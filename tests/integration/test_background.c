@@ -91,16 +91,29 @@ static void t_consistent(void)
     char *argv[] = {FFWD_BIN, "boot", "--run-dir", run, "--mem", "1G", "--timeout", "600", "--cmd", cmd, NULL};
     pid_t boot = ffwd_bg(argv);
     CHECK(wait_console(run, "memtouch: spinning", 120));
-    int rc;
-    const char *bg[] = {"capture", run, "--name", "bg", "--background", "--json", NULL};
-    json_t *j = ffwd_json(bg, &rc);
-    CHECK_MSG(rc == 0 && j, "ffwd capture --background failed");
-    CHECK_STR_HAS(json_string_value(json_object_get(j, "ram_saved")), "background-snapshot");
-    printf("background: guest stopped %.3f s of %.3f s\n", json_number_value(json_object_get(j, "seconds_stopped")),
-           json_number_value(json_object_get(j, "seconds")));
-    json_decref(j);
-    char *cap = xasprintf("%s/captures/bg", run), *cap2 = xasprintf("%s/captures/sc", run);
     struct sbuf o = {0};
+    const char *bg[] = {"capture", run, "--name", "bg", "--background", NULL};
+    int rc = ffwd(&o, bg);
+    /* QEMU refuses a background snapshot where the host kernel cannot
+     * write-protect this memory (userfaultfd): that host cannot run the
+     * test -- skipped, said loudly, not passed */
+    if (rc != 0 && strstr(o.s, "not supported by host kernel")) {
+        printf("SKIPPED: QEMU cannot take a background snapshot on this host: %s"
+               "SKIPPED: nothing was checked; this is not a pass.\n",
+               o.s);
+        kill(boot, SIGTERM);
+        waitpid(boot, NULL, 0);
+        rm_rf(dir);
+        exit(77);
+    }
+    CHECK_MSG(rc == 0, "ffwd capture --background failed: %s", o.s);
+    printf("%s", o.s); /* "captured in T s (guest stopped S s)" */
+    char *cap = xasprintf("%s/captures/bg", run), *cap2 = xasprintf("%s/captures/sc", run);
+    char *mp = xasprintf("%s/manifest.json", cap);
+    json_t *man = json_load_file(mp, 0, NULL);
+    CHECK_STR_HAS(json_string_value(json_object_get(man, "ram_saved")), "background-snapshot");
+    json_decref(man);
+    free(mp);
     const char *in[] = {"inspect", cap, NULL};
     CHECK_MSG(ffwd(&o, in) == 0, "%s", o.s);
     check_capture("background", cap);
