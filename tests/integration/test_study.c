@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "sample/sample.h"
 #include "helpers.h"
 
 static json_t *load(const char *dir, const char *rel)
@@ -235,15 +236,28 @@ static int t_gem5(const char *dir)
         /* recompute the estimate from sample-run's own results */
         char *bdir = xasprintf("%s/%s", out, name);
         json_t *sr = load(bdir, "sample-run.json"), *fr = load(bdir, "full-run.json"), *smp = load(bdir, "sample.json");
+        /* each point stands for w/u intervals (u: its interval's user instructions, from the
+         * profile's positions): CPI = sum(w/u * cycles) / sum(w/u * instructions) */
+        char *pp = xasprintf("%s/profile/p.positions", bdir);
+        struct sample_positions pos;
+        CHECK(sample_positions_read(pp, &pos) == 0 && pos.n[0] > 0 && pos.has_end[0]);
+        free(pp);
         double c = 0, n = 0;
         size_t k;
         json_t *p;
         json_array_foreach(json_object_get(sr, "points"), k, p)
         {
-            double w = json_number_value(json_object_get(json_array_get(json_object_get(smp, "points"), k), "weight"));
-            c += w * json_number_value(json_object_get(p, "cycles"));
-            n += w * json_number_value(json_object_get(p, "instructions"));
+            json_t *sp = json_array_get(json_object_get(smp, "points"), k);
+            double w = json_number_value(json_object_get(sp, "weight"));
+            size_t iv = (size_t)json_integer_value(json_object_get(sp, "interval"));
+            uint64_t ua = iv < pos.n[0] ? pos.counted[0][iv] : 0,
+                     ub = iv + 1 < pos.n[0] ? pos.counted[0][iv + 1] : pos.end_counted[0];
+            CHECK_MSG(ub > ua, "%s: point %zu: interval %zu has no user instructions", name, k, iv);
+            double u = ub > ua ? (double)(ub - ua) : 1;
+            c += w / u * json_number_value(json_object_get(p, "cycles"));
+            n += w / u * json_number_value(json_object_get(p, "instructions"));
         }
+        sample_positions_free(&pos);
         json_t *f = json_array_get(json_object_get(fr, "points"), 0);
         double full = json_number_value(json_object_get(f, "cycles")) / json_number_value(json_object_get(f, "instructions"));
         double est = c / n, err = (est - full) / full;
