@@ -45,7 +45,7 @@ test-plain: build
 
 test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest -LE '^slow$$' --output-on-failure
+		ctest -LE '^(slow|plain-only)$$' --output-on-failure
 
 # the cases too long for every run (8 busy CPUs on O3 in gem5): GEM5=path make test-slow
 test-slow: build
