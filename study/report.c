@@ -403,8 +403,9 @@ int study_report(const char *out, const struct suite *s, const bool *sel, enum s
     esc(&h, s->description);
     sbuf_addf(&h, "</p>\n<p>gem5: ");
     esc(&h, o->gem5 ? o->gem5 : "none (QEMU stages only)");
-    sbuf_addf(&h, ", CPU %s. Weighted CPI = &#931; w&#183;cycles / &#931; w&#183;instructions over the simulation "
-                  "points.",
+    sbuf_addf(&h, ", CPU %s. Weighted CPI = &#931; (w/u)&#183;cycles / &#931; (w/u)&#183;instructions over the "
+                  "simulation points (w: the SimPoint weight, u: the user instructions of the point's interval: a "
+                  "point stands for w/u intervals).",
               o->cpu ? o->cpu : "o3");
     if (nerr)
         sbuf_addf(&h, " CPI error against the full detailed run: mean |error| %.2f %%, worst %.2f %%.",
