@@ -257,10 +257,17 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
                       p->virtio_indirect_desc ? "on" : "off", p->virtio_discard ? "on" : "off",
                       p->virtio_discard ? "on" : "off"));
     }
+    /* ffwd's plugins count per block and correct at exceptions; icount's I/O
+     * recompiles leave a block early without one: count per instruction there */
+    const char *count_mode = p->icount ? ",count=insn" : "";
     if (cfg->plugin) { /* several plugins: one per line */
         char *copy = xstrdup(cfg->plugin);
-        for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
-            av2(&a, "-plugin", xstrdup(t));
+        for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+            const char *so = strrchr(t, '/'), *comma = strchr(t, ',');
+            so = so ? so + 1 : t;
+            bool ours = !strncmp(so, "libffwd-", 8) && (!comma || comma > so);
+            av2(&a, "-plugin", xasprintf("%s%s", t, ours ? count_mode : ""));
+        }
         free(copy);
     }
     if (cfg->ninsn_targets) {
@@ -274,6 +281,7 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
             sbuf_addf(&t, ",scope=vcpu%d", cfg->insn_scope);
         if (cfg->insn_filter && *cfg->insn_filter)
             sbuf_addf(&t, ",%s", cfg->insn_filter);
+        sbuf_addf(&t, "%s", count_mode);
         av2(&a, "-plugin", t.s);
     }
     return a.v;

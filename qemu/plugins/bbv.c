@@ -15,7 +15,8 @@
  * at or after N counted instructions, so it holds N plus less than a block.
  *
  * What is counted: the filters of filter.h (mode, range, roi, process),
- * shared with the trigger plugin, exactly per retired instruction.
+ * shared with the trigger plugin, exactly per retired instruction (counted
+ * per block, corrected where an exception leaves a block: filter.h).
  *
  * Block identity: the host address of the block's first instruction (a
  * pointer into guest RAM, i.e. its guest-PHYSICAL location, which neither
@@ -66,8 +67,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 struct block {
     uint64_t id, hash, vaddr;
     unsigned n;
-    uint64_t count[MAX_VCPUS]; /* in the current interval */
+    uint64_t count[MAX_VCPUS]; /* in the current interval (helper path) */
+    qemu_plugin_u64 slot;      /* the same, counted inline (fast path) */
 };
+
+/* The fast path: without landmarks and dynamic filters nothing needs a
+ * look at every block as it runs, so a block's counts are inline adds to
+ * its own scoreboard slot, and a conditional callback runs only when the
+ * interval ends (filter.h's alarm on the count). */
+#define CHUNK 4096 /* block slots per scoreboard */
+static bool fast, no_inline; /* inline=off: the helper path whatever the options (tests) */
+static GPtrArray *chunks; /* struct qemu_plugin_scoreboard *, CHUNK u64 per vCPU each */
+static size_t chunk_used = CHUNK;
 
 /* A virtual address where counted blocks start (what the trigger matches a
  * landmark by: a physical block may be mapped at several addresses, and one
@@ -102,8 +113,6 @@ static GPtrArray *by_id;   /* struct block*, index id - 1 */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t next_id = 1, interval = 100000000ULL;
 static struct vcpu vcpus[MAX_VCPUS];
-static struct qemu_plugin_scoreboard *score;
-static qemu_plugin_u64 exact; /* exact retired instructions per vCPU (all) */
 static char *prefix;
 static FILE *positions, *landmarks;
 static uint64_t landmark_step = 0;
@@ -121,7 +130,7 @@ static void record_start(unsigned v, const char *tag)
     pthread_mutex_lock(&mu);
     if (positions)
         fprintf(positions, "%s%u %llu %llu %llu %llu\n", tag, v, (unsigned long long)vcpus[v].intervals,
-                (unsigned long long)qemu_plugin_u64_sum(exact), (unsigned long long)qemu_plugin_u64_get(exact, v),
+                (unsigned long long)ff_all_sum(), (unsigned long long)ff_all(v),
                 (unsigned long long)ff_counted(v));
     if (positions) /* once an interval: ffwd shows the run's progress from the file */
         fflush(positions);
@@ -145,6 +154,56 @@ static void close_interval(unsigned v)
     gzputs(c->out, "\n");
     g_ptr_array_set_size(c->touched, 0);
     c->intervals++;
+}
+
+/* Fast path: close vCPU v's interval from the blocks' slots (by_id is in id
+ * order: the line comes out sorted). Own vCPU thread, or at exit. */
+static bool close_interval_fast(unsigned v, bool only_if_any)
+{
+    struct vcpu *c = &vcpus[v];
+    if (!c->out)
+        return false;
+    pthread_mutex_lock(&mu);
+    guint nb = by_id->len;
+    pthread_mutex_unlock(&mu);
+    bool any = false;
+    for (guint i = 0; i < nb && !any; i++)
+        any = qemu_plugin_u64_get(((struct block *)g_ptr_array_index(by_id, i))->slot, v) != 0;
+    if (!any && only_if_any)
+        return false;
+    gzputs(c->out, "T");
+    for (guint i = 0; i < nb; i++) {
+        struct block *b = g_ptr_array_index(by_id, i);
+        uint64_t k = qemu_plugin_u64_get(b->slot, v);
+        if (k) {
+            gzprintf(c->out, ":%llu:%llu ", (unsigned long long)b->id, (unsigned long long)k);
+            qemu_plugin_u64_set(b->slot, v, 0);
+        }
+    }
+    gzputs(c->out, "\n");
+    c->intervals++;
+    return true;
+}
+
+/* Fast path: the count reached the interval's end before a counted block
+ * on vCPU v (or this is v's first counted block). */
+static void due_cb(unsigned v, void *udata)
+{
+    (void)udata;
+    if (v >= MAX_VCPUS)
+        return;
+    struct vcpu *c = &vcpus[v];
+    uint64_t counted = ff_counted(v);
+    if (!c->started) {
+        c->started = true;
+        record_start(v, "");
+    } else if (counted >= c->interval_end) {
+        close_interval_fast(v, false);
+        while (c->interval_end <= counted)
+            c->interval_end += interval;
+        record_start(v, "");
+    }
+    ff_arm(v, c->interval_end - counted);
 }
 
 /* Block b is about to run on vCPU v with `counted` counted before it: a
@@ -225,9 +284,6 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
     size_t n = qemu_plugin_tb_n_insns(tb);
-    for (size_t i = 0; i < n; i++)
-        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
-                                                            QEMU_PLUGIN_INLINE_ADD_U64, exact, 1);
     if (!ff_tb_trans(tb))
         return; /* not counted (mode, range) */
     uint64_t va = qemu_plugin_tb_vaddr(tb);
@@ -242,8 +298,24 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         b->n = (unsigned)n;
         b->vaddr = va;
         b->hash = code_hash(tb, n);
+        if (fast) {
+            if (chunk_used == CHUNK) {
+                g_ptr_array_add(chunks, qemu_plugin_scoreboard_new(CHUNK * sizeof(uint64_t)));
+                chunk_used = 0;
+            }
+            b->slot = (qemu_plugin_u64){g_ptr_array_index(chunks, chunks->len - 1), chunk_used++ * sizeof(uint64_t)};
+        }
         g_hash_table_insert(blocks, g_strdup(key), b);
         g_ptr_array_add(by_id, b);
+    }
+    if (fast) {
+        pthread_mutex_unlock(&mu);
+        /* the alarm looks before the block (a block-level callback), the
+         * block's add comes with its first instruction */
+        ff_register_alarm(tb, due_cb, NULL);
+        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0),
+                                                            QEMU_PLUGIN_INLINE_ADD_U64, b->slot, n);
+        return;
     }
     /* the callback's data: this block at this address (made once per pair,
      * whatever the number of retranslations) */
@@ -273,8 +345,10 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     for (int v = 0; v < MAX_VCPUS; v++) {
         if (!vcpus[v].out)
             continue;
-        if (vcpus[v].touched->len)
-            close_interval((unsigned)v); /* the last, partial interval */
+        if (fast)
+            close_interval_fast((unsigned)v, true); /* the last, partial interval */
+        else if (vcpus[v].touched->len)
+            close_interval((unsigned)v);
         if (vcpus[v].started)
             record_start((unsigned)v, "end ");
         gzclose(vcpus[v].out);
@@ -317,6 +391,8 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned v)
     vcpus[v].interval_end = interval;
     vcpus[v].landmark_next = landmark_step;
     pthread_mutex_unlock(&mu);
+    if (fast)
+        ff_arm(v, 0); /* look at the first counted block */
     if (!vcpus[v].out)
         fprintf(stderr, "ffwd-bbv: cannot write %s\n", path);
     g_free(path);
@@ -328,6 +404,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     if (!ffwd_plugin_api_ok("ffwd-bbv", info))
         return -1;
     ff_init("ffwd-bbv");
+    ff_count_per_block(); /* counts are read at block starts only */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int f;
@@ -343,12 +420,14 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
                 fprintf(stderr, "ffwd-bbv: bad landmark step '%s'\n", a + 9);
                 return -1;
             }
-        } else if ((f = ff_option(a)) < 0)
+        } else if (!strcmp(a, "inline=off"))
+            no_inline = true;
+        else if ((f = ff_option(a)) < 0)
             return -1;
         else if (f > 0)
             continue;
         else {
-            fprintf(stderr, "ffwd-bbv: unknown option '%s' (out=PREFIX, interval=N, landmark=S, " FF_OPTIONS_HELP ")\n",
+            fprintf(stderr, "ffwd-bbv: unknown option '%s' (out=PREFIX, interval=N, landmark=S, inline=off, " FF_OPTIONS_HELP ")\n",
                     a);
             return -1;
         }
@@ -385,8 +464,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     sites = g_hash_table_new(g_int64_hash, g_int64_equal);
     tbrefs = g_hash_table_new(g_str_hash, g_str_equal);
     by_id = g_ptr_array_new();
-    score = qemu_plugin_scoreboard_new(sizeof(uint64_t));
-    exact = (qemu_plugin_u64){score, 0};
+    fast = !landmark_step && !ff_dynamic() && !no_inline;
+    if (fast)
+        chunks = g_ptr_array_new();
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_atexit_cb(id, at_exit, NULL);

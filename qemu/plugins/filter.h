@@ -53,6 +53,25 @@
  * exception class but a system call (whose instruction completes), the
  * faulting instruction (ELR_EL1) is taken out of the count again.
  *
+ * Per-block counting (count=tb, what ff_count_per_block() chooses for a
+ * plugin that reads counts only at block starts and once the machine is
+ * stopped: icount, bbv, trigger): one inline add of the block's length,
+ * before its first instruction, instead of one per instruction, and the
+ * block's description stored as the vCPU's last block. A block is left early
+ * only by a synchronous exception (QEMU takes interrupts between blocks; the
+ * icount mode's I/O recompiles are the exception, so `--deterministic` runs
+ * say count=insn), so at the synchronous vector the instructions of the last
+ * block from ELR_EL1 on are taken out again: the count is the same as the
+ * per-instruction one, at a fraction of the cost. Only user code (EL0) is
+ * counted so: QEMU also leaves a block early, without an exception, to redo
+ * an access to a device register that is not the block's last instruction
+ * (cpu_io_recompile, whatever the clock mode), and only the kernel touches
+ * devices. A block with a dynamic filter's callback inside it keeps the
+ * per-instruction count too (a switch reads the count in mid-block).
+ * Next to the filtered count, per-block counting keeps the count of every
+ * instruction started (ff_all: a faulting instruction counts for its try
+ * and again when it runs, as an inline count per instruction would).
+ *
  * A new child is recognised either way round: when its parent returns from
  * clone() (x0 = the child's id), or when a task not yet in the region runs
  * first at the instruction after that clone's `svc` with x0 = 0 (a child
@@ -64,6 +83,7 @@
 #include <glib.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -86,12 +106,30 @@
 #define FF_NR_CLONE3 435
 #define FF_CLONE_THREAD 0x00010000ULL
 
+/* A translated block as the count knows it (interned: one per distinct
+ * address, length and kind, whatever the number of retranslations). */
+struct ff_tb {
+    uint64_t va;
+    uint32_t n;
+    bool counted; /* passes the static filters */
+    bool per_tb;  /* counted by one add at its start (else per instruction) */
+};
+
+/* The per-vCPU scoreboard entry of the count. */
+struct ff_sb {
+    uint64_t static_insns; /* retired instructions of statically counted blocks */
+    uint64_t all_insns;    /* every instruction started (plugins that call ff_count_per_block) */
+    uint64_t last_tb;      /* struct ff_tb * of the block started last (per-block counting only) */
+};
+
 struct ff_vcpu {
     uint64_t ttbr0; /* translation base last written */
     uint64_t tid;   /* task id last written to CONTEXTIDR_EL1 */
     unsigned gen;   /* ff.gen when `active` was last decided */
     bool active;    /* counting now (dynamic filters) */
     uint64_t base, mark;
+    uint64_t armed;       /* what ff_arm added to the raw static count */
+    uint64_t corrections; /* faults taken out of the raw static count */
 };
 
 /* A task of the region (process=roi). */
@@ -122,6 +160,9 @@ static struct {
     struct ff_vcpu v[FF_MAX_VCPUS];
     struct qemu_plugin_scoreboard *score;
     qemu_plugin_u64 static_insns; /* per vCPU: retired instructions of statically counted blocks */
+    qemu_plugin_u64 all_insns, last_tb; /* struct ff_sb */
+    bool per_tb, per_tb_ok;             /* count per block (ff_count_per_block) */
+    GHashTable *tbs;                    /* interned struct ff_tb; under mu */
     struct qemu_plugin_register *xreg[31];
     struct qemu_plugin_register *esr, *elr, *vbar; /* ESR_EL1, ELR_EL1, VBAR_EL1 (gdbstub names) */
     struct qemu_plugin_register *cpsr;             /* PSTATE: the exception level a block is translated at */
@@ -142,6 +183,10 @@ FF_FN int ff_option(const char *a)
         ff.user_only = true;
     else if (!strcmp(a, "mode=all"))
         ff.user_only = false;
+    else if (!strcmp(a, "count=insn"))
+        ff.per_tb = false;
+    else if (!strcmp(a, "count=tb"))
+        ff.per_tb = ff.per_tb_ok;
     else if (!strcmp(a, "roi=on"))
         ff.roi_mode = true, ff.roi_active = false;
     else if (!strcmp(a, "roi=off"))
@@ -173,7 +218,7 @@ FF_FN int ff_option(const char *a)
     return 1;
 }
 
-#define FF_OPTIONS_HELP "mode=all|user, roi=on, range=LO-HI, process=roi|TTBR0"
+#define FF_OPTIONS_HELP "mode=all|user, roi=on, range=LO-HI, process=roi|TTBR0, count=tb|insn"
 
 FF_FN void ff_init(const char *who)
 {
@@ -181,8 +226,36 @@ FF_FN void ff_init(const char *who)
     ff.tasks = g_array_new(FALSE, FALSE, sizeof(struct ff_task));
     ff.clones = g_array_new(FALSE, FALSE, sizeof(struct ff_clone));
     ff.post_svc = g_hash_table_new(g_int64_hash, g_int64_equal);
-    ff.score = qemu_plugin_scoreboard_new(sizeof(uint64_t));
-    ff.static_insns = (qemu_plugin_u64){ff.score, 0};
+    ff.tbs = g_hash_table_new(g_bytes_hash, g_bytes_equal);
+    ff.score = qemu_plugin_scoreboard_new(sizeof(struct ff_sb));
+    ff.static_insns = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, static_insns)};
+    ff.all_insns = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, all_insns)};
+    ff.last_tb = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, last_tb)};
+}
+
+/* The plugin reads counts only at block starts (its block callbacks) and
+ * once the vCPUs are stopped: count per block unless count=insn says not.
+ * Call after ff_init, before the options. */
+FF_FN void ff_count_per_block(void) { ff.per_tb = ff.per_tb_ok = true; }
+
+/* Do the static filters pass every instruction? Then the count of every
+ * instruction started is the raw static count plus one per correction (a
+ * faulting instruction counts for its try): no add of its own. */
+FF_FN bool ff_static_all(void) { return !ff.user_only && ff.range_lo == 0 && ff.range_hi == UINT64_MAX; }
+
+/* Every instruction started on vCPU v (plugins that called ff_count_per_block). */
+FF_FN uint64_t ff_all(unsigned v)
+{
+    if (v < FF_MAX_VCPUS && ff_static_all())
+        return qemu_plugin_u64_get(ff.static_insns, v) - ff.v[v].armed + ff.v[v].corrections;
+    return qemu_plugin_u64_get(ff.all_insns, v);
+}
+FF_FN uint64_t ff_all_sum(void)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < qemu_plugin_num_vcpus(); i++)
+        sum += ff_all((unsigned)i);
+    return sum;
 }
 
 /* Register handles are the same for every vCPU: look them up once (from a
@@ -308,9 +381,31 @@ FF_FN uint64_t ff_counted(unsigned v)
     if (v >= FF_MAX_VCPUS)
         return 0;
     if (!ff_dynamic())
-        return qemu_plugin_u64_get(ff.static_insns, v);
+        return qemu_plugin_u64_get(ff.static_insns, v) - ff.v[v].armed;
     struct ff_vcpu *c = &ff.v[v];
     return c->base + (c->active ? qemu_plugin_u64_get(ff.static_insns, v) - c->mark : 0);
+}
+
+/* The raw static count doubles as an alarm: a block-level conditional
+ * callback on ff.static_insns >= FF_ALARM (ff_register_alarm) runs once
+ * `distance` more instructions have been counted on vCPU v. The counts do
+ * not change. Own vCPU thread only (the inline add is a plain read-modify-
+ * write). */
+#define FF_ALARM (1ULL << 62)
+FF_FN void ff_arm(unsigned v, uint64_t distance)
+{
+    if (v >= FF_MAX_VCPUS)
+        return;
+    uint64_t raw = qemu_plugin_u64_get(ff.static_insns, v), want = FF_ALARM - distance;
+    qemu_plugin_u64_set(ff.static_insns, v, want);
+    ff.v[v].armed += want - raw;
+    ff.v[v].mark += want - raw; /* a dynamic filter's mark is a raw count too */
+}
+
+FF_FN void ff_register_alarm(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb, void *udata)
+{
+    qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_GE, ff.static_insns,
+                                             FF_ALARM, udata);
 }
 
 /* At the start of a statically counted block (dynamic filters only): does
@@ -449,30 +544,63 @@ FF_FN void ff_cb_sync(unsigned v, void *udata)
     if (va != (ff_reg(ff.vbar) & ~0x7ffULL) + (va & 0x7ff))
         return;
     unsigned ec = (unsigned)(ff_reg(ff.esr) >> 26) & 0x3f;
-    /* SVC/HVC/SMC (AArch32 0x11-0x13, AArch64 0x15-0x17) complete; an
-     * instruction abort (0x20, 0x21) or a misaligned PC (0x22) is raised
-     * when the instruction is fetched, before anything counted it */
+    /* SVC/HVC/SMC (AArch32 0x11-0x13, AArch64 0x15-0x17) complete (and end
+     * their block); an instruction abort (0x20, 0x21) or a misaligned PC
+     * (0x22) is raised when the instruction is fetched, before anything
+     * counted it (an AArch64 block never crosses a page) */
     if ((ec >= 0x11 && ec <= 0x13) || (ec >= 0x15 && ec <= 0x17) || (ec >= 0x20 && ec <= 0x22))
         return;
-    uint64_t pc = ff_reg(ff.elr);
-    if (ff.user_only && (pc >> 48))
-        return;
-    if (pc < ff.range_lo || pc >= ff.range_hi)
-        return;
-    if (ff_dynamic()) {
-        if (!ff.v[v].active)
-            return;
-        ff.v[v].base--; /* counted = base + static - mark, modulo 2^64 */
+    uint64_t pc = ff_reg(ff.elr), not_run = 1; /* per instruction: the faulting one only */
+    bool counted;
+    const struct ff_tb *t = ff.per_tb ? (const struct ff_tb *)(uintptr_t)qemu_plugin_u64_get(ff.last_tb, v) : NULL;
+    if (t && pc >= t->va && pc - t->va < 4ULL * t->n) {
+        /* the block the fault left: counted whole at its start, so what
+         * did not run comes out -- the faulting instruction and the rest
+         * (of every instruction started, only the rest) */
+        uint64_t idx = (pc - t->va) / 4;
+        if (t->per_tb) {
+            not_run = t->n - idx;
+            if (!ff_static_all())
+                qemu_plugin_u64_set(ff.all_insns, v, qemu_plugin_u64_get(ff.all_insns, v) - (not_run - 1));
+        }
+        counted = t->counted;
     } else
-        qemu_plugin_u64_set(ff.static_insns, v, qemu_plugin_u64_get(ff.static_insns, v) - 1);
-    ff.faults_uncounted++;
+        counted = (!ff.user_only || !(pc >> 48)) && pc >= ff.range_lo && pc < ff.range_hi;
+    if (!counted)
+        return;
+    /* the raw count (counted = raw - armed, or base + raw - mark while a
+     * dynamic filter is active: when it is not, the next activation marks
+     * the raw count afresh) */
+    qemu_plugin_u64_set(ff.static_insns, v, qemu_plugin_u64_get(ff.static_insns, v) - not_run);
+    ff.v[v].corrections++;
+    if (!ff_dynamic() || ff.v[v].active)
+        ff.faults_uncounted++;
+}
+
+/* The interned description of a block (its address is what the block
+ * stores as the vCPU's last one). */
+FF_FN const struct ff_tb *ff_tb_info(uint64_t va, size_t n, bool counted, bool per_tb)
+{
+    struct ff_tb key;
+    memset(&key, 0, sizeof key); /* the padding is hashed too */
+    key.va = va;
+    key.n = (uint32_t)n;
+    key.counted = counted;
+    key.per_tb = per_tb;
+    GBytes *k = g_bytes_new(&key, sizeof key);
+    pthread_mutex_lock(&ff.mu);
+    GBytes *have = g_hash_table_lookup(ff.tbs, k);
+    if (!have) {
+        g_hash_table_add(ff.tbs, k);
+        have = k;
+    } else
+        g_bytes_unref(k);
+    pthread_mutex_unlock(&ff.mu);
+    return g_bytes_get_data(have, NULL);
 }
 
 /* ---- translation ---- */
 
-/* Instrument a new block: the callbacks of the dynamic filters, and the
- * exact per-instruction count of statically counted blocks. Returns whether
- * the block passes the static filters (mode, range). */
 /* Is a block at lower-half address va user code? The address alone does not
  * say: the kernel runs some code at its physical address (the early boot
  * with the MMU off, the identity map: __pi_memset, clear_page), and QEMU
@@ -494,6 +622,20 @@ FF_FN bool ff_user_block(uint64_t va)
     return false;
 }
 
+/* Does instruction word w get a dynamic filter's callback? */
+FF_FN bool ff_switch_insn(uint32_t w, bool user)
+{
+    return ((ff.roi_mode || ff.process_mode == 2) &&
+            (w == FFWD_HINT_ROI_BEGIN || w == FFWD_HINT_ROI_END || w == FFWD_HINT_ROI_TREE)) ||
+           (ff.process_mode == 1 && (w & FF_MSR_MASK) == FF_MSR_TTBR0_EL1) ||
+           (ff.process_mode == 2 && (w & FF_MSR_MASK) == FF_MSR_CONTEXTIDR_EL1) ||
+           (ff.process_mode == 2 && user && w == FF_SVC0);
+}
+
+/* Instrument a new block: the callbacks of the dynamic filters, and the
+ * exact count of statically counted blocks (per instruction, or per block
+ * with the correction of ff_cb_sync). Returns whether the block passes the
+ * static filters (mode, range). */
 FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
 {
     size_t n = qemu_plugin_tb_n_insns(tb);
@@ -502,17 +644,45 @@ FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
     bool counted = (!ff.user_only || user) && va >= ff.range_lo && va < ff.range_hi && n;
     if (!user && n && ((va & 0x7ff) == 0x400 || (!ff.user_only && (va & 0x7ff) == 0x200)))
         qemu_plugin_register_vcpu_tb_exec_cb(tb, ff_cb_sync, QEMU_PLUGIN_CB_R_REGS, (void *)(uintptr_t)va);
+    bool watch = false;
     if (ff.process_mode == 2 && user && n) {
         pthread_mutex_lock(&ff.mu);
-        bool watch = g_hash_table_contains(ff.post_svc, &va);
+        watch = g_hash_table_contains(ff.post_svc, &va);
         pthread_mutex_unlock(&ff.mu);
         if (watch)
             qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), ff_cb_after_svc,
                                                    QEMU_PLUGIN_CB_R_REGS, (void *)(uintptr_t)va);
     }
+    /* user code only: kernel code reads device registers, and QEMU leaves
+     * a block early, without an exception, to redo an I/O access that is not
+     * its last instruction (cpu_io_recompile) */
+    bool per_tb = ff.per_tb && n && user && !watch;
+    for (size_t i = 0; per_tb && ff_dynamic() && i < n; i++) {
+        uint32_t w = 0;
+        if (qemu_plugin_insn_data(qemu_plugin_tb_get_insn(tb, i), &w, 4) == 4 && ff_switch_insn(w, user))
+            per_tb = false;
+    }
+    if (ff.per_tb && n) {
+        /* on the first instruction, after every block-level callback (they
+         * see the count before the block, as with a count per instruction) */
+        struct qemu_plugin_insn *first = qemu_plugin_tb_get_insn(tb, 0);
+        const struct ff_tb *info = ff_tb_info(va, n, counted, per_tb);
+        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(first, QEMU_PLUGIN_INLINE_STORE_U64, ff.last_tb,
+                                                            (uint64_t)(uintptr_t)info);
+        if (per_tb) {
+            if (!ff_static_all())
+                qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(first, QEMU_PLUGIN_INLINE_ADD_U64, ff.all_insns,
+                                                                    n);
+            if (counted)
+                qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(first, QEMU_PLUGIN_INLINE_ADD_U64,
+                                                                    ff.static_insns, n);
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        if (counted)
+        if (ff.per_tb_ok && !per_tb && !ff_static_all()) /* the plugin reads ff_all */
+            qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_ADD_U64, ff.all_insns, 1);
+        if (counted && !per_tb)
             qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(insn, QEMU_PLUGIN_INLINE_ADD_U64, ff.static_insns,
                                                                 1);
         if (!ff_dynamic())

@@ -61,7 +61,6 @@
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = FFWD_QEMU_PLUGIN_API_VERSION;
 
 static struct qemu_plugin_scoreboard *score;
-static qemu_plugin_u64 insns;  /* exact retired instructions per vCPU (all, for reports) */
 static qemu_plugin_u64 left;   /* BIAS + instructions until the next target (filter only) */
 /* The filter's counter is decremented by whole blocks, possibly after the
  * callback that re-armed it: a large bias keeps it from wrapping around. */
@@ -274,9 +273,6 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, left,
                                                           (uint64_t)-(int64_t)n);
     }
-    for (size_t i = 0; i < n; i++)
-        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, i),
-                                                            QEMU_PLUGIN_INLINE_ADD_U64, insns, 1);
 }
 
 static void vcpu_init(qemu_plugin_id_t id, unsigned v)
@@ -320,9 +316,9 @@ static void *reader(void *arg)
             } else if (!strcmp(buf, "query")) {
                 int n = qemu_plugin_num_vcpus();
                 GString *out = g_string_new(NULL);
-                g_string_append_printf(out, "counts %llu", (unsigned long long)qemu_plugin_u64_sum(insns));
+                g_string_append_printf(out, "counts %llu", (unsigned long long)ff_all_sum());
                 for (int i = 0; i < n; i++)
-                    g_string_append_printf(out, " %llu", (unsigned long long)qemu_plugin_u64_get(insns, (unsigned)i));
+                    g_string_append_printf(out, " %llu", (unsigned long long)ff_all((unsigned)i));
                 g_string_append(out, " counted");
                 for (int i = 0; i < n; i++)
                     g_string_append_printf(out, " %llu", (unsigned long long)ff_counted((unsigned)i));
@@ -398,6 +394,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         return -1;
     const char *path = NULL;
     ff_init("ffwd-trigger");
+    ff_count_per_block(); /* counts are read at block starts and when stopped */
     for (int i = 0; i < argc; i++) {
         int f = ff_option(argv[i]);
         if (f < 0)
@@ -443,10 +440,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         fprintf(stderr, "ffwd-trigger: cannot connect to %s\n", path);
         return -1;
     }
-    score = qemu_plugin_scoreboard_new(3 * sizeof(uint64_t));
-    insns = (qemu_plugin_u64){score, 0};
-    left = (qemu_plugin_u64){score, sizeof(uint64_t)};
-    poke = (qemu_plugin_u64){score, 2 * sizeof(uint64_t)};
+    score = qemu_plugin_scoreboard_new(2 * sizeof(uint64_t));
+    left = (qemu_plugin_u64){score, 0};
+    poke = (qemu_plugin_u64){score, sizeof(uint64_t)};
     int nv = info->system_emulation ? info->system.max_vcpus : 1;
     char hello[64];
     snprintf(hello, sizeof hello, "hello vcpus=%d\n", nv);

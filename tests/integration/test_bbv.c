@@ -59,10 +59,177 @@ static int test_process(void)
     return test_done();
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The BBV of PREFIX.V.bb.gz (V = vcpu) or its positions, as text that does
+ * not depend on which plugin instance saw a block first: with several vCPUs
+ * translating at once, ids are given in a racy order, and the positions'
+ * sum over all vCPUs is read while the others run. Blocks as "hash:length:
+ * vaddr=count" sorted per line; positions without that sum, lines sorted. */
+static char *bbv_norm(const char *prefix, const char *what)
+{
+    struct sbuf out = {0};
+    char *bp = xasprintf("%s.blocks", prefix), *blocks = read_file(bp, NULL);
+    char *fp = xasprintf("%s.%s", prefix, what), *t = read_file_gz(fp, NULL);
+    char **key = NULL;
+    size_t nkey = 0;
+    for (char *save = NULL, *l = blocks ? strtok_r(blocks, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+        unsigned long long id, va;
+        unsigned len;
+        char h[40];
+        if (sscanf(l, "%llu %u %39s %llx", &id, &len, h, &va) != 4)
+            continue;
+        if (id >= nkey) {
+            key = xrealloc(key, (id + 1) * sizeof *key);
+            memset(key + nkey, 0, (id + 1 - nkey) * sizeof *key);
+            nkey = id + 1;
+        }
+        key[id] = xasprintf("%s:%u:%llx", h, len, va);
+    }
+    char **lines = NULL;
+    size_t nl = 0;
+    for (char *save = NULL, *l = t ? strtok_r(t, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+        struct sbuf one = {0};
+        if (l[0] == 'T') {
+            char **tok = NULL;
+            size_t nt = 0;
+            for (char *q = strchr(l, ':'); q; q = strchr(q + 1, ':')) {
+                unsigned long long id, cnt;
+                int used = 0;
+                if (sscanf(q, ":%llu:%llu%n", &id, &cnt, &used) != 2)
+                    break;
+                tok = xrealloc(tok, (nt + 1) * sizeof *tok);
+                tok[nt++] = xasprintf("%s=%llu", id < nkey && key[id] ? key[id] : "?", cnt);
+                q += used - 1;
+            }
+            qsort(tok, nt, sizeof *tok, cmp_str);
+            for (size_t i = 0; i < nt; i++) {
+                sbuf_addf(&one, "%s ", tok[i]);
+                free(tok[i]);
+            }
+            free(tok);
+            sbuf_addf(&one, "%s", ""); /* an empty line stays a line */
+            lines = xrealloc(lines, (nl + 1) * sizeof *lines);
+            lines[nl++] = one.s ? one.s : xstrdup("");
+            continue; /* BBV lines keep their order */
+        }
+        if (l[0] == '#')
+            continue;
+        char tag[8] = "", rest[3][32];
+        unsigned v;
+        int k = !strncmp(l, "end ", 4) ? 4 : 0;
+        if (sscanf(l + k, "%u %31s %*s %31s %31s", &v, rest[0], rest[1], rest[2]) == 4) {
+            snprintf(tag, sizeof tag, "%s", k ? "end" : "");
+            sbuf_addf(&one, "%s %u %s %s %s", tag, v, rest[0], rest[1], rest[2]);
+            lines = xrealloc(lines, (nl + 1) * sizeof *lines);
+            lines[nl++] = one.s;
+        }
+    }
+    if (strstr(what, "positions"))
+        qsort(lines, nl, sizeof *lines, cmp_str);
+    for (size_t i = 0; i < nl; i++) {
+        sbuf_addf(&out, "%s\n", lines[i]);
+        free(lines[i]);
+    }
+    free(lines);
+    for (size_t i = 0; i < nkey; i++)
+        free(key[i]);
+    free(key);
+    free(blocks);
+    free(t);
+    free(bp);
+    free(fp);
+    return out.s ? out.s : xstrdup("");
+}
+
+/* The per-block count (count=tb: one add per block of user code, the
+ * rest taken out again where an exception leaves a block) and the BBV
+ * plugin's inline path (no helper call per block) give exactly what the
+ * per-instruction count and the helper path give: pairs of the same plugin
+ * in ONE run (two processes on two vCPUs, page faults, a disk, system
+ * calls), so the machine they watch is the same. */
+static int test_counting(void)
+{
+    char *dir = make_temp_dir("/tmp", "ffwd-it-count-");
+    /* QEMU loads a shared object once: each instance its own copy */
+    char *src[2] = {xasprintf("%s/plugins/libffwd-bbv.so", FFWD_BUILD_DIR),
+                    xasprintf("%s/plugins/libffwd-icount.so", FFWD_BUILD_DIR)};
+    int copies = 0;
+    /* pairs: [fast, reference]; bbv filters: none (the inline path), user
+     * code only (inline path, own count of all), the region's process
+     * (helper path, per-block count with the dynamic filter's blocks per
+     * instruction) */
+    const char *filt[] = {"", ",mode=user", ",mode=user,process=roi"};
+    struct sbuf plug = {0};
+    for (int k = 0; k < 2; k++)
+        for (int f = 0; f < 3 - k; f++)
+            for (int c = 0; c < 2; c++) {
+                char *so = xasprintf("%s/libffwd-%d.so", dir, copies++);
+                CHECK(copy_file(src[k], so, 0755) == 0);
+                if (k == 0)
+                    sbuf_addf(&plug, "%s,out=%s/b%d%d,interval=5000000%s%s\n", so, dir, f, c, filt[f],
+                              c ? ",inline=off,count=insn" : "");
+                else
+                    sbuf_addf(&plug, "%s,out=%s/i%d%d.json%s%s\n", so, dir, f, c, filt[f], c ? ",count=insn" : "");
+                free(so);
+            }
+    plug.s[plug.len - 1] = 0;
+    char *rd = xasprintf("%s/run", dir);
+    struct sbuf o = {0};
+    const char *a[] = {"boot", "--smp", "2", "--run-dir", rd, "--plugin", plug.s, "--cmd",
+                       "ffwd-sort 100000 & ffwd-guest roi -- sh -c 'xz -3 -c /data/input.txt | wc -c; "
+                       "ffwd-ptrchase 200000'; wait; ls -R / > /dev/null",
+                       "--timeout", "600", NULL};
+    CHECK_MSG(ffwd(&o, a) == 0, "%s", o.s);
+    const char *ext[] = {"0.bb.gz", "1.bb.gz", "positions"};
+    for (int f = 0; f < 3; f++)
+        for (int e = 0; e < 3; e++) {
+            char *p0 = xasprintf("%s/b%d0", dir, f), *p1 = xasprintf("%s/b%d1", dir, f);
+            char *t0 = bbv_norm(p0, ext[e]), *t1 = bbv_norm(p1, ext[e]);
+            CHECK_MSG(strlen(t0) > 10 && !strchr(t0, '?'), "%s.%s missing, empty or naming unknown blocks", p0,
+                      ext[e]);
+            CHECK_MSG(!strcmp(t0, t1), "%s.%s and %s.%s differ", p0, ext[e], p1, ext[e]);
+            free(t0);
+            free(t1);
+            free(p0);
+            free(p1);
+        }
+    for (int f = 0; f < 2; f++) {
+        char *p0 = xasprintf("%s/i%d0.json", dir, f), *p1 = xasprintf("%s/i%d1.json", dir, f);
+        char *t0 = read_file(p0, NULL), *t1 = read_file(p1, NULL);
+        CHECK_MSG(t0 && t1 && !strcmp(t0, t1), "icount: %s and %s differ: %s / %s", p0, p1, t0 ? t0 : "-",
+                  t1 ? t1 : "-");
+        printf("icount%s: %s", filt[f], t0 ? t0 : "-\n");
+        free(t0);
+        free(t1);
+        free(p0);
+        free(p1);
+    }
+    /* the teeth: faults were taken out of the count in this run */
+    char *lp = xasprintf("%s/qemu.log", rd), *log = read_file(lp, NULL);
+    unsigned long long faults = 0;
+    const char *at = log ? strstr(log, "ffwd-bbv: ") : NULL;
+    CHECK_MSG(at && sscanf(at, "ffwd-bbv: %llu faulting", &faults) == 1 && faults > 100,
+              "no faulting instructions were corrected (%llu): %s", faults, log ? log : "-");
+    printf("faulting instructions taken out of the count: %llu\n", faults);
+    free(log);
+    free(lp);
+    sbuf_free(&o);
+    sbuf_free(&plug);
+    free(src[0]);
+    free(src[1]);
+    free(rd);
+    rm_rf(dir);
+    free(dir);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "process"))
         return test_process();
+    if (argc == 2 && !strcmp(argv[1], "counting"))
+        return test_counting();
     if (argc != 2 || strcmp(argv[1], "bbv"))
         return 2;
     char *k = guest_path("kernel"), *i = guest_path("initrd");
