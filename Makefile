@@ -71,8 +71,13 @@ bench: build
 	@./$(BUILD)/bench_boot ./$(BUILD)/ffwd ./$(BUILD)/plugins/libffwd-icount.so 3
 	@./$(BUILD)/bench_capture ./$(BUILD)/ffwd $(BENCH_SIZES) $(BENCH_PERCENTS) $(BENCH_SMPS)
 	@./$(BUILD)/bench_convert ./$(BUILD)/ffwd 1G,4G 50
-	@./$(BUILD)/bench_sample ./$(BUILD)/ffwd ./$(BUILD)/plugins 3 1000,10000,100000
-	@./$(BUILD)/bench_trace ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
+	@if [ -z "$$QEMU_CONTRIB_PLUGINS" ]; then \
+		bash scripts/qemu-contrib-plugins.sh $(BUILD)/qemu-contrib >/dev/null || \
+		echo "bench: QEMU's contrib plugins could not be built from Debian's source package: their rows are SKIPPED"; \
+	fi
+	@c=$${QEMU_CONTRIB_PLUGINS:-$$( [ -f $(BUILD)/qemu-contrib/libbbv.so ] && cd $(BUILD)/qemu-contrib && pwd )}; \
+	QEMU_CONTRIB_PLUGINS=$$c ./$(BUILD)/bench_sample ./$(BUILD)/ffwd ./$(BUILD)/plugins 5 1000,10000,100000 && \
+	QEMU_CONTRIB_PLUGINS=$$c ./$(BUILD)/bench_trace ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
 	@./$(BUILD)/bench_flow ./$(BUILD)/ffwd ./$(BUILD)/plugins 3
 	@./$(BUILD)/bench_runner ./$(BUILD)/ffwd . 1000
 	@./$(BUILD)/bench_study ./$(BUILD)/ffwd debian

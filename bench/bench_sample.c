@@ -4,10 +4,17 @@
  *
  *   bench_sample FFWD_BINARY PLUGIN_DIR [REPEATS] [INTERVALS,...]
  *
- * 1. BBV plugin slowdown: the same workload between two guest markers,
- *    (a) without plugin, (b) with ffwd's exact instruction-counting plugin
- *    (libffwd-icount.so: QEMU counting instructions only), (c) with the BBV
- *    plugin (100M-instruction intervals). Ratios b/a, c/a, c/b (median).
+ * 1. Plugin slowdown: the same workload between two guest markers, without
+ *    plugin and with: ffwd's exact instruction count (libffwd-icount.so) per
+ *    block (the default) and per instruction (count=insn, what --deterministic
+ *    runs use); the BBV plugin (100M-instruction intervals) on its inline
+ *    path, as `ffwd profile` runs it (landmarks every 100k instructions: a
+ *    helper per block), and on the helper path with a count per instruction
+ *    (inline=off,count=insn: the plugin as it was before the inline path).
+ *    Medians, ratios to no plugin. Where QEMU_CONTRIB_PLUGINS names a folder
+ *    with QEMU's own contrib plugins built from Debian's source package
+ *    (scripts/qemu-contrib-plugins.sh), their bbv and insn (inline) too;
+ *    said loudly when they are not there.
  * 2. Clustering (`ffwd cluster`, default options) on synthetic BBVs of
  *    growing size (3 phases, 40 blocks per interval, drawn from 1M distinct
  *    blocks): wall time and peak memory, against reading the same gzip'd
@@ -93,23 +100,43 @@ int main(int argc, char **argv)
         reps = 3;
     const char *sizes = argc > 4 ? argv[4] : "1000,10000,100000";
     char *dir = make_temp_dir("/tmp", "ffwd-bench-sample-");
-    char *icount = xasprintf("%s/libffwd-icount.so,out=%s/ic.json", plugdir, dir);
-    char *bbv = xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir);
-    double t0[20], t1[20], t2[20];
+    const char *contrib = getenv("QEMU_CONTRIB_PLUGINS");
+    struct {
+        const char *name;
+        char *plugin;
+    } v[] = {
+        {"no plugin", NULL},
+        {"icount, per block", xasprintf("%s/libffwd-icount.so,out=%s/ic.json", plugdir, dir)},
+        {"icount, per insn", xasprintf("%s/libffwd-icount.so,out=%s/ic2.json,count=insn", plugdir, dir)},
+        {"BBV (100M), inline", xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir)},
+        {"BBV, as ffwd profile", xasprintf("%s/libffwd-bbv.so,out=%s/c,interval=100000000,landmark=100000", plugdir, dir)},
+        {"BBV, helper + insn", xasprintf("%s/libffwd-bbv.so,out=%s/d,interval=100000000,inline=off,count=insn", plugdir,
+                                         dir)},
+        {"contrib bbv.c", contrib && *contrib ? xasprintf("%s/libbbv.so,outfile=%s/e,interval=100000000", contrib, dir)
+                                              : NULL},
+        {"contrib insn.c", contrib && *contrib ? xasprintf("%s/libinsn.so,inline=on", contrib) : NULL},
+    };
+    int nv = (int)(sizeof v / sizeof v[0]);
+    if (!contrib || !*contrib)
+        nv -= 2;
+    double t[8][20];
     for (int i = 0; i < reps; i++)
-        if (bench_between_markers(ffwd_bin, WORKLOAD, NULL, &t0[i]) ||
-            bench_between_markers(ffwd_bin, WORKLOAD, icount, &t1[i]) ||
-            bench_between_markers(ffwd_bin, WORKLOAD, bbv, &t2[i]))
-            return 1;
-    qsort(t0, (size_t)reps, sizeof *t0, bench_cmpd);
-    qsort(t1, (size_t)reps, sizeof *t1, bench_cmpd);
-    qsort(t2, (size_t)reps, sizeof *t2, bench_cmpd);
-    double a = t0[reps / 2], b = t1[reps / 2], c = t2[reps / 2];
+        for (int k = 0; k < nv; k++)
+            if (bench_between_markers(ffwd_bin, WORKLOAD, v[k].plugin, &t[k][i]))
+                return 1;
     printf("bench_sample (median of %d; TCG, demo guest; matmul 384 + ptrchase 1000000 + sort 500000)\n", reps);
-    printf("  workload, no plugin           %.3f s\n", a);
-    printf("  with icount plugin            %.3f s   ratio %.2fx vs no plugin\n", b, b / a);
-    printf("  with BBV plugin (100M)        %.3f s   ratio %.2fx vs no plugin, %.2fx vs icount plugin\n", c, c / a,
-           c / b);
+    double base = 0;
+    for (int k = 0; k < nv; k++) {
+        qsort(t[k], (size_t)reps, sizeof t[k][0], bench_cmpd);
+        double m = t[k][reps / 2];
+        if (!k)
+            base = m;
+        printf("  %-24s %7.3f s   ratio %.2fx vs no plugin\n", v[k].name, m, m / base);
+        free(v[k].plugin);
+    }
+    if (nv < (int)(sizeof v / sizeof v[0]))
+        printf("  QEMU's contrib bbv.c and insn.c: SKIPPED (QEMU_CONTRIB_PLUGINS not set; "
+               "scripts/qemu-contrib-plugins.sh builds them from Debian's qemu source package)\n");
 
     printf("  clustering (ffwd cluster, defaults: maxk 30, 5 seeds, 15 dims; 40 blocks/interval of 1M):\n");
     printf("  %10s %10s %10s %12s %10s %12s %12s\n", "intervals", "input MB", "time s", "vs gzip -dc", "peak MB",
@@ -169,7 +196,5 @@ int main(int argc, char **argv)
     free(prof), free(bb);
     rm_rf(dir);
     free(dir);
-    free(icount);
-    free(bbv);
     return 0;
 }

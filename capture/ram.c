@@ -25,6 +25,67 @@ static bool page_zero(const uint8_t *p)
     return true;
 }
 
+/* Walk the data extents of the sparse file fd (`size` bytes, mapped at
+ * map) in whole pages: *crc_out is the CRC-32 of the logical image, holes fed
+ * as zeros without touching the mapping (never-touched guest memory is not
+ * faulted in); `each`, when given, sees every data extent [data, hole) and
+ * stops the walk by returning non-zero (its value is returned). */
+static int extents_crc(int fd, const uint8_t *map, uint64_t size, uint32_t *crc_out,
+                       int (*each)(off_t data, off_t hole, void *arg), void *arg)
+{
+    uint32_t crc = 0;
+    off_t pos = 0;
+    int r = 0;
+    while ((uint64_t)pos < size && r == 0) {
+        off_t data, hole;
+        file_data_extent(fd, pos, size, &data, &hole);
+        data &= ~(off_t)(PAGE - 1);
+        if (data < pos)
+            data = pos;
+        crc = crc32_zeros(crc, (uint64_t)(data - pos));
+        if ((uint64_t)data >= size)
+            break;
+        hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
+        if ((uint64_t)hole > size)
+            hole = (off_t)size;
+        crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
+        if (each)
+            r = each(data, hole, arg);
+        pos = hole;
+    }
+    *crc_out = crc;
+    return r;
+}
+
+struct copy_ctx {
+    const uint8_t *map;
+    int out;
+    const char *p;
+    uint64_t nz;
+    struct ffwd_meter meter;
+};
+
+/* One data extent of guest RAM: its non-zero pages to the image, runs of
+ * them in one write (zero pages stay holes). */
+static int copy_extent(off_t data, off_t hole, void *arg)
+{
+    struct copy_ctx *c = arg;
+    for (off_t o = data; o < hole; o += PAGE) {
+        if (!(o & ((16 << 20) - 1)))
+            ffwd_meter_set(&c->meter, (double)o);
+        off_t run = o;
+        while (run < hole && !page_zero(c->map + run))
+            run += PAGE;
+        if (run > o) {
+            c->nz += (uint64_t)(run - o) / PAGE;
+            if (fd_pwrite_all(c->out, c->map + o, (size_t)(run - o), o) < 0)
+                return ffwd_seterr_errno("cannot write %s", c->p);
+            o = run;
+        }
+    }
+    return 0;
+}
+
 int cap_ram_copy(const char *ram_path, const uint8_t *map, uint64_t size, const char *p, uint64_t *nonzero,
                  uint32_t *crc_out)
 {
@@ -38,59 +99,24 @@ int cap_ram_copy(const char *ram_path, const uint8_t *map, uint64_t size, const 
         return ffwd_seterr("guest RAM %s has %lld bytes, the profile says %llu", ram_path, (long long)st.st_size,
                            (unsigned long long)size);
     }
-    int out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (out < 0) {
+    struct copy_ctx c = {.map = map, .p = p};
+    c.out = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (c.out < 0) {
         ffwd_seterr_errno("cannot create %s", p);
         close(in);
         return -1;
     }
-    uint64_t nz = 0;
-    uint32_t crc = 0;
-    int r = 0;
-    off_t pos = 0;
-    struct ffwd_meter meter; /* a large guest takes seconds: bytes of RAM gone through */
-    ffwd_meter_start(&meter, "RAM saved", "bytes", (double)size);
-    /* The CRC covers the logical image: holes are fed as zeros without
-     * touching the mapping, so never-touched guest memory is not faulted in. */
-    while ((uint64_t)pos < size && r == 0) {
-        off_t data, hole;
-        file_data_extent(in, pos, size, &data, &hole);
-        data &= ~(off_t)(PAGE - 1); /* whole pages */
-        if (data < pos)
-            data = pos;
-        crc = crc32_zeros(crc, (uint64_t)(data - pos));
-        if ((uint64_t)data >= size)
-            break;
-        hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
-        if ((uint64_t)hole > size)
-            hole = (off_t)size;
-        crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
-        for (off_t o = data; o < hole && r == 0; o += PAGE) {
-            if (!(o & ((16 << 20) - 1)))
-                ffwd_meter_set(&meter, (double)o);
-            /* coalesce runs of non-zero pages into one write */
-            off_t run = o;
-            while (run < hole && !page_zero(map + run))
-                run += PAGE;
-            if (run > o) {
-                nz += (uint64_t)(run - o) / PAGE;
-                if (fd_pwrite_all(out, map + o, (size_t)(run - o), o) < 0)
-                    r = ffwd_seterr_errno("cannot write %s", p);
-                o = run;
-            }
-        }
-        pos = hole;
-    }
-    ffwd_meter_set(&meter, (double)size);
-    ffwd_meter_end(&meter);
-    if (r == 0 && ftruncate(out, (off_t)size) < 0)
+    ffwd_meter_start(&c.meter, "RAM saved", "bytes", (double)size); /* a large guest takes seconds */
+    int r = extents_crc(in, map, size, crc_out, copy_extent, &c);
+    ffwd_meter_set(&c.meter, (double)size);
+    ffwd_meter_end(&c.meter);
+    if (r == 0 && ftruncate(c.out, (off_t)size) < 0)
         r = ffwd_seterr_errno("cannot size %s", p);
     /* fsync comes later, after the guest was resumed (ffwd_capture) */
-    if (close(out) < 0 && r == 0)
+    if (close(c.out) < 0 && r == 0)
         r = ffwd_seterr_errno("cannot write %s", p);
     close(in);
-    *nonzero = nz;
-    *crc_out = crc;
+    *nonzero = c.nz;
     return r;
 }
 
@@ -127,31 +153,15 @@ bool cap_ram_premap(struct qmp *q, const char *ram_path, double timeout)
     return true;
 }
 
-/* The CRC-32 of a sparse RAM image already written (holes
- * read as zeros, never faulted in). */
+/* The CRC-32 of a sparse RAM image already written. */
 static int ram_image_sum(int fd, uint64_t size, const char *p, uint32_t *crc_out)
 {
     const uint8_t *map = size ? mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0) : NULL;
     if (map == MAP_FAILED)
         return ffwd_seterr_errno("cannot map %s", p);
-    uint32_t crc = 0;
-    off_t pos = 0;
-    while ((uint64_t)pos < size) {
-        off_t data, hole;
-        file_data_extent(fd, pos, size, &data, &hole);
-        if (data < pos)
-            data = pos;
-        crc = crc32_zeros(crc, (uint64_t)(data - pos));
-        if ((uint64_t)data >= size)
-            break;
-        if ((uint64_t)hole > size)
-            hole = (off_t)size;
-        crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
-        pos = hole;
-    }
+    extents_crc(fd, map, size, crc_out, NULL, NULL);
     if (map)
         munmap((void *)map, size);
-    *crc_out = crc;
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "../common/err.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../sample/sample.h"
 #include "../runner/runner.h"
 
 /* Seconds per instruction each kind of stage took so far: the estimate of
@@ -61,21 +62,19 @@ static void guest_opts(const struct study_opts *o, struct args *a)
         add(a, o->extra[i]);
 }
 
-/* The end of the region in what the profile counted: the "end" line of
- * PREFIX.positions ("end VCPU INTERVALS ALL THIS COUNTED"). 0: not found. */
+/* The end of the region in what the profile counted: vCPU 0's "end" line
+ * of PREFIX.positions. 0: not found. */
 uint64_t study_region_count(const char *prefix)
 {
     char *p = xasprintf("%s.positions", prefix);
-    char *t = read_file(p, NULL);
-    free(p);
+    struct sample_positions pos = {0};
     uint64_t n = 0;
-    for (char *l = t ? strstr(t, "\nend ") : NULL; l; l = strstr(l + 1, "\nend ")) {
-        unsigned v;
-        unsigned long long iv, all, self, counted;
-        if (sscanf(l + 5, "%u %llu %llu %llu %llu", &v, &iv, &all, &self, &counted) == 5 && v == 0)
-            n = counted;
-    }
-    free(t);
+    if (sample_positions_read(p, &pos) == 0 && pos.nvcpus > 0)
+        n = pos.end_counted[0];
+    else
+        ffwd_clearerr();
+    sample_positions_free(&pos);
+    free(p);
     return n;
 }
 

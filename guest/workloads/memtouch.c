@@ -14,7 +14,15 @@
  * pages before the writer hold pass g + 1, the others pass g (a capture
  * copied while the guest writes shows more). Prints "memtouch: spinning"
  * after the first pass, then never stops.
+ *
+ * memtouch MIB hold -- fill as the default does, print "memtouch: holding
+ * MIB MiB", wait until /tmp/ffwd-go exists (created after a checkpoint),
+ * then check the first word of every page against the fill and print
+ * "memtouch: checked PAGES pages, BAD wrong" (a restore of a large guest: one
+ * load per page, cheap in a detailed simulator).
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep, access */
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +76,8 @@ int main(int argc, char **argv)
         printf("memtouch: faults %llu MiB sums %llu %llu\n", mib, (unsigned long long)a, (unsigned long long)b);
         return a == b ? 0 : 1;
     }
-    unsigned long long mib = wl_size_arg(argc, argv, "memtouch", 64, 1ull << 20);
+    bool hold = argc > 2 && !strcmp(argv[2], "hold");
+    unsigned long long mib = wl_size_arg(hold ? argc - 1 : argc, argv, "memtouch", 64, 1ull << 20);
     size_t n = (size_t)mib << 20;
     unsigned char *p = wl_alloc(n, "memtouch");
     uint64_t s = 0x5eed0004;
@@ -76,6 +85,21 @@ int main(int argc, char **argv)
         uint64_t v = wl_rand(&s) | 1;
         for (size_t k = 0; k < 4096; k += 8)
             memcpy(p + i + k, &v, 8), v = v * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+    if (hold) {
+        printf("memtouch: holding %llu MiB\n", mib);
+        fflush(stdout);
+        while (access("/tmp/ffwd-go", F_OK) != 0)
+            nanosleep(&(struct timespec){0, 20000000}, NULL);
+        uint64_t bad = 0;
+        s = 0x5eed0004;
+        for (size_t i = 0; i < n; i += 4096) {
+            uint64_t v = wl_rand(&s) | 1, have;
+            memcpy(&have, p + i, 8);
+            bad += have != v;
+        }
+        printf("memtouch: checked %zu pages, %llu wrong\n", n / 4096, (unsigned long long)bad);
+        return bad != 0;
     }
     printf("memtouch: touched %llu MiB\n", mib);
     fflush(stdout);
