@@ -807,8 +807,53 @@ static int t_gem5_busy(const char *smp, const char *gic, const char *cpu, const 
     return test_done();
 }
 
+/* A guest of MIB MiB of RAM (8 GiB in `make test-slow`), 3/4 of it filled
+ * with non-zero pages held by one process across the checkpoint: capture,
+ * convert, restore in gem5 (atomic), where the process checks the first
+ * word of every page and prints how many are wrong -- the same line as under
+ * QEMU. Also: the capture's RAM image holds every filled page (its manifest's
+ * count of non-zero pages). */
+static int t_gem5_bigmem(const char *mib)
+{
+    const char *g = need_gem5("gem5 large guest");
+    if (!g)
+        return 77;
+    char *dir = make_temp_dir("/var/tmp", "ffwd-gem5-big-");
+    unsigned long long m = strtoull(mib, NULL, 10), fill = m * 3 / 4;
+    char *mem = xasprintf("%lluM", m);
+    char *cmd = xasprintf("ffwd-memtouch %llu hold > /tmp/mt.log & while ! grep -q holding /tmp/mt.log; do sleep 1; "
+                          "done; ffwd-guest checkpoint ck; touch /tmp/ffwd-go; wait; cat /tmp/mt.log",
+                          fill);
+    const char *prof[] = {"--mem", mem, "--append", "ffwd.root=none", "--timeout", "1800", NULL};
+    char *cap;
+    char *ck = capture_and_convert(dir, prof, cmd, &cap);
+    char *mp = xasprintf("%s/manifest.json", cap);
+    json_t *man = json_load_file(mp, 0, NULL);
+    json_int_t nz = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(man, "ram"), i, v) nz += json_integer_value(json_object_get(v, "nonzero_pages"));
+    CHECK_MSG(nz >= (json_int_t)(fill * 256), "the capture holds %lld non-zero pages, the guest filled %llu",
+              (long long)nz, fill * 256);
+    json_decref(man);
+    struct sbuf o = {0};
+    char *what = xasprintf("%s MiB guest, %llu MiB filled", mib, fill);
+    /* the line gem5's output must repeat: every page right under QEMU */
+    char *cp = xasprintf("%s/run/console.log", dir), *con = read_file(cp, NULL);
+    char *want = xasprintf("memtouch: checked %llu pages, 0 wrong", fill * 256);
+    CHECK_MSG(con && strstr(con, want), "QEMU's console lacks \"%s\"", want);
+    if (verify_case(g, dir, ck, "atomic", "0", "20", what, &o) == 0)
+        rm_rf(dir);
+    free(want), free(con), free(cp);
+    sbuf_free(&o);
+    free(what), free(mp), free(ck), free(cap), free(cmd), free(mem), free(dir);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "gem5-bigmem"))
+        return t_gem5_bigmem(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "gem5-stdlib"))
         return t_gem5_stdlib(argv[2], argv[3]);
     if (argc == 7 && !strcmp(argv[1], "gem5-busy"))
