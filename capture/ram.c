@@ -30,6 +30,8 @@ static bool page_zero(const uint8_t *p)
  * as zeros without touching the mapping (never-touched guest memory is not
  * faulted in); `each`, when given, sees every data extent [data, hole) and
  * stops the walk by returning non-zero (its value is returned). */
+#define PIECE ((off_t)64 << 20)
+
 static int extents_crc(int fd, const uint8_t *map, uint64_t size, uint32_t *crc_out,
                        int (*each)(off_t data, off_t hole, void *arg), void *arg)
 {
@@ -48,9 +50,17 @@ static int extents_crc(int fd, const uint8_t *map, uint64_t size, uint32_t *crc_
         hole = (hole + PAGE - 1) & ~(off_t)(PAGE - 1);
         if ((uint64_t)hole > size)
             hole = (off_t)size;
-        crc = libdeflate_crc32(crc, map + data, (size_t)(hole - data));
-        if (each)
-            r = each(data, hole, arg);
+        /* in pieces, each dropped from this process's page tables once done
+         * (the data stays in the file): ffwd's resident size does not grow
+         * with the guest's RAM */
+        for (off_t a = data; a < hole && r == 0;) {
+            off_t b = hole - a > PIECE ? a + PIECE : hole;
+            crc = libdeflate_crc32(crc, map + a, (size_t)(b - a));
+            if (each)
+                r = each(a, b, arg);
+            madvise((void *)(map + a), (size_t)(b - a), MADV_DONTNEED);
+            a = b;
+        }
         pos = hole;
     }
     *crc_out = crc;

@@ -104,6 +104,7 @@ int pmem_write(const char *ram_path, uint64_t size, const char *out_path, int le
     ffwd_meter_start(&meter, "pmem", "bytes", (double)size);
     for (uint64_t off = 0; rc == 0 && off < size;) {
         ffwd_meter_set(&meter, (double)off);
+        uint64_t batch = off;
         int nj = 0;
         pthread_t th[64];
         bool started[64] = {false};
@@ -155,6 +156,11 @@ int pmem_write(const char *ram_path, uint64_t size, const char *out_path, int le
                 }
             }
         }
+        /* done with these pages: out of this process's memory (the file's
+         * pages stay in the page cache), so ffwd's resident size does not
+         * grow with the guest's RAM */
+        if (map && off > batch)
+            madvise((void *)(map + batch), (size_t)(off - batch), MADV_DONTNEED);
     }
     ffwd_meter_end(&meter);
     if (rc == 0 && fsync(out) < 0)
