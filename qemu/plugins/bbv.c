@@ -163,14 +163,16 @@ static bool close_interval_fast(unsigned v, bool only_if_any)
     struct vcpu *c = &vcpus[v];
     if (!c->out)
         return false;
+    /* under the lock: another vCPU's translation may grow by_id meanwhile */
     pthread_mutex_lock(&mu);
     guint nb = by_id->len;
-    pthread_mutex_unlock(&mu);
     bool any = false;
     for (guint i = 0; i < nb && !any; i++)
         any = qemu_plugin_u64_get(((struct block *)g_ptr_array_index(by_id, i))->slot, v) != 0;
-    if (!any && only_if_any)
+    if (!any && only_if_any) {
+        pthread_mutex_unlock(&mu);
         return false;
+    }
     gzputs(c->out, "T");
     for (guint i = 0; i < nb; i++) {
         struct block *b = g_ptr_array_index(by_id, i);
@@ -181,6 +183,7 @@ static bool close_interval_fast(unsigned v, bool only_if_any)
         }
     }
     gzputs(c->out, "\n");
+    pthread_mutex_unlock(&mu);
     c->intervals++;
     return true;
 }

@@ -79,26 +79,30 @@ static char *bbv_norm(const char *prefix, const char *what)
         char h[40];
         if (sscanf(l, "%llu %u %39s %llx", &id, &len, h, &va) != 4)
             continue;
-        if (id >= nkey) {
-            key = xrealloc(key, (id + 1) * sizeof *key);
-            memset(key + nkey, 0, (id + 1 - nkey) * sizeof *key);
-            nkey = id + 1;
+        if (id >= nkey) { /* doubling: realloc per id is quadratic under ASan, which always copies */
+            size_t want = nkey ? nkey : 1024;
+            while (want <= id)
+                want *= 2;
+            key = xrealloc(key, want * sizeof *key);
+            memset(key + nkey, 0, (want - nkey) * sizeof *key);
+            nkey = want;
         }
         key[id] = xasprintf("%s:%u:%llx", h, len, va);
     }
     char **lines = NULL;
-    size_t nl = 0;
+    size_t nl = 0, lcap = 0;
     for (char *save = NULL, *l = t ? strtok_r(t, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
         struct sbuf one = {0};
         if (l[0] == 'T') {
             char **tok = NULL;
-            size_t nt = 0;
+            size_t nt = 0, tcap = 0;
             for (char *q = strchr(l, ':'); q; q = strchr(q + 1, ':')) {
                 unsigned long long id, cnt;
                 int used = 0;
                 if (sscanf(q, ":%llu:%llu%n", &id, &cnt, &used) != 2)
                     break;
-                tok = xrealloc(tok, (nt + 1) * sizeof *tok);
+                if (nt == tcap)
+                    tok = xrealloc(tok, (tcap = tcap ? 2 * tcap : 256) * sizeof *tok);
                 tok[nt++] = xasprintf("%s=%llu", id < nkey && key[id] ? key[id] : "?", cnt);
                 q += used - 1;
             }
@@ -109,7 +113,8 @@ static char *bbv_norm(const char *prefix, const char *what)
             }
             free(tok);
             sbuf_addf(&one, "%s", ""); /* an empty line stays a line */
-            lines = xrealloc(lines, (nl + 1) * sizeof *lines);
+            if (nl == lcap)
+                lines = xrealloc(lines, (lcap = lcap ? 2 * lcap : 256) * sizeof *lines);
             lines[nl++] = one.s ? one.s : xstrdup("");
             continue; /* BBV lines keep their order */
         }
@@ -121,7 +126,8 @@ static char *bbv_norm(const char *prefix, const char *what)
         if (sscanf(l + k, "%u %31s %*s %31s %31s", &v, rest[0], rest[1], rest[2]) == 4) {
             snprintf(tag, sizeof tag, "%s", k ? "end" : "");
             sbuf_addf(&one, "%s %u %s %s %s", tag, v, rest[0], rest[1], rest[2]);
-            lines = xrealloc(lines, (nl + 1) * sizeof *lines);
+            if (nl == lcap)
+                lines = xrealloc(lines, (lcap = lcap ? 2 * lcap : 256) * sizeof *lines);
             lines[nl++] = one.s;
         }
     }
