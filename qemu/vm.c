@@ -263,9 +263,13 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     if (cfg->plugin) { /* several plugins: one per line */
         char *copy = xstrdup(cfg->plugin);
         for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-            const char *so = strrchr(t, '/'), *comma = strchr(t, ',');
-            so = so ? so + 1 : t;
-            bool ours = !strncmp(so, "libffwd-", 8) && (!comma || comma > so);
+            /* the shared object's file name: before the first comma (its
+             * arguments may hold paths), after the path's last slash */
+            const char *comma = strchr(t, ','), *so = t;
+            for (const char *c = t; *c && (!comma || c < comma); c++)
+                if (*c == '/')
+                    so = c + 1;
+            bool ours = !strncmp(so, "libffwd-", 8);
             av2(&a, "-plugin", xasprintf("%s%s", t, ours ? count_mode : ""));
         }
         free(copy);

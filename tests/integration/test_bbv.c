@@ -245,10 +245,18 @@ int main(int argc, char **argv)
     for (int r = 0; r < 2; r++) {
         char *prefix = xasprintf("%s/run%d", dir, r);
         char *plug = xasprintf("%s/plugins/libffwd-bbv.so,out=%s,interval=20000000", FFWD_BUILD_DIR, prefix);
+        char *rd = xasprintf("%s/rd%d", dir, r);
         struct sbuf o = {0};
         const char *a[] = {"boot", "--deterministic", "--kernel", k, "--initrd", i, "--append", "ffwd.root=none",
-                           "--plugin", plug, "--cmd", "ffwd-matmul 128 && ffwd-sort 50000", "--timeout", "300", NULL};
+                           "--plugin", plug, "--cmd", "ffwd-matmul 128 && ffwd-sort 50000", "--timeout", "300",
+                           "--run-dir", rd, NULL};
         CHECK_MSG(ffwd(&o, a) == 0, "%s", o.s);
+        /* icount runs count per instruction: ffwd told its plugin so (its
+         * arguments hold a path: the plugin is still recognised as ffwd's) */
+        char *cl = xasprintf("%s/qemu.cmdline", rd), *cmdline = read_file(cl, NULL);
+        CHECK_MSG(cmdline && strstr(cmdline, "interval=20000000,count=insn"), "QEMU ran %s",
+                  cmdline ? cmdline : "-");
+        free(cmdline), free(cl), free(rd);
         char *f = xasprintf("%s.0.bb.gz", prefix);
         bb[r] = read_file_gz(f, NULL);
         CHECK(bb[r] && bb[r][0] == 'T');
