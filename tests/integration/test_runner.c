@@ -263,10 +263,18 @@ static int t_slurm(void)
               json_array_size(lp), json_array_size(spts));
     for (size_t k = 0; k < json_array_size(lp) && k < json_array_size(spts); k++) {
         json_t *a = json_array_get(lp, k), *b = json_array_get(spts, k);
+        /* the same points; how closely each rerun landed is measured anew in
+         * each study (a few instructions of a 10^7 interval can differ where a
+         * loaded host changes when the guest's page faults come, and a fault
+         * returning into a block starts a new QEMU block there): equal
+         * within 0.01, a tenth of the landing bound (0.1) */
+        double da = json_number_value(json_object_get(a, "landing_distance")),
+               db = json_number_value(json_object_get(b, "landing_distance"));
         CHECK_MSG(json_equal(json_object_get(a, "interval"), json_object_get(b, "interval")) &&
                       json_equal(json_object_get(a, "weight"), json_object_get(b, "weight")) &&
-                      json_equal(json_object_get(a, "landing_distance"), json_object_get(b, "landing_distance")),
-                  "point %zu differs between the local study and the Slurm one", k);
+                      json_is_number(json_object_get(a, "landing_distance")) &&
+                      json_is_number(json_object_get(b, "landing_distance")) && fabs(da - db) <= 0.01,
+                  "point %zu differs between the local study and the Slurm one (landing %g vs %g)", k, da, db);
     }
     json_decref(lr);
     free(lo), free(lrp);
