@@ -331,21 +331,27 @@ static char *default_run_parent(void)
     return xasprintf("%s/ffwd-%ld", t && *t ? t : "/tmp", (long)getuid());
 }
 
+/* QEMU's last words from its log: the whole lines within the last `max`
+ * bytes (a plugin's complaint comes a line before QEMU's own "could not
+ * load plugin"), without QEMU's "info:" lines about waiting for sockets. */
 static char *tail_of_file(const char *path, size_t max)
 {
     size_t len;
     char *s = read_file(path, &len);
     if (!s)
         return xstrdup("");
-    while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
-        s[--len] = 0;
     char *start = s;
-    if (len > max)
+    if (len > max) {
         start = s + len - max;
-    char *nl = strrchr(start, '\n');
-    char *r = xstrdup(nl && nl[1] ? nl + 1 : start);
+        char *nl = strchr(start, '\n');
+        start = nl ? nl + 1 : start; /* from a line's beginning */
+    }
+    struct sbuf r = {0};
+    for (char *save = NULL, *l = strtok_r(start, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save))
+        if (!strstr(l, ": info: "))
+            sbuf_addf(&r, "%s%s", r.len ? "\n" : "", l);
     free(s);
-    return r;
+    return r.s ? r.s : xstrdup("");
 }
 
 static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char **dtb_out)
@@ -651,7 +657,7 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             vm->pid = -1;
-            char *t = tail_of_file(logp, 400);
+            char *t = tail_of_file(logp, 1000);
             ffwd_seterr("QEMU exited at start (status %d): %s", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
                         t);
             free(t);
@@ -677,7 +683,7 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
         struct pollfd tp = {trig_listen, POLLIN, 0};
         if (poll(&tp, 1, 30000) <= 0) {
             close(trig_listen);
-            char *t = tail_of_file(logp, 400);
+            char *t = tail_of_file(logp, 1000);
             ffwd_seterr("the trigger plugin did not connect (QEMU says: %s)", t);
             free(t);
             free(logp);
@@ -693,10 +699,27 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
             goto fail;
         }
     }
-    free(logp);
+    /* QMP: QEMU may still die after the console connected (a plugin that
+     * refuses its arguments is loaded later): its stale socket file would
+     * only say "connection refused", so watch the process while trying */
     char *qp = xasprintf("%s/qmp.sock", vm->run_dir);
-    vm->qmp = qmp_connect(qp, 30);
+    deadline = now_sec() + 30;
+    while (!vm->qmp) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            vm->pid = -1;
+            char *t = tail_of_file(logp, 1000);
+            ffwd_seterr("QEMU exited at start (status %d): %s", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
+                        t);
+            free(t);
+            break;
+        }
+        vm->qmp = qmp_connect(qp, 0.25);
+        if (!vm->qmp && now_sec() > deadline)
+            break; /* qmp_connect's error names the socket */
+    }
     free(qp);
+    free(logp);
     if (!vm->qmp)
         goto fail;
     *out = vm;

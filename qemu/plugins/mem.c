@@ -334,8 +334,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             values = true;
         else if (!strcmp(a, "model=on") || !strcmp(a, "model=off"))
             model = !strcmp(a, "model=on");
-        else if (!strcmp(a, "roi=on"))
-            ff_option(a);
+        else if (!strcmp(a, "roi=on") || !strncmp(a, "count=", 6))
+            ff_option(a); /* count=: this plugin counts per instruction anyway */
         else if (!strncmp(a, "from=", 5) && ffwd_plugin_u64(a + 5, &from) == 0)
             ;
         else if (!strncmp(a, "to=", 3) && ffwd_plugin_u64(a + 3, &to) == 0)

@@ -214,6 +214,19 @@ static void t_bad_input(void)
     write_file_atomic(old, "#!/bin/sh\necho 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7)'\n", 69, 0755);
     const char *a5[] = {"boot", "--kernel", k, "--disk", d, "--qemu", old, NULL};
     expect_fail(a5, "needs QEMU 10");
+    /* a QEMU that dies after the console connected (a plugin refusing its
+     * arguments is loaded then; the device-tree dump before goes well): its own complaint, not a stale QMP socket's
+     * "connection refused" after 30 s */
+    char *dying = xasprintf("%s/qemu-dying", tmp);
+    char *dsh = xasprintf("#!/bin/sh\ncase \"$*\" in --version*|*dumpdtb*) exec qemu-system-aarch64 \"$@\";; esac\n"
+                          "exec qemu-system-aarch64 \"$@\" -plugin %s/plugins/libffwd-mem.so,no-such-option=1\n",
+                          FFWD_BUILD_DIR);
+    write_file_atomic(dying, dsh, strlen(dsh), 0755);
+    const char *a5b[] = {"boot", "--kernel", k, "--initrd", i, "--disk", d, "--qemu", dying, "--cmd", "true", NULL};
+    expect_fail(a5b, "QEMU exited at start");
+    expect_fail(a5b, "bad option 'no-such-option=1'");
+    free(dsh);
+    free(dying);
     const char *a6[] = {"boot", "--smp", "17", NULL};
     expect_code(2, a6, "smp");
     const char *a7[] = {"boot", "--mem", "lots", NULL};
