@@ -518,22 +518,34 @@ static int save_disk_delta(const char *run_dir, struct files *fs, const char *na
 }
 
 /* ---- virtio ---- */
-static uint32_t hmp_xp32(struct qmp *q, uint64_t addr, int *err)
+/* n consecutive 32-bit words of guest physical memory (device registers
+ * too) in one HMP `xp`: its lines read "ADDR: 0xW 0xW 0xW 0xW". One monitor
+ * round trip instead of one per register: this runs with the guest stopped. */
+static int hmp_xp_words(struct qmp *q, uint64_t addr, unsigned n, uint32_t *out)
 {
     char cmd[64];
-    snprintf(cmd, sizeof cmd, "xp /1wx 0x%" PRIx64, addr);
+    snprintf(cmd, sizeof cmd, "xp /%uwx 0x%" PRIx64, n, addr);
     json_t *ret = NULL;
-    if (qmp_cmd(q, "human-monitor-command", json_pack("{s:s}", "command-line", cmd), &ret, 10) < 0) {
-        *err = 1;
-        return 0;
+    if (qmp_cmd(q, "human-monitor-command", json_pack("{s:s}", "command-line", cmd), &ret, 10) < 0)
+        return -1;
+    char *text = xstrdup(json_string_value(ret) ?: "");
+    unsigned got = 0;
+    for (char *sv = NULL, *l = strtok_r(text, "\r\n", &sv); l && got < n; l = strtok_r(NULL, "\r\n", &sv)) {
+        char *e = strchr(l, ':');
+        if (!e)
+            break;
+        for (e++; got < n;) { /* the words after "ADDR:" on this line */
+            char *e2;
+            unsigned long v = strtoul(e, &e2, 16);
+            if (e2 == e)
+                break;
+            out[got++] = (uint32_t)v;
+            e = e2;
+        }
     }
-    const char *s = json_string_value(ret);
-    const char *colon = s ? strchr(s, ':') : NULL;
-    uint32_t v = colon ? (uint32_t)strtoul(colon + 1, NULL, 16) : 0;
-    if (!colon)
-        *err = 1;
+    free(text);
     json_decref(ret);
-    return v;
+    return got == n ? 0 : -1;
 }
 
 static uint16_t ram_u16(const uint8_t *ram, uint64_t ram_size, uint64_t gpa)
@@ -559,10 +571,10 @@ json_t *ffwd_capture_virtio_state(struct qmp *q, const uint8_t *ram, uint64_t ra
         return NULL;
     }
     uint64_t base = ffwd_profile_disk_mmio_base(0);
-    int err = 0;
-    uint32_t magic = hmp_xp32(q, base + 0x00, &err), version = hmp_xp32(q, base + 0x04, &err),
-             devid = hmp_xp32(q, base + 0x08, &err), pfn = hmp_xp32(q, base + 0x40, &err),
-             status = hmp_xp32(q, base + 0x70, &err), isr = hmp_xp32(q, base + 0x60, &err);
+    uint32_t r[0x74 / 4]; /* the legacy transport's registers up to Status */
+    int err = hmp_xp_words(q, base, sizeof r / sizeof *r, r);
+    uint32_t magic = r[0x00 / 4], version = r[0x04 / 4], devid = r[0x08 / 4], pfn = r[0x40 / 4],
+             status = r[0x70 / 4], isr = r[0x60 / 4];
     if (err) {
         json_decref(qs);
         json_decref(vs);
@@ -597,6 +609,46 @@ json_t *ffwd_capture_virtio_state(struct qmp *q, const uint8_t *ram, uint64_t ra
     json_decref(qs);
     json_decref(vs);
     return o;
+}
+
+/* Can the device state taken at ffwd's stop stand for QEMU's later one? Only
+ * while nothing is pending that the guest could change on its own: no
+ * interrupt status to acknowledge, the driver running (DRIVER_OK) with its
+ * queue set up. No disk at all is quiet too. */
+static bool virtio_quiet(const json_t *v)
+{
+    if (!v)
+        return true;
+    const json_t *qu = json_array_get(json_object_get(v, "queues"), 0);
+    uint64_t isr = strtoull(json_string_value(json_object_get(v, "interrupt_status")) ?: "1", NULL, 16);
+    uint64_t status = strtoull(json_string_value(json_object_get(v, "status")) ?: "0", NULL, 16);
+    uint64_t desc = strtoull(json_string_value(json_object_get(qu, "desc")) ?: "0", NULL, 16);
+    return isr == 0 && (status & 4) && desc;
+}
+
+/* Did the guest make a disk request available, or see one completed, between
+ * ffwd's stop (the rings' indices in v) and QEMU's (RAM image DIR/name)? The
+ * device took no request then (none was pending at ffwd's stop), so the disk
+ * and the device's state are as ffwd took them exactly when the rings' two
+ * indices in RAM did not move. */
+static bool virtio_ring_moved(const json_t *v, const char *dir, const char *name)
+{
+    if (!v)
+        return false;
+    const json_t *qu = json_array_get(json_object_get(v, "queues"), 0);
+    uint64_t avail = strtoull(json_string_value(json_object_get(qu, "avail")) ?: "0", NULL, 16);
+    uint64_t used = strtoull(json_string_value(json_object_get(qu, "used")) ?: "0", NULL, 16);
+    char *p = xasprintf("%s/%s", dir, name);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    free(p);
+    uint8_t a[2] = {0}, u[2] = {0};
+    bool ok = fd >= 0 && avail >= VIRT_RAM_BASE && used >= VIRT_RAM_BASE &&
+              pread(fd, a, 2, (off_t)(avail + 2 - VIRT_RAM_BASE)) == 2 &&
+              pread(fd, u, 2, (off_t)(used + 2 - VIRT_RAM_BASE)) == 2;
+    if (fd >= 0)
+        close(fd);
+    return !ok || (a[0] | a[1] << 8) != json_integer_value(json_object_get(qu, "avail_idx_in_ram")) ||
+           (u[0] | u[1] << 8) != json_integer_value(json_object_get(qu, "used_idx_in_ram"));
 }
 
 /* ---- PL011 / PL031 / timer ---- */
@@ -783,7 +835,8 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
     json_t *bg_files = NULL, *bg_disk = NULL; /* a background snapshot's files and disk, taken in the loop */
     uint64_t bg_nsect = 0, bg_nz = 0;
     uint32_t bg_crc = 0;
-    double t_bg_resumed = 0;
+    double t_bg_resumed = 0, qemu_stop = 0;
+    int early_misses = 0; /* early-resumed snapshots the guest's disk use made void */
     struct mig_stream ms = {0};
     const uint8_t *ram = NULL;
     bool was_running = false, stopped = false;
@@ -842,6 +895,8 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
      * state (cap_state_background); else stopped until RAM is copied */
     const bool background = was_running && o->resume && o->background;
 
+    if (background && cap_background_setup(q, timeout) < 0)
+        goto out;
     if (background && !cap_ram_premap(q, ram_path, timeout))
         ffwd_warn("QEMU maps every page of guest RAM before it write-protects them; this kernel cannot have that done "
                   "safely while the guest runs (no MADV_POPULATE_WRITE), so the guest stays stopped while it is");
@@ -874,6 +929,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
             if (has_disk && !(virtio = ffwd_capture_virtio_state(q, ram, prof.mem_bytes, &busy)))
                 goto out;
         }
+        ffwd_debug("stopped; device checks done %.3f s after the stop", now_sec() - t_stop);
         char why[200] = "";
         if (busy)
             snprintf(why, sizeof why, "the guest's disk stayed busy (a request in flight)");
@@ -888,17 +944,26 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
             double td = now_sec();
             int br = save_disk_delta(o->run_dir, &dfs, "disk0.delta", &bg_nsect, &bg_disk);
             ffwd_debug("disk delta in %.3f s, %.3f s after the stop", now_sec() - td, now_sec() - t_stop);
+            /* early: the guest runs on while QEMU prepares, and QEMU stops
+             * it again for the CPU and device state; what was taken here
+             * (disk delta, virtio state) must then be proved unchanged */
+            const bool early = early_misses < 2 && virtio_quiet(virtio);
             bool resumed = false;
             if (br == 0)
-                br = cap_state_background(q, timeout, tmp, "ram0.bin", prof.mem_bytes, &ms, &bg_nz, &bg_crc,
-                                           &t_bg_resumed, &resumed);
+                br = cap_state_background(q, timeout, tmp, "ram0.bin", prof.mem_bytes, early, &ms, &bg_nz,
+                                           &bg_crc, &t_bg_resumed, &resumed, &qemu_stop);
             if (resumed)
                 stopped = false;
             if (br < 0) {
                 json_decref(virtio);
                 goto out;
             }
-            ffwd_capture_unsettled(&ms, prof.gic_version, prof.smp, why, sizeof why);
+            if (early && virtio_ring_moved(virtio, tmp, "ram0.bin")) {
+                early_misses++;
+                snprintf(why, sizeof why, "the guest used its disk between ffwd's stop and QEMU's");
+                ffwd_debug("%s: taken again", why);
+            } else
+                ffwd_capture_unsettled(&ms, prof.gic_version, prof.smp, why, sizeof why);
         } else {
             char *vmp = xasprintf("%s/vmstate.bin", tmp);
             char *uri = xasprintf("file:%s", vmp);
@@ -1152,7 +1217,7 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         snprintf(nm, sizeof nm, "cpu%u.json", i);
         json_array_append_new(json_object_get(manifest, "cpu_files"), json_string(nm));
     }
-    res->seconds = t_copied - t_stop;
+    res->seconds = t_copied - t_stop + qemu_stop; /* an early-resumed snapshot: ffwd's stop and QEMU's */
     res->total_seconds = now_sec() - t_stop;
     json_object_set_new(manifest, "stopped_seconds", json_real(res->seconds));
     json_object_set_new(manifest, "ram_saved", json_string(background ? "background-snapshot" : "while-stopped"));

@@ -188,18 +188,28 @@ static int ram_image_sum(int fd, uint64_t size, const char *p, uint32_t *crc_out
  * is unlinked once mapped. Why QEMU's: the write protection must sit in
  * QEMU's own page tables, which only QEMU can arm. */
 int cap_state_background(struct qmp *q, double timeout, const char *dir, const char *name, uint64_t size,
-                         struct mig_stream *ms, uint64_t *nonzero, uint32_t *crc, double *t_resumed, bool *resumed)
+                         bool early, struct mig_stream *ms, uint64_t *nonzero, uint32_t *crc, double *t_resumed,
+                         bool *resumed, double *qemu_stop)
 {
     *resumed = false;
+    *qemu_stop = 0;
     char *sp = xasprintf("%s/state-stream.bin", dir), *uri = xasprintf("file:%s", sp);
     char *p = xasprintf("%s/%s", dir, name);
-    int out = -1, r = qmp_cmd(q, "migrate-set-capabilities",
-                              json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability",
-                                        "x-ignore-shared", "state", 0, "capability", "background-snapshot", "state", 1),
-                              NULL, timeout);
+    int out = -1;
     double tm0 = now_sec();
-    if (r == 0)
-        r = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
+    int r = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
+    if (r == 0 && early) {
+        /* QEMU stops the guest again itself for its own part; our cont
+         * either comes first (the guest runs while QEMU maps RAM) or waits
+         * for the lock QEMU holds from its stop to its armed write
+         * protection -- consistent either way */
+        double tc = now_sec();
+        if ((r = qmp_cmd(q, "cont", NULL, NULL, timeout)) == 0) {
+            *resumed = true;
+            *t_resumed = now_sec();
+        }
+        ffwd_debug("background snapshot: migrate took %.3f s, cont %.3f s", tc - tm0, now_sec() - tc);
+    }
     double deadline = now_sec() + timeout;
     while (r == 0 && !*resumed) {
         json_t *m = NULL;
@@ -227,10 +237,15 @@ int cap_state_background(struct qmp *q, double timeout, const char *dir, const c
     if (r == 0)
         r = cap_wait_migration(q, timeout > 600 ? timeout : 600); /* RAM-sized: minutes for large guests */
     json_t *fin = NULL;
-    if (r == 0 && qmp_cmd(q, "query-migrate", NULL, &fin, 10) == 0)
-        ffwd_debug("background snapshot: QEMU's setup %lld ms, total %lld ms",
-                   (long long)json_integer_value(json_object_get(fin, "setup-time")),
+    if (r == 0 && qmp_cmd(q, "query-migrate", NULL, &fin, 10) == 0) {
+        /* downtime: QEMU's own stop, migration_stop_vm to the guest's resume */
+        json_int_t down = json_integer_value(json_object_get(fin, "downtime"));
+        ffwd_debug("background snapshot: QEMU's setup %lld ms, its stop %lld ms, total %lld ms",
+                   (long long)json_integer_value(json_object_get(fin, "setup-time")), (long long)down,
                    (long long)json_integer_value(json_object_get(fin, "total-time")));
+        if (early)
+            *qemu_stop = (double)down / 1e3;
+    }
     json_decref(fin);
     uint64_t pages = 0;
     if (r == 0 && (out = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
@@ -248,6 +263,14 @@ int cap_state_background(struct qmp *q, double timeout, const char *dir, const c
         *nonzero = pages;
     free(sp), free(uri), free(p);
     return r;
+}
+
+int cap_background_setup(struct qmp *q, double timeout)
+{
+    return qmp_cmd(q, "migrate-set-capabilities",
+                   json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared", "state", 0,
+                             "capability", "background-snapshot", "state", 1),
+                   NULL, timeout);
 }
 
 int cap_wait_migration(struct qmp *q, double timeout)

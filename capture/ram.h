@@ -25,9 +25,17 @@ int cap_ram_copy(const char *ram_path, const uint8_t *map, uint64_t size, const 
 bool cap_ram_premap(struct qmp *q, const char *ram_path, double timeout);
 /* The device state (*ms) and RAM (DIR/name) by QEMU's background snapshot,
  * the VM stopped on entry and resumed (*resumed, *t_resumed) as soon as RAM
- * pages flow. */
+ * pages flow -- or, `early`, as soon as the snapshot has started: QEMU then
+ * prepares while the guest runs and stops it again itself for its device
+ * state (that stop's length in *qemu_stop); the state is QEMU's moment,
+ * not the caller's, and the caller must prove nothing it took at its own
+ * stop changed in between. */
 int cap_state_background(struct qmp *q, double timeout, const char *dir, const char *name, uint64_t size,
-                         struct mig_stream *ms, uint64_t *nonzero, uint32_t *crc, double *t_resumed, bool *resumed);
+                         bool early, struct mig_stream *ms, uint64_t *nonzero, uint32_t *crc, double *t_resumed,
+                         bool *resumed, double *qemu_stop);
+/* QEMU's migration capabilities for cap_state_background, set ahead (with
+ * the guest running: one round trip less in the stop). */
+int cap_background_setup(struct qmp *q, double timeout);
 /* Wait until QEMU's migration has completed (or failed: the reason). */
 int cap_wait_migration(struct qmp *q, double timeout);
 
