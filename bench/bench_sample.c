@@ -8,9 +8,11 @@
  *    plugin and with: ffwd's exact instruction count (libffwd-icount.so) per
  *    block (the default) and per instruction (count=insn, what --deterministic
  *    runs use); the BBV plugin (100M-instruction intervals) on its inline
- *    path, as `ffwd profile` runs it (landmarks every 100k instructions: a
- *    helper per block), and on the helper path with a count per instruction
- *    (inline=off,count=insn: the plugin as it was before the inline path).
+ *    path, as `ffwd profile` runs it (landmarks every 100k instructions:
+ *    blocks watched by a helper only shortly before each landmark) and the
+ *    same on the helper path (inline=off: a helper per block, as before),
+ *    and on the helper path with a count per instruction (inline=off,
+ *    count=insn: the plugin as it was before the inline path).
  *    Medians, ratios to no plugin. Where QEMU_CONTRIB_PLUGINS names a folder
  *    with QEMU's own contrib plugins built from Debian's source package
  *    (scripts/qemu-contrib-plugins.sh), their bbv and insn (inline) too;
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
         {"icount, per insn", xasprintf("%s/libffwd-icount.so,out=%s/ic2.json,count=insn", plugdir, dir)},
         {"BBV (100M), inline", xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir)},
         {"BBV, as ffwd profile", xasprintf("%s/libffwd-bbv.so,out=%s/c,interval=100000000,landmark=100000", plugdir, dir)},
+        {"BBV, profile, helper", xasprintf("%s/libffwd-bbv.so,out=%s/c2,interval=100000000,landmark=100000,inline=off",
+                                           plugdir, dir)},
         {"BBV, helper + insn", xasprintf("%s/libffwd-bbv.so,out=%s/d,interval=100000000,inline=off,count=insn", plugdir,
                                          dir)},
         {"contrib bbv.c", contrib && *contrib ? xasprintf("%s/libbbv.so,outfile=%s/e,interval=100000000", contrib, dir)
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
     int nv = (int)(sizeof v / sizeof v[0]);
     if (!contrib || !*contrib)
         nv -= 2;
-    double t[8][20];
+    double t[12][20];
     for (int i = 0; i < reps; i++)
         for (int k = 0; k < nv; k++)
             if (bench_between_markers(ffwd_bin, WORKLOAD, v[k].plugin, &t[k][i]))

@@ -69,16 +69,30 @@ struct block {
     unsigned n;
     uint64_t count[MAX_VCPUS]; /* in the current interval (helper path) */
     qemu_plugin_u64 slot;      /* the same, counted inline (fast path) */
+    uint64_t ran;              /* fast path: bit v: ran on vCPU v in an interval already closed */
 };
 
-/* The fast path: without landmarks and dynamic filters nothing needs a
- * look at every block as it runs, so a block's counts are inline adds to
- * its own scoreboard slot, and a conditional callback runs only when the
- * interval ends (filter.h's alarm on the count). */
+/* The fast path: without dynamic filters nothing needs a look at every
+ * block as it runs, so a block's counts are inline adds to its own
+ * scoreboard slot, and a conditional callback runs only when the interval
+ * ends (filter.h's alarm on the count).
+ *
+ * Landmarks on the fast path: a landmark needs the blocks that ran just
+ * before its point and how long before each had run last. A per-vCPU watch
+ * flag, tested by a conditional callback on every block, is raised by the
+ * alarm WATCH counted instructions before each landmark's point (and each
+ * interval's end) and lowered once that landmark is written; while it is up
+ * every block goes through landmark() as on the helper path. A block not
+ * seen since the watch began ran at least that long ago: its gap is that
+ * lower bound (the trigger's window, half the gap, only narrows, and P is
+ * the same block the helper path picks: one whose gap is at least
+ * LANDMARK_MIN_GAP < WATCH either way). */
 #define CHUNK 4096 /* block slots per scoreboard */
+#define WATCH 8192 /* counted instructions watched before a landmark */
 static bool fast, no_inline; /* inline=off: the helper path whatever the options (tests) */
 static GPtrArray *chunks; /* struct qemu_plugin_scoreboard *, CHUNK u64 per vCPU each */
 static size_t chunk_used = CHUNK;
+static qemu_plugin_u64 watch; /* per vCPU: nonzero while blocks are watched (fast path, landmarks) */
 
 /* A virtual address where counted blocks start (what the trigger matches a
  * landmark by: a physical block may be mapped at several addresses, and one
@@ -86,6 +100,8 @@ static size_t chunk_used = CHUNK;
 struct site {
     uint64_t vaddr;
     uint64_t last[MAX_VCPUS]; /* counted before a block last ran here + 1 (0: never) */
+    uint32_t gen[MAX_VCPUS];  /* the watch that set last[] (fast path; 0 on the helper path) */
+    GPtrArray *blocks;        /* fast path: the blocks that started here (under mu) */
 };
 
 /* One translated block's callback data: the physical block and its address. */
@@ -104,6 +120,9 @@ struct vcpu {
     uint64_t landmark_due;  /* counted at the last block before that (how long it waited) */
     struct site *prev;      /* where the counted block that ran last started, */
     uint64_t prev_at, prev_gap; /* counted before it, and since a block ran there before */
+    bool watching, start_pending; /* fast path: blocks watched; an interval start's landmark is due */
+    uint32_t gen;                 /* watches begun (fast path) */
+    uint64_t watch_from;          /* counted when this watch began */
 };
 
 static GHashTable *blocks; /* key: "haddr:n"; value: struct block* */
@@ -180,6 +199,7 @@ static bool close_interval_fast(unsigned v, bool only_if_any)
         if (k) {
             gzprintf(c->out, ":%llu:%llu ", (unsigned long long)b->id, (unsigned long long)k);
             qemu_plugin_u64_set(b->slot, v, 0);
+            b->ran |= 1ULL << v;
         }
     }
     gzputs(c->out, "\n");
@@ -188,25 +208,18 @@ static bool close_interval_fast(unsigned v, bool only_if_any)
     return true;
 }
 
-/* Fast path: the count reached the interval's end before a counted block
- * on vCPU v (or this is v's first counted block). */
-static void due_cb(unsigned v, void *udata)
+/* Fast path: did a block start at this site on vCPU v before (one that is
+ * about to run has not added its count yet)? */
+static bool site_ran(struct site *site, unsigned v)
 {
-    (void)udata;
-    if (v >= MAX_VCPUS)
-        return;
-    struct vcpu *c = &vcpus[v];
-    uint64_t counted = ff_counted(v);
-    if (!c->started) {
-        c->started = true;
-        record_start(v, "");
-    } else if (counted >= c->interval_end) {
-        close_interval_fast(v, false);
-        while (c->interval_end <= counted)
-            c->interval_end += interval;
-        record_start(v, "");
+    bool ran = false;
+    pthread_mutex_lock(&mu); /* another vCPU's translation may add a block */
+    for (guint i = 0; site->blocks && i < site->blocks->len && !ran; i++) {
+        struct block *b = g_ptr_array_index(site->blocks, i);
+        ran = (b->ran >> v & 1) || qemu_plugin_u64_get(b->slot, v);
     }
-    ff_arm(v, c->interval_end - counted);
+    pthread_mutex_unlock(&mu);
+    return ran;
 }
 
 /* Block b is about to run on vCPU v with `counted` counted before it: a
@@ -237,8 +250,89 @@ static void landmark(unsigned v, struct site *site, uint64_t counted, bool is_st
         c->landmark_next += landmark_step;
     c->prev = site;
     c->prev_at = counted;
-    c->prev_gap = site->last[v] ? counted - (site->last[v] - 1) : 0;
+    if (site->gen[v] == c->gen) /* always on the helper path */
+        c->prev_gap = site->last[v] ? counted - (site->last[v] - 1) : 0;
+    else if (!site_ran(site, v))
+        c->prev_gap = 0; /* its first run here, as the helper path would say */
+    else if (counted > c->watch_from)
+        c->prev_gap = counted - c->watch_from; /* not seen since the watch began: at least this */
+    else
+        c->prev = NULL; /* the watch's first block: nothing known about it */
+    site->gen[v] = c->gen;
     site->last[v] = counted + 1;
+}
+
+/* Fast path with landmarks: begin or end watching vCPU v's blocks. */
+static void watch_set(unsigned v, bool on, uint64_t counted)
+{
+    struct vcpu *c = &vcpus[v];
+    c->watching = on;
+    if (on) {
+        c->gen++;
+        c->watch_from = counted;
+        c->prev = NULL;
+    }
+    qemu_plugin_u64_set(watch, v, on);
+}
+
+/* Fast path: arm the alarm for vCPU v's next event -- the interval's end,
+ * or with landmarks the start of the next watch (WATCH before the next
+ * landmark or interval end), beginning it if that is now. */
+static void schedule(unsigned v, uint64_t counted)
+{
+    struct vcpu *c = &vcpus[v];
+    uint64_t target = c->interval_end;
+    if (landmarks && !c->watching) {
+        uint64_t next = c->landmark_next < c->interval_end ? c->landmark_next : c->interval_end;
+        uint64_t from = next > WATCH ? next - WATCH : 0;
+        if (counted >= from)
+            watch_set(v, true, counted);
+        else
+            target = from;
+    }
+    ff_arm(v, target > counted ? target - counted : 1);
+}
+
+/* Fast path: the count reached the interval's end before a counted block
+ * on vCPU v (or this is v's first counted block). */
+static void due_cb(unsigned v, void *udata)
+{
+    (void)udata;
+    if (v >= MAX_VCPUS)
+        return;
+    struct vcpu *c = &vcpus[v];
+    uint64_t counted = ff_counted(v);
+    if (!c->started) {
+        c->started = true; /* no block ran before: no landmark (as on the helper path) */
+        record_start(v, "");
+    } else if (counted >= c->interval_end) {
+        close_interval_fast(v, false);
+        while (c->interval_end <= counted)
+            c->interval_end += interval;
+        record_start(v, "");
+        if (landmarks && !c->watching)
+            watch_set(v, true, counted);
+        c->start_pending = true;
+    }
+    schedule(v, counted);
+}
+
+/* Fast path, landmarks: a counted block about to run on vCPU v while its
+ * blocks are watched (after due_cb, registered before this). */
+static void watch_cb(unsigned v, void *udata)
+{
+    struct tbref *ref = udata;
+    if (v >= MAX_VCPUS)
+        return;
+    struct vcpu *c = &vcpus[v];
+    uint64_t counted = ff_counted(v);
+    landmark(v, ref->site, counted, c->start_pending);
+    c->start_pending = false;
+    uint64_t next = c->landmark_next < c->interval_end ? c->landmark_next : c->interval_end;
+    if (next > counted + WATCH) { /* this landmark is written, the next is far */
+        watch_set(v, false, counted);
+        schedule(v, counted);
+    }
 }
 
 static void block_exec(unsigned v, void *udata)
@@ -311,7 +405,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         g_hash_table_insert(blocks, g_strdup(key), b);
         g_ptr_array_add(by_id, b);
     }
-    if (fast) {
+    if (fast && !landmarks) {
         pthread_mutex_unlock(&mu);
         /* the alarm looks before the block (a block-level callback), the
          * block's add comes with its first instruction */
@@ -335,9 +429,22 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         ref = g_new0(struct tbref, 1);
         ref->b = b;
         ref->site = site;
+        if (fast) { /* a new pair: b starts at this site */
+            if (!site->blocks)
+                site->blocks = g_ptr_array_new();
+            g_ptr_array_add(site->blocks, b);
+        }
         g_hash_table_insert(tbrefs, g_strdup(rkey), ref);
     }
     pthread_mutex_unlock(&mu);
+    if (fast) { /* with landmarks: the alarm, then the watch, then the add */
+        ff_register_alarm(tb, due_cb, NULL);
+        qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, watch_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, watch, 0,
+                                                  ref);
+        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0),
+                                                            QEMU_PLUGIN_INLINE_ADD_U64, b->slot, n);
+        return;
+    }
     qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec, QEMU_PLUGIN_CB_NO_REGS, ref);
 }
 
@@ -467,9 +574,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     sites = g_hash_table_new(g_int64_hash, g_int64_equal);
     tbrefs = g_hash_table_new(g_str_hash, g_str_equal);
     by_id = g_ptr_array_new();
-    fast = !landmark_step && !ff_dynamic() && !no_inline;
+    fast = !ff_dynamic() && !no_inline;
     if (fast)
         chunks = g_ptr_array_new();
+    if (fast && landmarks)
+        watch = (qemu_plugin_u64){qemu_plugin_scoreboard_new(sizeof(uint64_t)), 0};
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_atexit_cb(id, at_exit, NULL);
