@@ -519,8 +519,8 @@ static int save_disk_delta(const char *run_dir, struct files *fs, const char *na
 
 /* ---- virtio ---- */
 /* n consecutive 32-bit words of guest physical memory (device registers
- * too) in one HMP `xp`: its lines read "ADDR: 0xW 0xW 0xW 0xW". One monitor
- * round trip instead of one per register: this runs with the guest stopped. */
+ * too) in one HMP `xp`: one monitor round trip instead of one per register
+ * (this runs with the guest stopped). */
 static int hmp_xp_words(struct qmp *q, uint64_t addr, unsigned n, uint32_t *out)
 {
     char cmd[64];
@@ -528,24 +528,9 @@ static int hmp_xp_words(struct qmp *q, uint64_t addr, unsigned n, uint32_t *out)
     json_t *ret = NULL;
     if (qmp_cmd(q, "human-monitor-command", json_pack("{s:s}", "command-line", cmd), &ret, 10) < 0)
         return -1;
-    char *text = xstrdup(json_string_value(ret) ?: "");
-    unsigned got = 0;
-    for (char *sv = NULL, *l = strtok_r(text, "\r\n", &sv); l && got < n; l = strtok_r(NULL, "\r\n", &sv)) {
-        char *e = strchr(l, ':');
-        if (!e)
-            break;
-        for (e++; got < n;) { /* the words after "ADDR:" on this line */
-            char *e2;
-            unsigned long v = strtoul(e, &e2, 16);
-            if (e2 == e)
-                break;
-            out[got++] = (uint32_t)v;
-            e = e2;
-        }
-    }
-    free(text);
+    int r = hmp_xp_parse(json_string_value(ret), n, out);
     json_decref(ret);
-    return got == n ? 0 : -1;
+    return r;
 }
 
 static uint16_t ram_u16(const uint8_t *ram, uint64_t ram_size, uint64_t gpa)

@@ -328,3 +328,24 @@ void qmp_version(const struct qmp *q, int *major, int *minor, int *micro)
     if (micro)
         *micro = q->vmic;
 }
+
+int hmp_xp_parse(const char *text, unsigned n, uint32_t *out)
+{
+    char *t = xstrdup(text ? text : "");
+    unsigned got = 0;
+    for (char *sv = NULL, *l = strtok_r(t, "\r\n", &sv); l && got < n; l = strtok_r(NULL, "\r\n", &sv)) {
+        char *e = strchr(l, ':');
+        if (!e)
+            break;
+        for (e++; got < n;) { /* the words after "ADDR:" on this line only */
+            char *e2;
+            unsigned long v = strtoul(e, &e2, 16);
+            if (e2 == e)
+                break;
+            out[got++] = (uint32_t)v;
+            e = e2;
+        }
+    }
+    free(t);
+    return got == n ? 0 : -1;
+}

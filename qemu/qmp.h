@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct qmp;
 
@@ -37,5 +38,9 @@ json_t *qmp_next_event(struct qmp *q, double timeout_s);
 json_t *qmp_wait_event(struct qmp *q, const char *name, double timeout_s);
 /* QEMU version from the greeting, e.g. 10, 0, 2. */
 void qmp_version(const struct qmp *q, int *major, int *minor, int *micro);
+
+/* The words of an HMP `xp /Nwx ADDR` reply (through human-monitor-command):
+ * lines "ADDR: 0xW 0xW 0xW 0xW". 0 when exactly n words were read into out. */
+int hmp_xp_parse(const char *text, unsigned n, uint32_t *out);
 
 #endif

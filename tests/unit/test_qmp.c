@@ -68,6 +68,18 @@ static struct qmp *start(struct peer *p, pthread_t *th, int *fds)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* 0. HMP xp replies: each line's words after its address, never the
+     * next line's address (it parses as a number too) */
+    {
+        uint32_t w[6] = {0};
+        CHECK(hmp_xp_parse("000000000a003e00: 0x74726976 0x00000001 0x00000002 0x554d4551\r\n"
+                           "000000000a003e10: 0x00000000 0x00000007\r\n",
+                           6, w) == 0);
+        CHECK(w[0] == 0x74726976 && w[3] == 0x554d4551 && w[4] == 0 && w[5] == 7);
+        CHECK(hmp_xp_parse("000000000a003e00: 0x1 0x2\r\n", 3, w) < 0); /* too few */
+        CHECK(hmp_xp_parse("Cannot access memory\r\n", 1, w) < 0);
+        CHECK(hmp_xp_parse(NULL, 1, w) < 0);
+    }
     /* 1. normal command, with an event arriving before the reply */
     {
         struct peer p = {.script = "{\"return\": {}, \"id\": ID}\r\n|"
