@@ -12,7 +12,10 @@
  *    blocks watched by a helper only shortly before each landmark) and the
  *    same on the helper path (inline=off: a helper per block, as before),
  *    and on the helper path with a count per instruction (inline=off,
- *    count=insn: the plugin as it was before the inline path).
+ *    count=insn: the plugin as it was before the inline path); a study's
+ *    profile (user code of the region's process, landmarks: the slots set
+ *    aside at each switch of the process filter) and the same with a
+ *    helper per block.
  *    Medians, ratios to no plugin. Where QEMU_CONTRIB_PLUGINS names a folder
  *    with QEMU's own contrib plugins built from Debian's source package
  *    (scripts/qemu-contrib-plugins.sh), their bbv and insn (inline) too;
@@ -41,6 +44,8 @@
 static const char *ffwd_bin, *plugdir;
 
 #define WORKLOAD "ffwd-matmul 384; ffwd-ptrchase 1000000; ffwd-sort 500000"
+/* the same as the region of a study's profile (--user --process roi) */
+#define ROI_WORKLOAD "ffwd-guest roi -- sh -c '" WORKLOAD "'"
 #define DISK_WORKLOAD                                                                                              \
     "head -c 600000 /data/input.txt > /root/in.txt; ffwd-guest roi -- sh -c '/usr/bin/xz -6 -T1 -c /root/in.txt "  \
     "> /root/o.xz; bzip2 -9 -c /root/in.txt > /root/o.bz2'"
@@ -106,19 +111,24 @@ int main(int argc, char **argv)
     struct {
         const char *name;
         char *plugin;
+        const char *wl; /* NULL: WORKLOAD */
     } v[] = {
-        {"no plugin", NULL},
-        {"icount, per block", xasprintf("%s/libffwd-icount.so,out=%s/ic.json", plugdir, dir)},
-        {"icount, per insn", xasprintf("%s/libffwd-icount.so,out=%s/ic2.json,count=insn", plugdir, dir)},
-        {"BBV (100M), inline", xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir)},
-        {"BBV, as ffwd profile", xasprintf("%s/libffwd-bbv.so,out=%s/c,interval=100000000,landmark=100000", plugdir, dir)},
+        {"no plugin", NULL, NULL},
+        {"icount, per block", xasprintf("%s/libffwd-icount.so,out=%s/ic.json", plugdir, dir), NULL},
+        {"icount, per insn", xasprintf("%s/libffwd-icount.so,out=%s/ic2.json,count=insn", plugdir, dir), NULL},
+        {"BBV (100M), inline", xasprintf("%s/libffwd-bbv.so,out=%s/b,interval=100000000", plugdir, dir), NULL},
+        {"BBV, as ffwd profile", xasprintf("%s/libffwd-bbv.so,out=%s/c,interval=100000000,landmark=100000", plugdir, dir), NULL},
         {"BBV, profile, helper", xasprintf("%s/libffwd-bbv.so,out=%s/c2,interval=100000000,landmark=100000,inline=off",
-                                           plugdir, dir)},
+                                           plugdir, dir), NULL},
+        {"BBV, study profile", xasprintf("%s/libffwd-bbv.so,out=%s/s,interval=100000000,landmark=100000,mode=user,"
+                                         "process=roi", plugdir, dir), ROI_WORKLOAD},
+        {"BBV, study, helper", xasprintf("%s/libffwd-bbv.so,out=%s/s2,interval=100000000,landmark=100000,mode=user,"
+                                         "process=roi,inline=off", plugdir, dir), ROI_WORKLOAD},
         {"BBV, helper + insn", xasprintf("%s/libffwd-bbv.so,out=%s/d,interval=100000000,inline=off,count=insn", plugdir,
-                                         dir)},
+                                         dir), NULL},
         {"contrib bbv.c", contrib && *contrib ? xasprintf("%s/libbbv.so,outfile=%s/e,interval=100000000", contrib, dir)
-                                              : NULL},
-        {"contrib insn.c", contrib && *contrib ? xasprintf("%s/libinsn.so,inline=on", contrib) : NULL},
+                                              : NULL, NULL},
+        {"contrib insn.c", contrib && *contrib ? xasprintf("%s/libinsn.so,inline=on", contrib) : NULL, NULL},
     };
     int nv = (int)(sizeof v / sizeof v[0]);
     if (!contrib || !*contrib)
@@ -126,7 +136,7 @@ int main(int argc, char **argv)
     double t[12][20];
     for (int i = 0; i < reps; i++)
         for (int k = 0; k < nv; k++)
-            if (bench_between_markers(ffwd_bin, WORKLOAD, v[k].plugin, &t[k][i]))
+            if (bench_between_markers(ffwd_bin, v[k].wl ? v[k].wl : WORKLOAD, v[k].plugin, &t[k][i]))
                 return 1;
     printf("bench_sample (median of %d; TCG, demo guest; matmul 384 + ptrchase 1000000 + sort 500000)\n", reps);
     double base = 0;

@@ -72,10 +72,13 @@ struct block {
     uint64_t ran;              /* fast path: bit v: ran on vCPU v in an interval already closed */
 };
 
-/* The fast path: without dynamic filters nothing needs a look at every
- * block as it runs, so a block's counts are inline adds to its own
- * scoreboard slot, and a conditional callback runs only when the interval
- * ends (filter.h's alarm on the count).
+/* The fast path: nothing needs a look at every block as it runs, so a
+ * block's counts are inline adds to its own scoreboard slot, and a
+ * conditional callback runs only when the interval ends (filter.h's alarm
+ * on the count). A dynamic filter (region, process) switches a vCPU's
+ * counting at a few instructions: on_switch sets the slots' counts aside or
+ * drops them there, and a change made on another vCPU is caught by a
+ * conditional callback on the vCPU's stale flag (filter.h).
  *
  * Landmarks on the fast path: a landmark needs the blocks that ran just
  * before its point and how long before each had run last. A per-vCPU watch
@@ -121,6 +124,7 @@ struct vcpu {
     struct site *prev;      /* where the counted block that ran last started, */
     uint64_t prev_at, prev_gap; /* counted before it, and since a block ran there before */
     bool watching, start_pending; /* fast path: blocks watched; an interval start's landmark is due */
+    uint64_t raw_off;             /* fast path, dynamic filter: the raw count when v stopped counting */
     uint32_t gen;                 /* watches begun (fast path) */
     uint64_t watch_from;          /* counted when this watch began */
 };
@@ -186,8 +190,10 @@ static bool close_interval_fast(unsigned v, bool only_if_any)
     pthread_mutex_lock(&mu);
     guint nb = by_id->len;
     bool any = false;
-    for (guint i = 0; i < nb && !any; i++)
-        any = qemu_plugin_u64_get(((struct block *)g_ptr_array_index(by_id, i))->slot, v) != 0;
+    for (guint i = 0; i < nb && !any; i++) {
+        struct block *b = g_ptr_array_index(by_id, i);
+        any = qemu_plugin_u64_get(b->slot, v) != 0 || b->count[v] != 0;
+    }
     if (!any && only_if_any) {
         pthread_mutex_unlock(&mu);
         return false;
@@ -195,10 +201,11 @@ static bool close_interval_fast(unsigned v, bool only_if_any)
     gzputs(c->out, "T");
     for (guint i = 0; i < nb; i++) {
         struct block *b = g_ptr_array_index(by_id, i);
-        uint64_t k = qemu_plugin_u64_get(b->slot, v);
+        uint64_t k = qemu_plugin_u64_get(b->slot, v) + b->count[v]; /* + what a filter switch set aside */
         if (k) {
             gzprintf(c->out, ":%llu:%llu ", (unsigned long long)b->id, (unsigned long long)k);
             qemu_plugin_u64_set(b->slot, v, 0);
+            b->count[v] = 0;
             b->ran |= 1ULL << v;
         }
     }
@@ -216,7 +223,7 @@ static bool site_ran(struct site *site, unsigned v)
     pthread_mutex_lock(&mu); /* another vCPU's translation may add a block */
     for (guint i = 0; site->blocks && i < site->blocks->len && !ran; i++) {
         struct block *b = g_ptr_array_index(site->blocks, i);
-        ran = (b->ran >> v & 1) || qemu_plugin_u64_get(b->slot, v);
+        ran = (b->ran >> v & 1) || qemu_plugin_u64_get(b->slot, v) || b->count[v]; /* count: set aside */
     }
     pthread_mutex_unlock(&mu);
     return ran;
@@ -290,7 +297,52 @@ static void schedule(unsigned v, uint64_t counted)
         else
             target = from;
     }
-    ff_arm(v, target > counted ? target - counted : 1);
+    ff_arm(v, target > counted ? target - counted : 0);
+}
+
+/* Fast path with a dynamic filter (region, process): the slots count every
+ * run of a block, also while vCPU v does not count. So when v stops
+ * counting, the slots' counts are set aside in count[v] and the slots
+ * cleared; when it starts again, what the slots gathered meanwhile is
+ * dropped (nothing to drop if no statically counted block ran). Called by
+ * filter.h's ff_update on v's own thread, at a block start or at the
+ * switching instruction: a block is counted when v counted at its start, as
+ * on the helper path. */
+static void slots_clear(unsigned v, bool keep)
+{
+    pthread_mutex_lock(&mu); /* another vCPU's translation may grow by_id */
+    for (guint i = 0; i < by_id->len; i++) {
+        struct block *b = g_ptr_array_index(by_id, i);
+        uint64_t k = qemu_plugin_u64_get(b->slot, v);
+        if (k) {
+            if (keep)
+                b->count[v] += k;
+            qemu_plugin_u64_set(b->slot, v, 0);
+        }
+    }
+    pthread_mutex_unlock(&mu);
+}
+
+static void on_switch(unsigned v, bool active)
+{
+    if (v >= MAX_VCPUS)
+        return;
+    struct vcpu *c = &vcpus[v];
+    if (!active)
+        slots_clear(v, true);
+    else if (qemu_plugin_u64_get(ff.static_insns, v) != c->raw_off)
+        slots_clear(v, false);
+    if (!active) { /* no alarm and no watch while v does not count */
+        ff_arm(v, FF_ALARM / 2);
+        c->raw_off = qemu_plugin_u64_get(ff.static_insns, v);
+        if (landmarks)
+            qemu_plugin_u64_set(watch, v, 0);
+    } else if (c->started) {
+        if (landmarks)
+            qemu_plugin_u64_set(watch, v, c->watching);
+        schedule(v, ff_counted(v));
+    } else
+        ff_arm(v, 0); /* look at the first counted block */
 }
 
 /* Fast path: the count reached the interval's end before a counted block
@@ -300,6 +352,10 @@ static void due_cb(unsigned v, void *udata)
     (void)udata;
     if (v >= MAX_VCPUS)
         return;
+    if (ff_dynamic() && !ff_block_counts(v)) {
+        ff_arm(v, FF_ALARM / 2); /* on_switch arms again when v counts */
+        return;
+    }
     struct vcpu *c = &vcpus[v];
     uint64_t counted = ff_counted(v);
     if (!c->started) {
@@ -323,6 +379,8 @@ static void watch_cb(unsigned v, void *udata)
 {
     struct tbref *ref = udata;
     if (v >= MAX_VCPUS)
+        return;
+    if (ff_dynamic() && !ff_block_counts(v))
         return;
     struct vcpu *c = &vcpus[v];
     uint64_t counted = ff_counted(v);
@@ -409,6 +467,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         pthread_mutex_unlock(&mu);
         /* the alarm looks before the block (a block-level callback), the
          * block's add comes with its first instruction */
+        if (ff_dynamic()) /* a change made on another vCPU, seen before this block */
+            qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, ff_cb_catch_up, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
+                                                      ff.stale, 0, NULL);
         ff_register_alarm(tb, due_cb, NULL);
         qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0),
                                                             QEMU_PLUGIN_INLINE_ADD_U64, b->slot, n);
@@ -438,6 +499,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
     pthread_mutex_unlock(&mu);
     if (fast) { /* with landmarks: the alarm, then the watch, then the add */
+        if (ff_dynamic())
+            qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, ff_cb_catch_up, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
+                                                      ff.stale, 0, NULL);
         ff_register_alarm(tb, due_cb, NULL);
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, watch_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, watch, 0,
                                                   ref);
@@ -455,6 +519,8 @@ static void at_exit(qemu_plugin_id_t id, void *p)
     for (int v = 0; v < MAX_VCPUS; v++) {
         if (!vcpus[v].out)
             continue;
+        if (fast && ff_dynamic() && !ff.v[v].active)
+            slots_clear((unsigned)v, false); /* what ran since v stopped counting */
         if (fast)
             close_interval_fast((unsigned)v, true); /* the last, partial interval */
         else if (vcpus[v].touched->len)
@@ -574,11 +640,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     sites = g_hash_table_new(g_int64_hash, g_int64_equal);
     tbrefs = g_hash_table_new(g_str_hash, g_str_equal);
     by_id = g_ptr_array_new();
-    fast = !ff_dynamic() && !no_inline;
+    fast = !no_inline;
     if (fast)
         chunks = g_ptr_array_new();
     if (fast && landmarks)
         watch = (qemu_plugin_u64){qemu_plugin_scoreboard_new(sizeof(uint64_t)), 0};
+    if (fast && ff_dynamic())
+        ff.on_switch = on_switch;
     qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
     qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
     qemu_plugin_register_atexit_cb(id, at_exit, NULL);

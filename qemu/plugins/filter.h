@@ -120,6 +120,7 @@ struct ff_sb {
     uint64_t static_insns; /* retired instructions of statically counted blocks */
     uint64_t all_insns;    /* every instruction started (plugins that call ff_count_per_block) */
     uint64_t last_tb;      /* struct ff_tb * of the block started last (per-block counting only) */
+    uint64_t stale;        /* nonzero: a dynamic filter changed on another vCPU (ff_cb_catch_up) */
 };
 
 struct ff_vcpu {
@@ -160,7 +161,8 @@ static struct {
     struct ff_vcpu v[FF_MAX_VCPUS];
     struct qemu_plugin_scoreboard *score;
     qemu_plugin_u64 static_insns; /* per vCPU: retired instructions of statically counted blocks */
-    qemu_plugin_u64 all_insns, last_tb; /* struct ff_sb */
+    qemu_plugin_u64 all_insns, last_tb, stale; /* struct ff_sb */
+    void (*on_switch)(unsigned v, bool active); /* told on v's thread when v starts or stops counting */
     bool per_tb, per_tb_ok;             /* count per block (ff_count_per_block) */
     GHashTable *tbs;                    /* interned struct ff_tb; under mu */
     struct qemu_plugin_register *xreg[31];
@@ -231,6 +233,18 @@ FF_FN void ff_init(const char *who)
     ff.static_insns = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, static_insns)};
     ff.all_insns = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, all_insns)};
     ff.last_tb = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, last_tb)};
+    ff.stale = (qemu_plugin_u64){ff.score, offsetof(struct ff_sb, stale)};
+}
+
+/* A dynamic filter changed (the region began or ended, the task set
+ * changed): every vCPU decides again at its next counted block -- at once
+ * through ff_block_counts where a plugin calls it per block, else through
+ * ff_cb_catch_up, a conditional callback on the vCPU's stale flag. */
+FF_FN void ff_changed(void)
+{
+    ff.gen++;
+    for (int i = 0; i < qemu_plugin_num_vcpus() && i < FF_MAX_VCPUS; i++)
+        qemu_plugin_u64_set(ff.stale, (unsigned)i, 1);
 }
 
 /* The plugin reads counts only at block starts (its block callbacks) and
@@ -336,7 +350,7 @@ FF_FN void ff_task_add(uint64_t tid, uint64_t tgid)
     struct ff_task t = {tid, tgid};
     g_array_append_val(ff.tasks, t);
     ff.tasks_ever++;
-    ff.gen++;
+    ff_changed();
 }
 
 /* What the dynamic filters say for vCPU v right now. */
@@ -373,6 +387,8 @@ FF_FN void ff_update(unsigned v)
     else
         c->base += s - c->mark;
     c->active = want;
+    if (ff.on_switch)
+        ff.on_switch(v, want);
 }
 
 /* Counted instructions of vCPU v so far (exact once v is stopped). */
@@ -419,6 +435,17 @@ FF_FN bool ff_block_counts(unsigned v)
     return ff.v[v].active;
 }
 
+/* A block-level conditional callback on ff.stale != 0 (for plugins without
+ * a callback per block): vCPU v catches up with a change made elsewhere. */
+FF_FN void ff_cb_catch_up(unsigned v, void *udata)
+{
+    (void)udata;
+    if (v >= FF_MAX_VCPUS)
+        return;
+    qemu_plugin_u64_set(ff.stale, v, 0); /* before gen is read: a change after it is seen next time */
+    ff_block_counts(v);
+}
+
 /* ---- callbacks at the instructions that switch the dynamic filters ---- */
 
 FF_FN void ff_cb_hint(unsigned v, void *udata)
@@ -439,9 +466,9 @@ FF_FN void ff_cb_hint(unsigned v, void *udata)
         }
     }
     if (ff.roi_mode && w != FFWD_HINT_ROI_END && !ff.roi_active)
-        ff.roi_active = true, ff.gen++;
+        ff.roi_active = true, ff_changed();
     else if (ff.roi_mode && w == FFWD_HINT_ROI_END && ff.roi_active)
-        ff.roi_active = false, ff.gen++;
+        ff.roi_active = false, ff_changed();
     ff_update(v);
 }
 
@@ -479,13 +506,13 @@ FF_FN void ff_cb_svc(unsigned v, void *udata)
             g_array_append_val(ff.clones, c);
         } else if (nr == FF_NR_EXIT) {
             g_array_remove_index_fast(ff.tasks, (guint)(t - &g_array_index(ff.tasks, struct ff_task, 0)));
-            ff.gen++;
+            ff_changed();
         } else if (nr == FF_NR_EXIT_GROUP) {
             uint64_t g = t->tgid;
             for (guint i = ff.tasks->len; i-- > 0;)
                 if (g_array_index(ff.tasks, struct ff_task, i).tgid == g)
                     g_array_remove_index_fast(ff.tasks, i);
-            ff.gen++;
+            ff_changed();
         }
     }
     pthread_mutex_unlock(&ff.mu);
@@ -520,7 +547,7 @@ FF_FN void ff_cb_after_svc(unsigned v, void *udata)
             if ((int64_t)x0 > 0)
                 ff_task_add(x0, c->thread ? c->tgid : x0);
             g_array_remove_index_fast(ff.clones, i);
-            ff.gen++;
+            ff_changed();
             break;
         }
         if (x0 == 0 && !c->child && !ff_task_find(tid)) {

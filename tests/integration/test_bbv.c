@@ -224,14 +224,16 @@ static int test_counting(void)
     char *src[2] = {xasprintf("%s/plugins/libffwd-bbv.so", FFWD_BUILD_DIR),
                     xasprintf("%s/plugins/libffwd-icount.so", FFWD_BUILD_DIR)};
     int copies = 0;
-    /* pairs: [fast, reference]; bbv filters: none (the inline path), user
-     * code only (inline path, own count of all), the region's process
-     * (helper path, per-block count with the dynamic filter's blocks per
-     * instruction) */
-    const char *filt[] = {"", ",mode=user", ",mode=user,process=roi", ",mode=user,landmark=100000"};
+    /* pairs: [fast, reference = helper per block, count per instruction];
+     * bbv filters: none, user code only (own count of all), the region's
+     * process (slots set aside at each switch; the dynamic filter's blocks
+     * counted per instruction), landmarks (blocks watched shortly before
+     * each) without and with the process filter */
+    const char *filt[] = {"", ",mode=user", ",mode=user,process=roi", ",mode=user,landmark=100000",
+                          ",mode=user,process=roi,landmark=100000"};
     struct sbuf plug = {0};
     for (int k = 0; k < 2; k++)
-        for (int f = 0; f < (k ? 2 : 4); f++)
+        for (int f = 0; f < (k ? 2 : 5); f++)
             for (int c = 0; c < 2; c++) {
                 char *so = xasprintf("%s/libffwd-%d.so", dir, copies++);
                 CHECK(copy_file(src[k], so, 0755) == 0);
@@ -251,7 +253,7 @@ static int test_counting(void)
                        "--timeout", "600", NULL};
     CHECK_MSG(ffwd(&o, a) == 0, "%s", o.s);
     const char *ext[] = {"0.bb.gz", "1.bb.gz", "positions"};
-    for (int f = 0; f < 4; f++)
+    for (int f = 0; f < 5; f++)
         for (int e = 0; e < 3; e++) {
             char *p0 = xasprintf("%s/b%d0", dir, f), *p1 = xasprintf("%s/b%d1", dir, f);
             char *t0 = bbv_norm(p0, ext[e]), *t1 = bbv_norm(p1, ext[e]);
@@ -263,8 +265,8 @@ static int test_counting(void)
             free(p0);
             free(p1);
         }
-    {
-        char *p0 = xasprintf("%s/b30.landmarks", dir), *p1 = xasprintf("%s/b31.landmarks", dir);
+    for (int f = 3; f < 5; f++) {
+        char *p0 = xasprintf("%s/b%d0.landmarks", dir, f), *p1 = xasprintf("%s/b%d1.landmarks", dir, f);
         compare_landmarks(p0, p1);
         free(p0);
         free(p1);
