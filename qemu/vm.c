@@ -354,6 +354,19 @@ static char *tail_of_file(const char *path, size_t max)
     return r.s ? r.s : xstrdup("");
 }
 
+/* Has the QEMU just started died? Then the error is its last words. */
+static bool exited_at_start(struct ffwd_vm *vm, pid_t pid, const char *logp)
+{
+    int st;
+    if (waitpid(pid, &st, WNOHANG) != pid)
+        return false;
+    vm->pid = -1;
+    char *t = tail_of_file(logp, 1000);
+    ffwd_seterr("QEMU exited at start (status %d): %s", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), t);
+    free(t);
+    return true;
+}
+
 static int make_dtb(const struct ffwd_vm_config *cfg, const char *run_dir, char **dtb_out)
 {
     char *full = xasprintf("%s/virt-full.dtb", run_dir);
@@ -654,13 +667,7 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
     free(cons);
     double deadline = now_sec() + 30;
     for (;;) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            vm->pid = -1;
-            char *t = tail_of_file(logp, 1000);
-            ffwd_seterr("QEMU exited at start (status %d): %s", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-                        t);
-            free(t);
+        if (exited_at_start(vm, pid, logp)) {
             free(logp);
             goto fail;
         }
@@ -705,15 +712,8 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
     char *qp = xasprintf("%s/qmp.sock", vm->run_dir);
     deadline = now_sec() + 30;
     while (!vm->qmp) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            vm->pid = -1;
-            char *t = tail_of_file(logp, 1000);
-            ffwd_seterr("QEMU exited at start (status %d): %s", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st),
-                        t);
-            free(t);
+        if (exited_at_start(vm, pid, logp))
             break;
-        }
         vm->qmp = qmp_connect(qp, 0.25);
         if (!vm->qmp && now_sec() > deadline)
             break; /* qmp_connect's error names the socket */

@@ -106,6 +106,22 @@ static int torn_copy(const char *shm, const char *out)
     return rc;
 }
 
+/* QEMU refuses a background snapshot where the host kernel cannot
+ * write-protect this memory (userfaultfd): that host cannot run the test --
+ * skipped, said loudly, not passed. */
+static void skip_if_unsupported(int rc, const char *out, pid_t boot, const char *dir)
+{
+    if (rc == 0 || !strstr(out, "not supported by host kernel"))
+        return;
+    printf("SKIPPED: QEMU cannot take a background snapshot on this host: %s"
+           "SKIPPED: nothing was checked; this is not a pass.\n",
+           out);
+    kill(boot, SIGTERM);
+    waitpid(boot, NULL, 0);
+    rm_rf(dir);
+    exit(77);
+}
+
 static void check_capture(const char *what, const char *cap)
 {
     char *ram = xasprintf("%s/ram0.bin", cap);
@@ -132,18 +148,7 @@ static void t_consistent(void)
     struct sbuf o = {0};
     const char *bg[] = {"capture", run, "--name", "bg", "--background", NULL};
     int rc = ffwd(&o, bg);
-    /* QEMU refuses a background snapshot where the host kernel cannot
-     * write-protect this memory (userfaultfd): that host cannot run the
-     * test -- skipped, said loudly, not passed */
-    if (rc != 0 && strstr(o.s, "not supported by host kernel")) {
-        printf("SKIPPED: QEMU cannot take a background snapshot on this host: %s"
-               "SKIPPED: nothing was checked; this is not a pass.\n",
-               o.s);
-        kill(boot, SIGTERM);
-        waitpid(boot, NULL, 0);
-        rm_rf(dir);
-        exit(77);
-    }
+    skip_if_unsupported(rc, o.s, boot, dir);
     CHECK_MSG(rc == 0, "ffwd capture --background failed: %s", o.s);
     printf("%s", o.s); /* "captured in T s (guest stopped S s)" */
     char *cap = xasprintf("%s/captures/bg", run), *cap2 = xasprintf("%s/captures/sc", run);
@@ -227,15 +232,7 @@ static void t_disk(void)
         char *name = xasprintf("d%d", i);
         const char *bg[] = {"-v", "capture", run, "--name", name, "--background", NULL};
         int rc = ffwd(&o, bg);
-        if (rc != 0 && strstr(o.s, "not supported by host kernel")) {
-            printf("SKIPPED: QEMU cannot take a background snapshot on this host: %s"
-                   "SKIPPED: nothing was checked; this is not a pass.\n",
-                   o.s);
-            kill(boot, SIGTERM);
-            waitpid(boot, NULL, 0);
-            rm_rf(dir);
-            exit(77);
-        }
+        skip_if_unsupported(rc, o.s, boot, dir);
         CHECK_MSG(rc == 0, "ffwd capture --background failed: %s", o.s);
         const char *again = strstr(o.s, "between ffwd's stop and QEMU's");
         printf("capture %d: %s\n", i, again ? "the guest used its disk in between: taken again" : "first try");
