@@ -294,9 +294,11 @@ static int t_user(void)
             undone++;
             CHECK(json_integer_value(json_object_get(pt, "el")) == 0);
             json_t *lm = json_object_get(pt, "landmark");
-            if (lm && !strcmp(json_string_value(json_object_get(lm, "found")) ?: "", "block"))
-                CHECK_MSG(json_is_true(json_object_get(lm, "at_expected_pc")), "point %zu: %s", i,
-                          json_dumps(pt, JSON_COMPACT));
+            if (lm && !strcmp(json_string_value(json_object_get(lm, "found")) ?: "", "block")) {
+                char *js = json_dumps(pt, JSON_COMPACT);
+                CHECK_MSG(json_is_true(json_object_get(lm, "at_expected_pc")), "point %zu: %s", i, js);
+                free(js);
+            }
         }
     }
     printf("user: %zu of %zu points captured right before an interrupt taken while the vCPU was held\n", undone,
