@@ -63,24 +63,33 @@ void landmarks_free(struct landmarks *l)
 
 const struct landmark *landmarks_near(const struct landmarks *l, uint64_t target, uint64_t limit)
 {
-    /* the first landmark after target (binary search), and the one before */
+    /* the first landmark at or after target - step (binary search) */
+    uint64_t from = target > l->step ? target - l->step : 0;
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (l->v[mid].n <= target)
+        if (l->v[mid].n < from)
             lo = mid + 1;
         else
             hi = mid;
     }
-    const struct landmark *best = NULL;
-    uint64_t bestd = UINT64_MAX;
-    for (size_t i = lo ? lo - 1 : 0; i < l->n && i <= lo; i++) {
+    /* the nearest within a step and not after limit; one whose P is easy to
+     * find again first (a gap of FFWD_LANDMARK_MIN_GAP or more: not a tight
+     * loop's block, which a rerun that drifted by half the loop's few
+     * instructions takes in another iteration) */
+    const struct landmark *best = NULL, *strong = NULL;
+    uint64_t bestd = UINT64_MAX, strongd = UINT64_MAX;
+    for (size_t i = lo; i < l->n && l->v[i].n <= target + l->step; i++) {
         const struct landmark *m = &l->v[i];
         uint64_t d = m->n > target ? m->n - target : target - m->n;
-        if (m->n <= limit && d <= l->step && d < bestd)
+        if (m->n > limit)
+            continue;
+        if (d < bestd)
             best = m, bestd = d;
+        if (m->gap >= FFWD_LANDMARK_MIN_GAP && d < strongd)
+            strong = m, strongd = d;
     }
-    return best;
+    return strong ? strong : best;
 }
 
 void landmark_window(const struct landmark *m, uint64_t *lo, uint64_t *hi)

@@ -21,6 +21,9 @@
 /* Landmark spacing in counted instructions (an interval when shorter): a
  * warm-up is rounded to the nearest landmark before the interval start. */
 #define FFWD_LANDMARK_STEP 100000ULL
+/* A P whose previous run was at least this long before (the BBV plugin's
+ * LANDMARK_MIN_GAP): easy to find again; landmarks_near prefers these. */
+#define FFWD_LANDMARK_MIN_GAP 2048ULL
 /* How far from the profile's run of P a rerun looks for it at most (either
  * way; past that the stop is taken by count). */
 #define FFWD_LANDMARK_MARGIN 32768ULL
@@ -43,7 +46,8 @@ int landmarks_read(const char *path, unsigned vcpu, struct landmarks *out);
 void landmarks_free(struct landmarks *l);
 
 /* The landmark nearest to `target` that is not after `limit`, and no farther
- * than one step from target; NULL if none. */
+ * than one step from target -- the nearest with a gap of at least
+ * FFWD_LANDMARK_MIN_GAP if there is one; NULL if none. */
 const struct landmark *landmarks_near(const struct landmarks *l, uint64_t target, uint64_t limit);
 
 /* Where the trigger looks for P, in counted instructions: from half P's

@@ -356,6 +356,8 @@ static void test_landmarks(const char *dir)
     CHECK(m == NULL);                      /* 11002 is more than a step away */
     m = landmarks_near(&lm, 9010, 13000);  /* 10005: within a step */
     CHECK(m && m->n == 10005);
+    m = landmarks_near(&lm, 10900, 13000); /* 11002 is nearer, but its P recurs every 100: 10005 */
+    CHECK(m && m->n == 10005);
     uint64_t lo, hi;
     landmark_window(&lm.v[0], &lo, &hi); /* half of a gap of 3000, either way */
     CHECK(lo == 10000 - 1500 && hi == 10000 + 1500);
