@@ -328,11 +328,10 @@ static void on_switch(unsigned v, bool active)
     if (v >= MAX_VCPUS)
         return;
     struct vcpu *c = &vcpus[v];
-    if (!active)
-        slots_clear(v, true);
-    else if (qemu_plugin_u64_get(ff.static_insns, v) != c->raw_off)
+    if (active && qemu_plugin_u64_get(ff.static_insns, v) != c->raw_off)
         slots_clear(v, false);
     if (!active) { /* no alarm and no watch while v does not count */
+        slots_clear(v, true);
         ff_arm(v, FF_ALARM / 2);
         c->raw_off = qemu_plugin_u64_get(ff.static_insns, v);
         if (landmarks)
@@ -421,6 +420,22 @@ static void block_exec(unsigned v, void *udata)
         landmark(v, ref->site, counted, is_start);
 }
 
+/* Fast path, in this order: a change made on another vCPU seen before the
+ * block (dynamic filters), the alarm, the watch (landmarks; ref: the block
+ * at this address), the block's add with its first instruction. */
+static void fast_callbacks(struct qemu_plugin_tb *tb, struct block *b, size_t n, struct tbref *ref)
+{
+    if (ff_dynamic())
+        qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, ff_cb_catch_up, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
+                                                  ff.stale, 0, NULL);
+    ff_register_alarm(tb, due_cb, NULL);
+    if (ref)
+        qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, watch_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, watch, 0,
+                                                  ref);
+    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0), QEMU_PLUGIN_INLINE_ADD_U64,
+                                                        b->slot, n);
+}
+
 /* FNV-1a, 64 bit: the block's code as a key independent of where it sits */
 static uint64_t code_hash(struct qemu_plugin_tb *tb, size_t n)
 {
@@ -465,14 +480,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
     if (fast && !landmarks) {
         pthread_mutex_unlock(&mu);
-        /* the alarm looks before the block (a block-level callback), the
-         * block's add comes with its first instruction */
-        if (ff_dynamic()) /* a change made on another vCPU, seen before this block */
-            qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, ff_cb_catch_up, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
-                                                      ff.stale, 0, NULL);
-        ff_register_alarm(tb, due_cb, NULL);
-        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0),
-                                                            QEMU_PLUGIN_INLINE_ADD_U64, b->slot, n);
+        fast_callbacks(tb, b, n, NULL);
         return;
     }
     /* the callback's data: this block at this address (made once per pair,
@@ -498,15 +506,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         g_hash_table_insert(tbrefs, g_strdup(rkey), ref);
     }
     pthread_mutex_unlock(&mu);
-    if (fast) { /* with landmarks: the alarm, then the watch, then the add */
-        if (ff_dynamic())
-            qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, ff_cb_catch_up, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE,
-                                                      ff.stale, 0, NULL);
-        ff_register_alarm(tb, due_cb, NULL);
-        qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, watch_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, watch, 0,
-                                                  ref);
-        qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0),
-                                                            QEMU_PLUGIN_INLINE_ADD_U64, b->slot, n);
+    if (fast) {
+        fast_callbacks(tb, b, n, ref);
         return;
     }
     qemu_plugin_register_vcpu_tb_exec_cb(tb, block_exec, QEMU_PLUGIN_CB_NO_REGS, ref);
