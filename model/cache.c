@@ -115,10 +115,27 @@ int cache_init_indexed(struct cache *c, const struct cache_cfg *cfg, bool use_in
         c->index_mask = (1ULL << bits) - 1;
         c->index_shift = 64 - bits;
         c->index = calloc((size_t)1 << bits, sizeof *c->index);
-        if (!c->index) {
+        if (cfg->repl == CACHE_LRU) {
+            c->lru_prev = calloc(lines + c->sets, sizeof *c->lru_prev);
+            c->lru_next = calloc(lines + c->sets, sizeof *c->lru_next);
+        }
+        if (!c->index || (cfg->repl == CACHE_LRU && (!c->lru_prev || !c->lru_next))) {
             cache_free(c);
             snprintf(err, errlen, "out of memory for the index of %llu lines", (unsigned long long)lines);
             return -1;
+        }
+        /* each set's list, first to last: ways-1 .. 0 (way 0 is the first
+         * victim, as the scan's first invalid way) */
+        for (uint64_t set = 0; c->lru_prev && set < c->sets; set++) {
+            uint32_t h = (uint32_t)(lines + set), prev = h;
+            for (unsigned w = ways; w-- > 0;) {
+                uint32_t n = (uint32_t)(set * ways + w);
+                c->lru_next[prev] = n;
+                c->lru_prev[n] = prev;
+                prev = n;
+            }
+            c->lru_next[prev] = h;
+            c->lru_prev[h] = prev;
         }
     }
     if (!c->tag || !c->stamp) {
@@ -134,8 +151,10 @@ void cache_free(struct cache *c)
     free(c->tag);
     free(c->stamp);
     free(c->index);
+    free(c->lru_prev);
+    free(c->lru_next);
     c->tag = c->stamp = NULL;
-    c->index = NULL;
+    c->index = c->lru_prev = c->lru_next = NULL;
 }
 
 /* ---- the hash index (highly associative caches) ---- */
@@ -188,13 +207,28 @@ static void index_del(struct cache *c, uint64_t t)
     c->index[i] = 0;
 }
 
-int cache_access(struct cache *c, uint64_t addr)
+/* Make slot n the first (most recent) of its set's list. */
+static void lru_touch(struct cache *c, uint64_t n, uint64_t set)
+{
+    uint32_t h = (uint32_t)(c->sets * (uint64_t)c->ways + set), p = c->lru_prev[n], x = c->lru_next[n];
+    if (p == h)
+        return;
+    c->lru_next[p] = x;
+    c->lru_prev[x] = p;
+    uint32_t first = c->lru_next[h];
+    c->lru_next[h] = (uint32_t)n;
+    c->lru_prev[n] = h;
+    c->lru_next[n] = first;
+    c->lru_prev[first] = (uint32_t)n;
+}
+
+int cache_access_slow(struct cache *c, uint64_t addr)
 {
     uint64_t ln = addr >> c->line_shift;
     uint64_t set = ln & c->set_mask, t = ln + 1; /* the whole line number as tag (0 = invalid) */
     c->accesses++;
     c->clock++;
-    if (t == c->mru_line) { /* the line just used is still there: a hit (exact for both policies) */
+    if (t == c->mru_line) { /* see cache_access */
         c->stamp[c->mru_slot] = c->clock;
         return 1;
     }
@@ -204,13 +238,14 @@ int cache_access(struct cache *c, uint64_t addr)
         int64_t slot = index_find(c, t);
         if (slot >= 0) {
             c->stamp[slot] = c->clock;
+            if (c->lru_prev)
+                lru_touch(c, (uint64_t)slot, set);
             c->mru_line = t;
             c->mru_slot = (uint64_t)slot;
             return 1;
         }
-        for (unsigned w = 1; w < c->ways; w++) /* a miss: the scan's victim, the first least recent */
-            if (st[w] < st[victim])
-                victim = w;
+        if (c->lru_prev) /* a miss: the least recent, last in the list */
+            victim = (unsigned)(c->lru_prev[c->sets * (uint64_t)c->ways + set] - set * c->ways);
     } else {
         for (unsigned w = 0; w < c->ways; w++) {
             if (tg[w] == t) {
@@ -240,6 +275,8 @@ int cache_access(struct cache *c, uint64_t addr)
         if (tg[victim])
             index_del(c, tg[victim]);
         index_put(c, t, set * c->ways + victim);
+        if (c->lru_prev)
+            lru_touch(c, set * c->ways + victim, set);
     }
     tg[victim] = t;
     st[victim] = c->clock;

@@ -36,12 +36,17 @@ struct cache {
     uint64_t accesses, misses;
     /* Highly associative (more than CACHE_INDEX_WAYS ways, e.g. a fully
      * associative TLB): a hash index tag -> slot, so a hit costs one probe
-     * instead of a scan of every way; a miss still scans its set for the
-     * victim, so replacement is exactly the scan's. Linear probing, entries
-     * slot + 1 (0: empty), keys read from tag[]. */
+     * instead of a scan of every way. Linear probing, entries slot + 1
+     * (0: empty), keys read from tag[]. With LRU, each set also keeps its
+     * lines in order of use (a circular doubly-linked list through lru_prev/
+     * lru_next: nodes 0..lines-1 are the slots, node lines + s is set s's
+     * head), so a miss takes the list's last line instead of scanning the
+     * stamps: the same victim as the scan (the least recent; among invalid
+     * lines the lowest way, as the lists start in that order). */
     uint32_t *index;
     uint64_t index_mask;
     unsigned index_shift;
+    uint32_t *lru_prev, *lru_next;
 };
 
 #define CACHE_INDEX_WAYS 8
@@ -59,7 +64,19 @@ int cache_init(struct cache *c, const struct cache_cfg *cfg, char *err, unsigned
 int cache_init_indexed(struct cache *c, const struct cache_cfg *cfg, bool use_index, char *err, unsigned errlen);
 void cache_free(struct cache *c);
 /* Look up (and on a miss fill) the line holding addr. 1: hit, 0: miss. */
-int cache_access(struct cache *c, uint64_t addr);
+int cache_access_slow(struct cache *c, uint64_t addr);
+static inline int cache_access(struct cache *c, uint64_t addr)
+{
+    /* the line just used is still there: a hit (exact for both policies;
+     * an LRU list already has it first). Inline: most accesses end here
+     * (the instruction fetches of a block, the next access to a page). */
+    if ((addr >> c->line_shift) + 1 == c->mru_line) {
+        c->accesses++;
+        c->stamp[c->mru_slot] = ++c->clock;
+        return 1;
+    }
+    return cache_access_slow(c, addr);
+}
 /* An access of `size` bytes at addr: as cachegrind, one access that looks up
  * both lines when it crosses a line boundary and misses if either misses.
  * *missed (may be NULL) gets the line address(es) that missed (0, 1 or 2). */

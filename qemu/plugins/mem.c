@@ -140,8 +140,10 @@ static void block_exec(unsigned v, void *udata)
         open_window(v);
     if (model) {
         /* the BBV plugin's rule: close at the first block at or after N
-         * instructions, counted exactly */
-        uint64_t ex = ff_counted(v);
+         * instructions, counted exactly. The exact count never exceeds the
+         * instructions of the blocks begun (c->all), so it is read (a call
+         * into QEMU) only once those reach the interval's end. */
+        uint64_t ex = c->all >= c->interval_end ? ff_counted(v) : 0;
         if (ex >= c->interval_end) {
             c->exact = ex;
             emit_interval(v);
