@@ -162,7 +162,7 @@ static int parse_bench(const char *file, size_t idx, json_t *o, struct suite_ben
     b->name = xstrdup(name);
     snprintf(c.where, sizeof c.where, "benchmarks[%zu] (\"%s\")", idx, name);
     static const char *const known[] = {"name",   "kind",   "description", "packages", "files", "inputs",
-                                        "params", "command", "output",     "expect",   NULL};
+                                        "params", "command", "output",     "expect",   "instructions", NULL};
     if (check_keys(&c, o, known) < 0)
         return -1;
     const char *kind = get_str(&c, o, "kind", false, &err), *desc = get_str(&c, o, "description", false, &err);
@@ -280,6 +280,19 @@ static int parse_bench(const char *file, size_t idx, json_t *o, struct suite_ben
             b->expect[s] = xstrdup(json_string_value(h));
         }
     }
+    if (json_object_get(o, "instructions")) {
+        json_t *in = get_sizes(&c, o, "instructions", &err);
+        if (!in)
+            return -1;
+        for (int s = 0; s < SUITE_NSIZES; s++) {
+            json_t *n = json_object_get(in, suite_size_names[s]);
+            if (json_is_null(n))
+                continue;
+            if (!json_is_integer(n) || json_integer_value(n) <= 0)
+                return bad(&c, "instructions", "positive integers (or null: not known)");
+            b->instructions[s] = (uint64_t)json_integer_value(n);
+        }
+    }
     /* every ${VAR} must be defined at every size: found now, not after a download */
     for (int z = 0; z < SUITE_NSIZES; z++) {
         char *t = subst(b, (enum suite_size)z, b->command, "command");
@@ -293,9 +306,10 @@ static int parse_bench(const char *file, size_t idx, json_t *o, struct suite_ben
             return ffwd_preerr("suite file %s", file);
         free(t);
     }
-    /* what goes onto the disk: everything but the expected checksums */
+    /* what goes onto the disk: everything but the expected checksums and sizes */
     json_t *d = json_deep_copy(o);
     json_object_del(d, "expect");
+    json_object_del(d, "instructions");
     b->canon = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(d);
     return 0;

@@ -14,6 +14,9 @@
  *              of interest (`ffwd-guest roi --`: its own processes)
  *   output     "stdout" or a file the command writes (relative to its folder)
  *   expect     per size: the sha256 of the output (a run that differs fails)
+ *   instructions  per size: about how many user instructions the region
+ *              runs (optional; the study's time estimates before anything
+ *              was measured)
  *
  * Sizes: "test" (~10^8 instructions, for CI) and "ref" (~10^10, for studies).
  * Each (suite, size) gets one ext4 disk, cached under a hash of everything
@@ -57,6 +60,7 @@ struct suite_bench {
     size_t nparams[SUITE_NSIZES];
     char *command, *output;
     char *expect[SUITE_NSIZES]; /* sha256 hex, or NULL: unchecked */
+    uint64_t instructions[SUITE_NSIZES]; /* about how many the region runs; 0: not said */
     char *canon;                /* the benchmark's JSON, canonical: part of the disk's key */
 };
 

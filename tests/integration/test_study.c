@@ -97,6 +97,13 @@ static int t_qemu(const char *dir)
     study_args_run(ap, &o);
     char *tl = xasprintf("%s/lua/study.log", out);
     CHECK_MSG(path_exists(tl), "no task log %s", tl);
+    /* every long stage has an estimate: the first from the suite's size and
+     * a first guess of the rate, the later ones from the rate measured */
+    char *tlt = file_text(tl);
+    CHECK_MSG(strstr(tlt, "profile ...") && strstr(tlt, "a first guess: nothing measured yet") &&
+                  strstr(tlt, "region: ") && strstr(tlt, "at the rate the study has measured"),
+              "no estimate for every stage in %s: %s", tl, tlt);
+    free(tlt);
     free(tl);
     json_t *r = load(out, "report.json");
     CHECK(json_array_size(json_object_get(r, "benchmarks")) == 2);

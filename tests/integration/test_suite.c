@@ -92,6 +92,8 @@ static int t_bad(const char *dir)
          "size 'ref' missing"},
         {"{\"ffwd_suite\":1,\"name\":\"s\",\"benchmarks\":[{%s,\"expect\":{\"test\":\"abc\",\"ref\":null}}]}",
          "expect"},
+        {"{\"ffwd_suite\":1,\"name\":\"s\",\"benchmarks\":[{%s,\"instructions\":{\"test\":-5,\"ref\":null}}]}",
+         "benchmarks[0] (\"x\").instructions"},
         {"{\"ffwd_suite\":1,\"name\":\"s\",\"benchmarks\":[{\"name\":\"x\",\"packages\":[\"xz-utils\"],"
          "\"command\":\"/usr/bin/xz -${LEVEL} -c in\"}]}",
          "no variable ${LEVEL} in params.test"},
