@@ -133,19 +133,25 @@ int main(int argc, char **argv)
     int nv = (int)(sizeof v / sizeof v[0]);
     if (!contrib || !*contrib)
         nv -= 2;
-    double t[12][20];
+    double t[12][20], cpu[12][20];
     for (int i = 0; i < reps; i++)
         for (int k = 0; k < nv; k++)
-            if (bench_between_markers(ffwd_bin, v[k].wl ? v[k].wl : WORKLOAD, v[k].plugin, &t[k][i]))
+            if (bench_between_markers(ffwd_bin, v[k].wl ? v[k].wl : WORKLOAD, v[k].plugin, &t[k][i], &cpu[k][i]))
                 return 1;
-    printf("bench_sample (median of %d; TCG, demo guest; matmul 384 + ptrchase 1000000 + sort 500000)\n", reps);
-    double base = 0;
+    printf("bench_sample (median of %d; TCG, demo guest; matmul 384 + ptrchase 1000000 + sort 500000; ratios of\n"
+           "  QEMU's CPU time between the markers, wall time beside)\n", reps);
+    double base = 0, wbase = 0;
     for (int k = 0; k < nv; k++) {
         qsort(t[k], (size_t)reps, sizeof t[k][0], bench_cmpd);
-        double m = t[k][reps / 2];
+        qsort(cpu[k], (size_t)reps, sizeof cpu[k][0], bench_cmpd);
+        double m = t[k][reps / 2], c = cpu[k][reps / 2];
         if (!k)
-            base = m;
-        printf("  %-24s %7.3f s   ratio %.2fx vs no plugin\n", v[k].name, m, m / base);
+            base = c, wbase = m;
+        if (c > 0 && base > 0)
+            printf("  %-24s CPU %7.3f s   ratio %.2fx vs no plugin   (wall %.3f s, %.2fx)\n", v[k].name, c, c / base, m,
+                   m / wbase);
+        else
+            printf("  %-24s wall %7.3f s   ratio %.2fx vs no plugin (no CPU time)\n", v[k].name, m, m / wbase);
         free(v[k].plugin);
     }
     if (nv < (int)(sizeof v / sizeof v[0]))

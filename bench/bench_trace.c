@@ -38,14 +38,14 @@ int main(int argc, char **argv)
     const char *contrib = getenv("QEMU_CONTRIB_PLUGINS");
     enum { VMAX = 6 };
     int V = contrib && *contrib ? VMAX : VMAX - 1;
-    double t[VMAX][20];
+    double t[VMAX][20], cpu[VMAX][20];
     double bytes[VMAX] = {0}, raw[VMAX] = {0}, acc[VMAX] = {0};
     for (int r = 0; r < reps; r++)
         for (int v = 0; v < V; v++) {
             char *pl = v == VMAX - 1 ? xasprintf("%s/libcache.so", contrib)
                        : opts[v]     ? xasprintf("%s/libffwd-mem.so,out=%s/v%d,%s", argv[2], dir, v, opts[v])
                                      : NULL;
-            if (bench_between_markers(argv[1], WORKLOAD, pl, &t[v][r]))
+            if (bench_between_markers(argv[1], WORKLOAD, pl, &t[v][r], &cpu[v][r]))
                 return 1;
             free(pl);
             char *sp = xasprintf("%s/v%d.summary", dir, v), *tp = xasprintf("%s/v%d.0.trace", dir, v);
@@ -61,12 +61,20 @@ int main(int argc, char **argv)
             free(sp);
             free(tp);
         }
-    printf("bench_trace (median of %d; TCG, demo guest, whole run traced; workload: %s)\n", reps, WORKLOAD);
-    for (int v = 0; v < V; v++)
-        qsort(t[v], (size_t)reps, sizeof t[v][0], bench_cmpd);
-    double base = t[0][reps / 2];
+    printf("bench_trace (median of %d; TCG, demo guest, whole run traced; workload: %s;\n"
+           "  ratios of QEMU's CPU time between the markers, its writer threads included; wall time beside)\n",
+           reps, WORKLOAD);
     for (int v = 0; v < V; v++) {
-        printf("  %-16s %7.3f s  ratio %5.2fx", names[v], t[v][reps / 2], t[v][reps / 2] / base);
+        qsort(t[v], (size_t)reps, sizeof t[v][0], bench_cmpd);
+        qsort(cpu[v], (size_t)reps, sizeof cpu[v][0], bench_cmpd);
+    }
+    double base = cpu[0][reps / 2], wbase = t[0][reps / 2];
+    for (int v = 0; v < V; v++) {
+        double c = cpu[v][reps / 2], w = t[v][reps / 2];
+        if (c > 0 && base > 0)
+            printf("  %-16s CPU %7.3f s  ratio %5.2fx  (wall %.3f s, %.2fx)", names[v], c, c / base, w, w / wbase);
+        else
+            printf("  %-16s wall %7.3f s  ratio %5.2fx (no CPU time)", names[v], w, w / wbase);
         if (bytes[v] > 0)
             printf("   %.3g accesses, %.2f bytes/access in the file (%.2f before compression)", acc[v], bytes[v],
                    raw[v]);

@@ -696,6 +696,15 @@ double now_sec(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+double proc_cpu_sec(pid_t pid)
+{
+    clockid_t id;
+    struct timespec t;
+    if (clock_getcpuclockid(pid, &id) != 0 || clock_gettime(id, &t) != 0)
+        return -1;
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 uint32_t crc32_zeros(uint32_t crc, uint64_t n)
 {
     static const uint8_t zeros[1 << 16];

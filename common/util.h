@@ -120,5 +120,8 @@ int run_cmd(char *const argv[], const struct run_opts *o);
 bool have_program(const char *name);
 /* Monotonic seconds. */
 double now_sec(void);
+/* CPU seconds (user + system, every thread) process pid has used so far;
+ * -1 when it cannot be read. */
+double proc_cpu_sec(pid_t pid);
 
 #endif

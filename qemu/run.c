@@ -327,7 +327,9 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
             }
             if (o->expect_marker && !strcmp(ev.text, o->expect_marker))
                 saw_expected = true;
-            prog(o, "marker seen: %s", ev.text);
+            /* QEMU's CPU time with it: benchmarks take the CPU cost of a
+             * stretch between two markers from here (bench/bench.h) */
+            prog(o, "marker seen: %s (QEMU CPU %.3f s)", ev.text, proc_cpu_sec(vm->pid));
             if (o->capture_marker && o->capture_dir && !strcmp(ev.text, o->capture_marker)) {
                 char base[140];
                 snprintf(base, sizeof base, "marker-%.120s", ev.text);
