@@ -285,18 +285,10 @@ int cache_access_slow(struct cache *c, uint64_t addr)
     return 0;
 }
 
-int cache_access_range(struct cache *c, uint64_t addr, unsigned size, uint64_t missed[2], unsigned *nmissed)
+int cache_access_crossing(struct cache *c, uint64_t addr, unsigned size, uint64_t missed[2], unsigned *nmissed)
 {
     uint64_t last = (addr + (size ? size : 1) - 1) >> c->line_shift;
     unsigned nm = 0;
-    if (last == addr >> c->line_shift) {
-        int h = cache_access(c, addr);
-        if (!h && missed)
-            missed[nm++] = addr;
-        if (nmissed)
-            *nmissed = nm;
-        return h;
-    }
     uint64_t acc = c->accesses, mis = c->misses, second = last << c->line_shift;
     int h1 = cache_access(c, addr), h2 = cache_access(c, second);
     if (!h1 && missed)

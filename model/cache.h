@@ -80,6 +80,19 @@ static inline int cache_access(struct cache *c, uint64_t addr)
 /* An access of `size` bytes at addr: as cachegrind, one access that looks up
  * both lines when it crosses a line boundary and misses if either misses.
  * *missed (may be NULL) gets the line address(es) that missed (0, 1 or 2). */
-int cache_access_range(struct cache *c, uint64_t addr, unsigned size, uint64_t missed[2], unsigned *nmissed);
+int cache_access_crossing(struct cache *c, uint64_t addr, unsigned size, uint64_t missed[2], unsigned *nmissed);
+static inline int cache_access_range(struct cache *c, uint64_t addr, unsigned size, uint64_t missed[2],
+                                     unsigned *nmissed)
+{
+    if ((addr + (size ? size : 1) - 1) >> c->line_shift != addr >> c->line_shift)
+        return cache_access_crossing(c, addr, size, missed, nmissed); /* two lines */
+    int h = cache_access(c, addr);
+    unsigned nm = 0;
+    if (!h && missed)
+        missed[nm++] = addr;
+    if (nmissed)
+        *nmissed = nm;
+    return h;
+}
 
 #endif
