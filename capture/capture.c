@@ -23,6 +23,7 @@
 #include "cjson.h"
 #include "delta.h"
 #include "migstream.h"
+#include "qcow2vm.h"
 #include "ram.h"
 #include "sysreg.h"
 
@@ -517,6 +518,44 @@ static int save_disk_delta(const char *run_dir, struct files *fs, const char *na
     return r;
 }
 
+/* ---- device state by savevm ---- */
+/* One HMP command; its reply text is empty on success, else QEMU's message. */
+static int hmp_quiet(struct qmp *q, const char *cmd, double timeout)
+{
+    json_t *ret = NULL;
+    if (qmp_cmd(q, "human-monitor-command", json_pack("{s:s}", "command-line", cmd), &ret, timeout) < 0)
+        return -1;
+    const char *t = json_string_value(ret);
+    int r = t && *t ? ffwd_seterr("QEMU: %s: %.*s", cmd, (int)strcspn(t, "\r\n"), t) : 0;
+    json_decref(ret);
+    return r;
+}
+
+/* The device state (RAM excluded: x-ignore-shared is on) by `savevm` into
+ * the disk overlay, read back from the snapshot into VMP, the snapshot then
+ * deleted. What QEMU allows under record/replay, where `migrate` aborts
+ * (docs/record-replay.md); the stream is the same. */
+static int cap_state_savevm(struct qmp *q, const char *run_dir, const char *vmp, double timeout)
+{
+    char name[64], cmd[96];
+    snprintf(name, sizeof name, "ffwd-capture-%ld", (long)getpid());
+    char *ov = xasprintf("%s/disk0.qcow2", run_dir);
+    uint64_t n = 0;
+    snprintf(cmd, sizeof cmd, "savevm %s", name);
+    int r = path_exists(ov) ? hmp_quiet(q, cmd, timeout)
+                            : ffwd_seterr("the device state by savevm needs the guest's disk (%s)", ov);
+    if (r == 0) {
+        r = qcow2_snapshot_vmstate(ov, name, vmp, &n);
+        snprintf(cmd, sizeof cmd, "delvm %s", name);
+        if (hmp_quiet(q, cmd, timeout) < 0 && r == 0)
+            r = ffwd_preerr("snapshot %s of %s", name, ov);
+    }
+    if (r == 0)
+        ffwd_debug("device state by savevm: %llu bytes", (unsigned long long)n);
+    free(ov);
+    return r;
+}
+
 /* ---- virtio ---- */
 /* n consecutive 32-bit words of guest physical memory (device registers
  * too) in one HMP `xp`: one monitor round trip instead of one per register
@@ -863,6 +902,20 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
         goto out;
     }
     json_decref(st);
+    /* under QEMU's record/replay a migration aborts QEMU: savevm instead */
+    bool via_savevm = o->via_savevm;
+    json_t *rr = NULL;
+    if (qmp_cmd(q, "query-replay", NULL, &rr, timeout) == 0 &&
+        strcmp(json_string_value(json_object_get(rr, "mode")) ?: "none", "none"))
+        via_savevm = true;
+    else if (!rr)
+        ffwd_clearerr(); /* a QEMU without record/replay: not one */
+    json_decref(rr);
+    if (via_savevm && o->background) {
+        ffwd_seterr("a background capture saves RAM by a migration, which %s", o->via_savevm
+                        ? "--via-savevm avoids" : "aborts QEMU under record/replay: capture without --background");
+        goto out;
+    }
 
     if (!(tmp = make_owned_temp_dir(o->out_dir, ".capture-tmp-")))
         goto out;
@@ -956,11 +1009,14 @@ int ffwd_capture(const struct ffwd_capture_opts *o, struct ffwd_capture_result *
                              json_pack("{s:[{s:s,s:b},{s:s,s:b}]}", "capabilities", "capability", "x-ignore-shared",
                                        "state", 1, "capability", "background-snapshot", "state", 0),
                              NULL, timeout);
-            if (mr == 0)
+            if (mr == 0 && via_savevm)
+                mr = cap_state_savevm(q, o->run_dir, vmp, timeout);
+            else if (mr == 0) {
                 mr = qmp_cmd(q, "migrate", json_pack("{s:s}", "uri", uri), NULL, timeout);
+                if (mr == 0)
+                    mr = cap_wait_migration(q, timeout);
+            }
             free(uri);
-            if (mr == 0)
-                mr = cap_wait_migration(q, timeout);
             mig_free(&ms);
             if (mr == 0)
                 mr = mig_parse_file(vmp, &ms);

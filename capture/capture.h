@@ -55,6 +55,8 @@ struct ffwd_capture_opts {
     bool background;          /* a guest that goes on afterwards: RAM by QEMU's background snapshot while it
                                * runs (stopped for the device state, the disk delta and QEMU's arming of the
                                * write protection); else stopped until RAM is copied */
+    bool via_savevm;          /* the device state by `savevm` into the disk overlay, read back from the snapshot
+                               * (QEMU aborts a migrate under record/replay); else by migrate */
     bool undo_irq_entry;      /* an exact stop: a vCPU at the entry of an interrupt from EL0 is captured as
                                * right before it (the interrupt stays pending; cpuN.json says so) */
 };

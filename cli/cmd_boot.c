@@ -31,6 +31,14 @@ static void help(FILE *f)
             "  --insn-scope all|vcpuK  count all vCPUs together (default) or one vCPU\n"
             "  While the guest runs, `ffwd capture RUN_DIR` captures it on demand.\n"
             "\n"
+            "Record/replay (QEMU's; one vCPU; docs/record-replay.md):\n"
+            "  --record FILE        record the run: every outside event (disk completions, clock\n"
+            "                       reads, console input) goes to FILE, the machine to FILE.json\n"
+            "  --replay FILE        run it again from FILE: the same instructions, disk completions\n"
+            "                       and clock; the machine, guest files and command must be the\n"
+            "                       record's (checked). `ffwd capture` of such a run takes the\n"
+            "                       device state by savevm (a migration aborts QEMU under replay)\n"
+            "\n"
             "Other:\n"
             "  --plugin SO[,ARGS]   load a TCG plugin (e.g. build/plugins/libffwd-icount.so,out=FILE)\n"
             "  --print-profile      print the machine profile and QEMU command line, then exit\n"
@@ -48,6 +56,8 @@ int cmd_boot(int argc, char **argv)
                                        {"capture-at-marker", required_argument, 0, OPT_CAPTURE_MARKER},
                                        {"capture-at-insn", required_argument, 0, OPT_CAPTURE_INSN},
                                        {"insn-scope", required_argument, 0, OPT_INSN_SCOPE},
+                                       {"record", required_argument, 0, OPT_RECORD},
+                                       {"replay", required_argument, 0, OPT_REPLAY},
                                        {"print-profile", no_argument, 0, OPT_PRINT_PROFILE},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
@@ -100,6 +110,15 @@ int cmd_boot(int argc, char **argv)
                 return cli_bad_value(help);
             }
             break;
+        case OPT_RECORD:
+        case OPT_REPLAY:
+            if (cfg->rr_mode) {
+                ffwd_seterr("give one of --record and --replay, once");
+                return cli_bad_value(help);
+            }
+            cfg->rr_mode = c == OPT_RECORD ? "record" : "replay";
+            cfg->rr_file = optarg;
+            break;
         case OPT_PRINT_PROFILE: print_profile = true; break;
         case OPT_JSON: json = true; break;
         case 'h': help(stdout); return 0;
@@ -137,8 +156,14 @@ int cmd_boot(int argc, char **argv)
         boot_args_free(&b);
         return cli_fail();
     }
+    if (ffwd_vm_rr_prepare(cfg) < 0) {
+        boot_args_free(&b);
+        return cli_bad_value(help);
+    }
     struct ffwd_run_result res;
     int r = ffwd_run_guest(cfg, &b.ro, &res);
+    if (r == 0 && res.qemu_status == 0 && ffwd_vm_rr_record_done(cfg) < 0)
+        r = -1;
     boot_args_free(&b);
     if (r < 0) {
         ffwd_run_result_free(&res);

@@ -14,7 +14,7 @@
 static void capture_help(FILE *f)
 {
     fprintf(f, "usage: ffwd capture RUN_DIR [--out DIR] [--name NAME] [--stay-stopped | --background]\n"
-               "                    [--timeout SEC] [--json]\n"
+               "                    [--via-savevm] [--timeout SEC] [--json]\n"
                "\n"
                "Freeze the running QEMU of RUN_DIR (started by `ffwd boot`), save its complete\n"
                "machine state -- vCPUs, GIC, timer, UART, RTC, virtio-mmio disk transport, RAM\n"
@@ -31,6 +31,10 @@ static void capture_help(FILE *f)
                "                   RAM is saved by QEMU's background snapshot while the guest runs\n"
                "                   on (a page is saved before the guest changes it: RAM as at the\n"
                "                   stop). The whole guest RAM becomes resident on the host\n"
+               "  --via-savevm     take the device state with QEMU's savevm into the disk overlay\n"
+               "                   (read back from that snapshot, which is then deleted) instead\n"
+               "                   of a migration: what QEMU allows under record/replay, where a\n"
+               "                   migration aborts it (docs/record-replay.md); needs a disk\n"
                "  --timeout SEC    limit for each step talking to QEMU (default 60)\n"
                "  --json           the result as JSON on standard output (docs/json.md)\n");
 }
@@ -41,12 +45,13 @@ int cmd_capture(int argc, char **argv)
                                        {"name", required_argument, 0, OPT_NAME},
                                        {"stay-stopped", no_argument, 0, OPT_STAY},
                                        {"background", no_argument, 0, 1000},
+                                       {"via-savevm", no_argument, 0, 1001},
                                        {"timeout", required_argument, 0, OPT_TIMEOUT},
                                        {"json", no_argument, 0, OPT_JSON},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
     const char *out = NULL, *name = NULL;
-    bool resume = true, json = false, background = false;
+    bool resume = true, json = false, background = false, savevm = false;
     double timeout = 60;
     int c;
     optind = 1;
@@ -56,6 +61,7 @@ int cmd_capture(int argc, char **argv)
         case OPT_NAME: name = optarg; break;
         case OPT_STAY: resume = false; break;
         case 1000: background = true; break;
+        case 1001: savevm = true; break;
         case OPT_JSON: json = true; break;
         case OPT_TIMEOUT:
             if (cli_seconds("--timeout", optarg, &timeout) < 0)
@@ -71,12 +77,17 @@ int cmd_capture(int argc, char **argv)
     if (json)
         cli_json_start();
     char *def = out ? NULL : xasprintf("%s/captures", run);
+    if (background && savevm) {
+        ffwd_seterr("--background saves RAM by a migration, --via-savevm avoids migrations: give one");
+        return cli_bad_value(capture_help);
+    }
     if (background && !resume) {
         ffwd_seterr("--background lets the guest run while RAM is saved, --stay-stopped keeps it stopped: give one");
         return cli_bad_value(capture_help);
     }
     struct ffwd_capture_opts o = {.run_dir = run, .out_dir = out ? out : def, .name = name, .resume = resume,
-                                  .background = background, .trigger = "on-demand", .icount_total = -1,
+                                  .background = background, .via_savevm = savevm, .trigger = "on-demand",
+                                  .icount_total = -1,
                                   .timeout_s = timeout};
     struct ffwd_capture_result r;
     int rc = ffwd_capture(&o, &r);

@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "vm.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -179,6 +181,98 @@ const char *ffwd_vm_unreproducible(const struct ffwd_vm_config *cfg)
     return NULL;
 }
 
+/* ---- record/replay: the machine a record belongs to ---- */
+/* Everything a replay must share with its record: QEMU's command line
+ * without per-run paths and plugins (they may differ: they do not change
+ * what the guest does), and the size and time of every file the guest
+ * boots from. */
+static json_t *rr_machine(const struct ffwd_vm_config *cfg)
+{
+    struct ffwd_vm_config c = *cfg;
+    c.rr_mode = NULL, c.plugin = NULL;
+    c.insn_targets = NULL, c.ninsn_targets = 0;
+    char **av = ffwd_qemu_argv(&c, "RUN_DIR", cfg->disk ? "RUN_DIR/disk0.qcow2" : NULL, "RUN_DIR/virt.dtb",
+                               "RAM_FILE");
+    json_t *argv = json_array();
+    for (char **p = av + 1; *p; p++) /* not the binary's path */
+        json_array_append_new(argv, json_string(*p));
+    ffwd_argv_free(av);
+    json_t *files = json_object();
+    const char *paths[] = {cfg->kernel, cfg->initrd, cfg->disk};
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (paths[i] && stat(paths[i], &st) == 0)
+            json_object_set_new(files, paths[i],
+                                json_pack("{s:I,s:I}", "size", (json_int_t)st.st_size, "mtime", (json_int_t)st.st_mtime));
+    }
+    return json_pack("{s:s,s:i,s:o,s:o}", "format", "ffwd-record", "version", 1, "qemu_args", argv, "files", files);
+}
+
+int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg)
+{
+    if (!cfg->rr_mode)
+        return 0;
+    if (cfg->prof.smp > 1)
+        return ffwd_seterr("record/replay needs --smp 1 (QEMU refuses it with several vCPUs: one record orders the "
+                           "events of one instruction stream)");
+    if (cfg->prof.icount)
+        return ffwd_seterr("record/replay sets QEMU's instruction clock itself: drop --deterministic");
+    if (strcmp(cfg->prof.accel, "tcg"))
+        return ffwd_seterr("record/replay needs --accel tcg");
+    if (cfg->ninsn_targets)
+        return ffwd_seterr("instruction-count stops are not taken under record/replay yet (a stop by the trigger "
+                           "lands late in a replay; docs/record-replay.md)");
+    char *jp = xasprintf("%s.json", cfg->rr_file);
+    json_t *now = rr_machine(cfg);
+    int rc = 0;
+    if (!strcmp(cfg->rr_mode, "record")) {
+        /* written once the record is complete (ffwd_vm_rr_record_done): an
+         * earlier one must not vouch for a record that fails half-way */
+        if (unlink(jp) < 0 && errno != ENOENT)
+            rc = ffwd_seterr_errno("%s", jp);
+    } else {
+        json_error_t je;
+        json_t *was = json_load_file(jp, 0, &je);
+        if (!path_exists(cfg->rr_file))
+            rc = ffwd_seterr("%s: no such record", cfg->rr_file);
+        else if (!was)
+            rc = ffwd_seterr("%s: %s (the description of the machine the record %s was made on)", jp, je.text,
+                             cfg->rr_file);
+        else if (!json_equal(json_object_get(was, "files"), json_object_get(now, "files")))
+            rc = ffwd_seterr("%s: the kernel, initrd or disk is not the one the record was made with (size or time "
+                             "differs)", jp);
+        else {
+            json_t *a = json_object_get(was, "qemu_args"), *b = json_object_get(now, "qemu_args");
+            for (size_t i = 0; rc == 0 && i < json_array_size(a) + 1; i++) {
+                const char *x = json_string_value(json_array_get(a, i)), *y = json_string_value(json_array_get(b, i));
+                if ((x || y) && (!x || !y || strcmp(x, y)))
+                    rc = ffwd_seterr("%s: the replay's machine or command differs from the record's: argument %zu is "
+                                     "'%.200s' there, '%.200s' now",
+                                     jp, i + 1, x ? x : "(none)", y ? y : "(none)");
+            }
+        }
+        json_decref(was);
+    }
+    json_decref(now);
+    free(jp);
+    return rc;
+}
+
+int ffwd_vm_rr_record_done(const struct ffwd_vm_config *cfg)
+{
+    if (!cfg->rr_mode || strcmp(cfg->rr_mode, "record"))
+        return 0;
+    char *jp = xasprintf("%s.json", cfg->rr_file);
+    json_t *now = rr_machine(cfg);
+    char *text = json_dumps(now, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int rc = write_file_atomic(jp, text, strlen(text), 0644);
+    if (rc < 0)
+        ffwd_preerr("%s", jp);
+    free(text), free(jp);
+    json_decref(now);
+    return rc;
+}
+
 static void common_machine_args(struct argv_b *a, const struct ffwd_profile *p, const char *dumpdtb,
                                 const char *ram_path, bool disk_io)
 {
@@ -222,6 +316,8 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     av(&a, xstrdup(ffwd_qemu_binary(cfg->qemu)));
     common_machine_args(&a, p, NULL, ram_path, ffwd_vm_disk_in_use(cfg));
     av(&a, xstrdup("-no-reboot")); /* a guest reboot or panic ends QEMU */
+    if (cfg->rr_mode) /* the guest's clock is its instruction count; every outside event goes to (or comes from) the record */
+        av2(&a, "-icount", xasprintf("shift=auto,rr=%s,rrfile=%s", cfg->rr_mode, cfg->rr_file));
     av2(&a, "-kernel", xstrdup(cfg->kernel));
     if (cfg->initrd)
         av2(&a, "-initrd", xstrdup(cfg->initrd));
@@ -249,7 +345,11 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     av2(&a, "-gdb", xstrdup("chardev:gdb0"));
     if (disk_overlay) {
         av2(&a, "-global", xasprintf("virtio-mmio.force-legacy=%s", p->virtio_legacy ? "true" : "false"));
-        av2(&a, "-drive", xasprintf("file=%s,if=none,id=vd0,format=qcow2,discard=ignore", disk_overlay));
+        if (cfg->rr_mode) { /* disk completions recorded and replayed: the blkreplay filter over the overlay */
+            av2(&a, "-drive", xasprintf("file=%s,if=none,id=img-direct,format=qcow2,discard=ignore", disk_overlay));
+            av2(&a, "-drive", xstrdup("driver=blkreplay,if=none,image=img-direct,id=vd0"));
+        } else
+            av2(&a, "-drive", xasprintf("file=%s,if=none,id=vd0,format=qcow2,discard=ignore", disk_overlay));
         av2(&a, "-device",
             xasprintf("virtio-blk-device,drive=vd0,id=vblk0,queue-size=%u,event_idx=%s,indirect_desc=%s,"
                       "discard=%s,write-zeroes=%s",
@@ -259,7 +359,7 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     }
     /* ffwd's plugins count per block and correct at exceptions; icount's I/O
      * recompiles leave a block early without one: count per instruction there */
-    const char *count_mode = p->icount ? ",count=insn" : "";
+    const char *count_mode = p->icount || cfg->rr_mode ? ",count=insn" : "";
     if (cfg->plugin) { /* several plugins: one per line */
         char *copy = xstrdup(cfg->plugin);
         for (char *save = NULL, *t = strtok_r(copy, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {

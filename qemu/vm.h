@@ -48,7 +48,16 @@ struct ffwd_vm_config {
     int insn_scope;          /* -1: all vCPUs together; k: vCPU k only */
     const char *insn_filter; /* what the targets count: the BBV plugin's filters ("mode=user,process=roi");
                                 NULL: every retired instruction */
+    const char *rr_mode;     /* QEMU record/replay: "record" or "replay" (docs/record-replay.md); NULL: off */
+    const char *rr_file;     /*   the record (and RR_FILE.json: the machine it was recorded on) */
 };
+
+/* Check a record/replay configuration; for a replay, that the machine, the
+ * guest's files and command are those of the record (RR_FILE.json); for a
+ * record, remove an earlier RR_FILE.json. Errors name the file and what differs. */
+int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg);
+/* After a record ran to its end: write RR_FILE.json (before, there is none). */
+int ffwd_vm_rr_record_done(const struct ffwd_vm_config *cfg);
 
 /* Does the guest use its disk (a disk given, and not ffwd.root=none)? */
 bool ffwd_vm_disk_in_use(const struct ffwd_vm_config *cfg);
