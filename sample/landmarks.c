@@ -100,3 +100,8 @@ void landmark_window(const struct landmark *m, uint64_t *lo, uint64_t *hi)
     *lo = m->p_at > margin ? m->p_at - margin : 0;
     *hi = m->p_at + margin;
 }
+
+bool landmark_same_code(uint64_t pc, uint64_t expected)
+{
+    return pc == expected || ((pc & 0xfff) == (expected & 0xfff) && (pc >> 48) == (expected >> 48));
+}

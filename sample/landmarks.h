@@ -16,6 +16,7 @@
 #define FFWD_LANDMARKS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Landmark spacing in counted instructions (an interval when shorter): a
@@ -54,5 +55,13 @@ const struct landmark *landmarks_near(const struct landmarks *l, uint64_t target
  * period before the profile's run of P to as far after it (at most
  * FFWD_LANDMARK_MARGIN either way; that for P's first run). */
 void landmark_window(const struct landmark *m, uint64_t *lo, uint64_t *hi);
+
+/* Is a stop at pc at the code of a landmark's X (expected)? At expected, or
+ * at its offset in another page: a landmark's addresses are those its blocks
+ * were translated at, and QEMU keys AArch64 blocks by physical page
+ * (CF_PCREL), so a block translated in one process serves every mapping of
+ * the page -- a shared library's code at another base in another process
+ * (seen: libc 1 MiB apart in two programs of one profile, ASLR off). */
+bool landmark_same_code(uint64_t pc, uint64_t expected);
 
 #endif

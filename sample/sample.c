@@ -358,13 +358,16 @@ static json_t *point_json(const struct sample_point_result *p, const char *name,
         snprintf(b, sizeof b, "0x%" PRIx64, p->lm_block);
         snprintf(x, sizeof x, "0x%" PRIx64, p->lm_next);
         const char *pcs = json_string_value(json_object_get(j, "pc"));
+        uint64_t pc = pcs ? strtoull(pcs, NULL, 16) : 0;
+        /* at the same code, maybe in another mapping of its page (landmarks.h) */
+        bool same_pc = pcs && pc == p->lm_next, same_code = pcs && landmark_same_code(pc, p->lm_next);
         json_object_set_new(j, "landmark",
-                            json_pack("{s:s, s:s, s:I, s:I, s:s, s:b}", "block", b, "expected_pc", x, "armed_at",
+                            json_pack("{s:s, s:s, s:I, s:I, s:s, s:b, s:b}", "block", b, "expected_pc", x, "armed_at",
                                       (json_int_t)p->lm_lo, "gives_up_at", (json_int_t)p->lm_hi, "found",
                                       p->landmark == 1 ? "block"
                                       : p->landmark == 2 ? "missed: stopped by count"
                                                          : "by count",
-                                      "at_expected_pc", pcs && strtoull(pcs, NULL, 16) == p->lm_next));
+                                      "at_expected_pc", same_pc, "at_expected_code", same_code));
     }
     return j;
 }

@@ -365,6 +365,12 @@ static void test_landmarks(const char *dir)
     CHECK(lo == 10995 - 50 && hi == 10995 + 50);
     landmark_window(&lm.v[2], &lo, &hi); /* capped; never below 0 */
     CHECK(lo == 0 && hi == 12996 + FFWD_LANDMARK_MARGIN);
+    /* a stop at the landmark's code in another mapping of its page (seen in landing_user: libc of another
+     * program, 1 MiB away) is at the same code; another offset (a tight loop's other block) is not */
+    CHECK(landmark_same_code(0xfffff7d6fc04ULL, 0xfffff7d6fc04ULL));
+    CHECK(landmark_same_code(0xfffff7c6fc04ULL, 0xfffff7d6fc04ULL));
+    CHECK(!landmark_same_code(0xaaaaaaabd418ULL, 0xaaaaaaabc8c0ULL));
+    CHECK(!landmark_same_code(0xffff800008c6fc04ULL, 0xfffff7d6fc04ULL));
     landmarks_free(&lm);
     CHECK(landmarks_read(p, 1, &lm) == 0 && lm.n == 1);
     landmark_window(&lm.v[0], &lo, &hi); /* its first run: the margin */
