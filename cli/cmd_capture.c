@@ -76,7 +76,6 @@ int cmd_capture(int argc, char **argv)
     const char *run = argv[optind];
     if (json)
         cli_json_start();
-    char *def = out ? NULL : xasprintf("%s/captures", run);
     if (background && savevm) {
         ffwd_seterr("--background saves RAM by a migration, --via-savevm avoids migrations: give one");
         return cli_bad_value(capture_help);
@@ -85,6 +84,7 @@ int cmd_capture(int argc, char **argv)
         ffwd_seterr("--background lets the guest run while RAM is saved, --stay-stopped keeps it stopped: give one");
         return cli_bad_value(capture_help);
     }
+    char *def = out ? NULL : xasprintf("%s/captures", run); /* after the refusals: nothing to free there */
     struct ffwd_capture_opts o = {.run_dir = run, .out_dir = out ? out : def, .name = name, .resume = resume,
                                   .background = background, .via_savevm = savevm, .trigger = "on-demand",
                                   .icount_total = -1,
