@@ -236,8 +236,7 @@ int cache_access_slow(struct cache *c, uint64_t addr)
     unsigned victim = 0;
     if (c->index) {
         int64_t slot = index_find(c, t);
-        if (slot >= 0) {
-            c->stamp[slot] = c->clock;
+        if (slot >= 0) { /* (an indexed cache's order is its list: no stamp) */
             if (c->lru_prev)
                 lru_touch(c, (uint64_t)slot, set);
             c->mru_line = t;

@@ -223,7 +223,6 @@ int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg)
         return ffwd_seterr("instruction-count stops are not taken under record/replay yet (a stop by the trigger "
                            "lands late in a replay; docs/record-replay.md)");
     char *jp = xasprintf("%s.json", cfg->rr_file);
-    json_t *now = rr_machine(cfg);
     int rc = 0;
     if (!strcmp(cfg->rr_mode, "record")) {
         /* written once the record is complete (ffwd_vm_rr_record_done): an
@@ -232,7 +231,7 @@ int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg)
             rc = ffwd_seterr_errno("%s", jp);
     } else {
         json_error_t je;
-        json_t *was = json_load_file(jp, 0, &je);
+        json_t *was = json_load_file(jp, 0, &je), *now = rr_machine(cfg);
         if (!path_exists(cfg->rr_file))
             rc = ffwd_seterr("%s: no such record", cfg->rr_file);
         else if (!was)
@@ -252,8 +251,8 @@ int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg)
             }
         }
         json_decref(was);
+        json_decref(now);
     }
-    json_decref(now);
     free(jp);
     return rc;
 }

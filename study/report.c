@@ -185,8 +185,7 @@ static void fmt_num(struct sbuf *h, double v, int prec, const char *suffix)
 int study_report(const char *out, const struct suite *s, const bool *sel, enum suite_size size,
                  const struct study_opts *o)
 {
-    double ips_atomic = o->gem5_ips_atomic > 0 ? o->gem5_ips_atomic : 3e6;
-    double ips_detailed = o->gem5_ips_detailed > 0 ? o->gem5_ips_detailed : 3e5;
+    double ips_atomic = study_gem5_ips(o, true), ips_detailed = study_gem5_ips(o, false);
     json_t *rep = json_object(), *benches = json_array();
     struct sbuf body = {0}, summary = {0};
     double sum_err = 0, worst = 0;

@@ -86,6 +86,13 @@ uint64_t study_region_count(const char *prefix)
  * stage of the kind has run, the study's own rate replaces the guess. */
 #define STUDY_GUESS_QEMU_SPI (1.0 / 30e6)
 
+double study_gem5_ips(const struct study_opts *o, bool atomic)
+{
+    if (atomic)
+        return o->gem5_ips_atomic > 0 ? o->gem5_ips_atomic : 3e6;
+    return o->gem5_ips_detailed > 0 ? o->gem5_ips_detailed : 3e5;
+}
+
 static void say_left(double est, const char *how)
 {
     if (est > 0)
@@ -128,9 +135,7 @@ static int stage(struct ctx *c, const char *bdir, const char *name, struct args 
     const char *how = "at the rate the study has measured";
     if (!est && est_insns > 0) {
         const struct study_opts *o = c->o;
-        bool atomic = o->cpu && !strcmp(o->cpu, "atomic");
-        double gem5_ips = atomic ? (o->gem5_ips_atomic > 0 ? o->gem5_ips_atomic : 3e6)
-                                 : (o->gem5_ips_detailed > 0 ? o->gem5_ips_detailed : 3e5);
+        double gem5_ips = study_gem5_ips(o, o->cpu && !strcmp(o->cpu, "atomic"));
         est = kind == K_QEMU ? est_insns * STUDY_GUESS_QEMU_SPI : est_insns / gem5_ips;
         how = kind == K_QEMU ? "a first guess: nothing measured yet" : "at the stated gem5 rate: nothing measured yet";
     }

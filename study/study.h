@@ -62,6 +62,9 @@ int study_run(const struct study_opts *o);
 /* The end of a profile's region in what it counted (the "end" line of
  * PREFIX.positions for vCPU 0); 0 when there is none. */
 uint64_t study_region_count(const char *prefix);
+/* The gem5 rate (instructions/s) the study states for a CPU kind: the
+ * user's --gem5-mips-atomic / --gem5-kips-detailed, else 3 MIPS / 300 KIPS. */
+double study_gem5_ips(const struct study_opts *o, bool atomic);
 
 /* Write OUT/report.json and OUT/report.html from the stage results in OUT. */
 int study_report(const char *out, const struct suite *s, const bool *sel, enum suite_size size,

@@ -85,6 +85,17 @@ static inline char *host_checksum(const char *wl, const char *size)
     return r;
 }
 
+/* Do two files hold the same bytes (both readable)? */
+static inline bool files_equal(const char *a, const char *b)
+{
+    size_t la = 0, lb = 0;
+    char *x = read_file(a, &la), *y = read_file(b, &lb);
+    bool eq = x && y && la == lb && !memcmp(x, y, la);
+    free(x);
+    free(y);
+    return eq;
+}
+
 static inline char *file_text(const char *p)
 {
     char *s = read_file(p, NULL);

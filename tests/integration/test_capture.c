@@ -172,16 +172,6 @@ static uint32_t xp32(struct qmp *q, uint64_t addr)
     return v;
 }
 
-static bool files_equal(const char *a, const char *b)
-{
-    size_t la, lb;
-    char *x = read_file(a, &la), *y = read_file(b, &lb);
-    bool eq = x && y && la == lb && !memcmp(x, y, la);
-    free(x);
-    free(y);
-    return eq;
-}
-
 static void t_ondemand(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-od-");

@@ -28,15 +28,6 @@
 #include "qemu/qmp.h"
 #include "tests/integration/helpers.h"
 
-static bool same_file(const char *a, const char *b)
-{
-    size_t na = 0, nb = 0;
-    char *x = read_file(a, &na), *y = read_file(b, &nb);
-    bool same = x && y && na == nb && !memcmp(x, y, na);
-    free(x), free(y);
-    return same;
-}
-
 static void t_capture(void)
 {
     char *dir = make_temp_dir("/tmp", "ffwd-it-savevm-");
@@ -61,7 +52,7 @@ static void t_capture(void)
                                         "ram0.bin",   "disk0.delta", "vmstate.bin"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char *a = xasprintf("%s/captures/s/%s", run, files[i]), *b = xasprintf("%s/captures/m/%s", run, files[i]);
-        CHECK_MSG(same_file(a, b), "%s differs between the savevm and the migration capture", files[i]);
+        CHECK_MSG(files_equal(a, b), "%s differs between the savevm and the migration capture", files[i]);
         free(a), free(b);
     }
     char *ov = xasprintf("%s/disk0.qcow2", run);
@@ -142,7 +133,7 @@ static void t_replay(void)
     CHECK_MSG(n1 > 0 && n1 == n2, "record ran %llu instructions, the replay %llu", (unsigned long long)n1,
               (unsigned long long)n2);
     char *c1 = xasprintf("%s/console.log", r1), *c2 = xasprintf("%s/console.log", r2);
-    CHECK_MSG(same_file(c1, c2), "the replay's console differs from the record's");
+    CHECK_MSG(files_equal(c1, c2), "the replay's console differs from the record's");
     free(c1), free(c2), free(i1), free(i2), free(mid), free(rj);
     sbuf_free(&o);
     if (!t_fail)
