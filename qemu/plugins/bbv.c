@@ -422,7 +422,9 @@ static void block_exec(unsigned v, void *udata)
 
 /* Fast path, in this order: a change made on another vCPU seen before the
  * block (dynamic filters), the alarm, the watch (landmarks; ref: the block
- * at this address), the block's add with its first instruction. */
+ * at this address), the block's add -- all at block level, so before a
+ * switch at its first instruction (a region's hint, a task's exit): the
+ * block counts when vCPU v counted at its start, as on the helper path. */
 static void fast_callbacks(struct qemu_plugin_tb *tb, struct block *b, size_t n, struct tbref *ref)
 {
     if (ff_dynamic())
@@ -432,8 +434,7 @@ static void fast_callbacks(struct qemu_plugin_tb *tb, struct block *b, size_t n,
     if (ref)
         qemu_plugin_register_vcpu_tb_exec_cond_cb(tb, watch_cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_COND_NE, watch, 0,
                                                   ref);
-    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(qemu_plugin_tb_get_insn(tb, 0), QEMU_PLUGIN_INLINE_ADD_U64,
-                                                        b->slot, n);
+    qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(tb, QEMU_PLUGIN_INLINE_ADD_U64, b->slot, n);
 }
 
 /* FNV-1a, 64 bit: the block's code as a key independent of where it sits */

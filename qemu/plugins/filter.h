@@ -676,9 +676,13 @@ FF_FN bool ff_tb_trans(struct qemu_plugin_tb *tb)
         pthread_mutex_lock(&ff.mu);
         watch = g_hash_table_contains(ff.post_svc, &va);
         pthread_mutex_unlock(&ff.mu);
+        /* at block level, before every callback the plugin registers: a
+         * child that returns from clone() before its parent (always after a
+         * vfork: busybox's xargs, glibc's posix_spawn and system()) joins
+         * the region here, and its first block counts, in the count and in
+         * a plugin's decision at the block's start alike */
         if (watch)
-            qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), ff_cb_after_svc,
-                                                   QEMU_PLUGIN_CB_R_REGS, (void *)(uintptr_t)va);
+            qemu_plugin_register_vcpu_tb_exec_cb(tb, ff_cb_after_svc, QEMU_PLUGIN_CB_R_REGS, (void *)(uintptr_t)va);
     }
     /* user code only: kernel code reads device registers, and QEMU leaves
      * a block early, without an exception, to redo an I/O access that is not
