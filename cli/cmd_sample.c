@@ -29,7 +29,7 @@
 static void profile_help(FILE *f)
 {
     fprintf(f,
-            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI]\n"
+            "usage: ffwd profile --out PREFIX [--interval N] [--user] [--roi] [--range LO-HI] [--record]\n"
             "                    [--model [--l1i SPEC] [--l1d SPEC] [--l2 SPEC] [--llc SPEC] [--itlb SPEC]\n"
             "                     [--dtlb SPEC]] [--process roi|TTBR0] [--force] [--json] [GUEST OPTIONS] --cmd 'WORKLOAD'\n"
             "\n"
@@ -40,7 +40,8 @@ static void profile_help(FILE *f)
             "machine and workload, so `ffwd sample` reruns exactly the same thing (and\n"
             "PREFIX.console.log: the guest console).\n"
             "Use --deterministic (and a workload without disk I/O, e.g. --append\n"
-            "ffwd.root=none) so that the rerun reaches the same instruction counts.\n"
+            "ffwd.root=none) so that the rerun reaches the same instruction counts, or\n"
+            "--record: the rerun is then a replay of the whole machine, disk included.\n"
             "\n"
             "  --out PREFIX         output prefix (its folder must exist)\n"
             "  --interval N         counted instructions per interval (default 100000000)\n"
@@ -55,6 +56,12 @@ static void profile_help(FILE *f)
             "  --l1i ... --dtlb     the model's geometry, as `ffwd trace record` (see `ffwd trace\n"
             "                       --help`); gem5/ffwd_stdlib.py's caches are --l1i 32K:8:64\n"
             "                       --l1d 32K:8:64 --l2 1M:4:64\n"
+            "  --record             record the run with QEMU's record/replay (PREFIX.rr and\n"
+            "                       PREFIX.rr.json; one vCPU, every instruction counted: no --user,\n"
+            "                       --roi, --range, --process, --deterministic): `ffwd sample` replays\n"
+            "                       it -- the same instructions, interrupts and disk completions -- and\n"
+            "                       stops at each point by QEMU's own instruction count, exactly\n"
+            "                       (docs/record-replay.md)\n"
             "  --force              replace an earlier profile with this PREFIX (refused otherwise)\n"
             "  --json               the result as JSON on standard output (docs/json.md)\n"
             "\n" FFWD_BOOT_OPTS_HELP "\n" FFWD_PROFILE_OPTS_HELP);
@@ -93,7 +100,7 @@ static json_t *profile_json(const struct boot_args *b, uint64_t interval, const 
 
 int cmd_profile(int argc, char **argv)
 {
-    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS, O_MODEL, O_CACHE };
+    enum { O_INTERVAL = 1000, O_USER, O_ROI, O_RANGE, O_PROCESS, O_MODEL, O_RECORD, O_CACHE };
     static const struct option lo[] = {BOOT_LONGOPTS,
                                        {"out", required_argument, 0, OPT_OUT},
                                        {"interval", required_argument, 0, O_INTERVAL},
@@ -102,6 +109,7 @@ int cmd_profile(int argc, char **argv)
                                        {"range", required_argument, 0, O_RANGE},
                                        {"process", required_argument, 0, O_PROCESS},
                                        {"model", no_argument, 0, O_MODEL},
+                                       {"record", no_argument, 0, O_RECORD},
                                        {"json", no_argument, 0, OPT_JSON},
                                        CLI_CACHE_LONGOPTS(O_CACHE),
                                        {"force", no_argument, 0, OPT_FORCE},
@@ -111,7 +119,7 @@ int cmd_profile(int argc, char **argv)
     boot_args_init(&b);
     const char *out = NULL, *range = NULL, *process = NULL;
     uint64_t interval = 100000000ULL;
-    bool user = false, roi = false, model = false, force = false, json = false;
+    bool user = false, roi = false, model = false, force = false, json = false, record = false;
     struct sbuf geom = {0}; /* the model's geometry options, as plugin arguments */
     int c, li = 0;
     optind = 1;
@@ -131,6 +139,7 @@ int cmd_profile(int argc, char **argv)
         case O_ROI: roi = true; break;
         case OPT_FORCE: force = true; break;
         case O_MODEL: model = true; break;
+        case O_RECORD: record = true; break;
         case OPT_JSON: json = true; break;
         case O_CACHE:
             if (cli_cache_opt(lo[li].name, optarg, &geom) < 0) {
@@ -179,6 +188,12 @@ int cmd_profile(int argc, char **argv)
         sbuf_free(&geom);
         return cli_bad_value(profile_help);
     }
+    if (record && (user || roi || range || process)) {
+        ffwd_seterr("--record: a replay stops at QEMU's own instruction count, which counts every instruction; "
+                    "--user, --roi, --range and --process count less (profile without them, or without --record)");
+        sbuf_free(&geom);
+        return cli_bad_value(profile_help);
+    }
     char *rj = xasprintf("%s.run.json", out), *rp = xasprintf("%s.positions", out), *rb = xasprintf("%s.0.bb.gz", out);
     int taken = cli_refuse_overwrite(force, rj, rp, rb, NULL);
     free(rj), free(rp), free(rb);
@@ -209,8 +224,12 @@ int cmd_profile(int argc, char **argv)
     }
     sbuf_free(&geom);
     b.cfg.plugin = plug.s;
-    int bad = boot_args_check(&b) < 0;
+    char *rr_file = record ? xasprintf("%s.rr", out) : NULL;
+    if (record)
+        b.cfg.rr_mode = "record", b.cfg.rr_file = rr_file;
+    int bad = boot_args_check(&b) < 0 || ffwd_vm_rr_prepare(&b.cfg) < 0;
     if (bad || boot_args_prepare(&b) < 0) {
+        free(rr_file);
         sbuf_free(&filters);
         sbuf_free(&plug);
         boot_args_free(&b);
@@ -245,6 +264,15 @@ int cmd_profile(int argc, char **argv)
     free(pp);
     if (pr < 0)
         goto out;
+    if (record) { /* complete: PREFIX.rr.json vouches for it, run.json points at it */
+        if (ffwd_vm_rr_record_done(&b.cfg) < 0) {
+            sample_positions_free(&pos);
+            goto out;
+        }
+        char *abs = realpath(rr_file, NULL);
+        json_object_set_new(pj, "record", json_string(abs ? abs : rr_file));
+        free(abs);
+    }
     json_object_set_new(pj, "seconds", json_real(now_sec() - t0));
     json_object_set_new(pj, "console_log", json_string(res->console_log));
     char *text = json_dumps(pj, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -293,6 +321,7 @@ out:
     free(res);
     sbuf_free(&filters);
     sbuf_free(&plug);
+    free(rr_file);
     boot_args_free(&b);
     return rc < 0 ? cli_fail() : 0;
 }

@@ -2,6 +2,7 @@
 #include "run.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -218,6 +219,161 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
 }
 
+/* ---- stops in a replay: QEMU's own breakpoint at an instruction count ----
+ * In a replay of QEMU's record/replay the instruction count IS the guest's
+ * clock: `replay-break icount=N` stops the one vCPU before instruction N+1,
+ * exactly, with every interrupt and disk completion where the record had
+ * it (a hold by the trigger plugin lands late there: docs/record-replay.md).
+ * QEMU keeps one breakpoint at a time: the next is set after each stop.
+ * QEMU starts paused (-S), so a target at the very start is not passed. */
+struct rr_stops {
+    const uint64_t *t;
+    unsigned n, next;
+    bool armed;
+    uint64_t aim;     /* the breakpoint set: t[next], or later while the disk is busy */
+    unsigned settles; /* steps taken past t[next] so far */
+};
+
+/* A replay cannot be snapshotted while a disk request is in flight: its
+ * completion is a replay event, held until the instruction count the record
+ * had it at, so savevm is refused (replay_can_snapshot) or its drain of the
+ * disk waits for ever (and so does QEMU's quit). Is one in flight? */
+static int rr_disk_busy(struct ffwd_vm *vm, bool *busy)
+{
+    *busy = false;
+    char *dp = xasprintf("%s/disk0.qcow2", vm->run_dir);
+    bool has_disk = path_exists(dp);
+    free(dp);
+    if (!has_disk)
+        return 0;
+    int fd = open(vm->ram_path, O_RDONLY | O_CLOEXEC);
+    void *ram = fd >= 0 ? mmap(NULL, vm->ram_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+    if (fd >= 0)
+        close(fd);
+    if (ram == MAP_FAILED)
+        return ffwd_seterr_errno("cannot map guest RAM %s", vm->ram_path);
+    json_t *v = ffwd_capture_virtio_state(vm->qmp, ram, vm->ram_size, busy);
+    munmap(ram, vm->ram_size);
+    if (!v)
+        return -1;
+    json_decref(v);
+    return 0;
+}
+
+/* The first breakpoint past a busy disk: 1,000 instructions on, doubling
+ * up to 1 M per step; after this many steps the point is given up. */
+#define RR_SETTLE_FIRST 1000ULL
+#define RR_SETTLE_MAX_STEP 1000000ULL
+#define RR_SETTLE_STEPS 200
+
+/* Set the breakpoint at the next target not yet passed, and let the guest run. */
+static int rr_arm(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct rr_stops *rs)
+{
+    json_t *ret = NULL;
+    if (qmp_cmd(vm->qmp, "query-replay", NULL, &ret, 30) < 0)
+        return -1;
+    uint64_t now = (uint64_t)json_integer_value(json_object_get(ret, "icount"));
+    json_decref(ret);
+    rs->armed = false;
+    while (!rs->settles && rs->next < rs->n && rs->t[rs->next] < now) {
+        prog(o, "instruction count %llu: the replay is already at %llu: not taken", (unsigned long long)rs->t[rs->next],
+             (unsigned long long)now);
+        rs->next++;
+    }
+    if (rs->next < rs->n) {
+        if (!rs->settles)
+            rs->aim = rs->t[rs->next];
+        if (qmp_cmd(vm->qmp, "replay-break", json_pack("{s:I}", "icount", (json_int_t)rs->aim), NULL, 30) < 0)
+            return -1;
+        rs->armed = true;
+    }
+    return qmp_cmd(vm->qmp, "cont", NULL, NULL, 30);
+}
+
+/* Wait (briefly) for the replay to pause at the breakpoint just set. */
+static bool rr_paused(struct ffwd_vm *vm, double timeout_s)
+{
+    double end = now_sec() + timeout_s;
+    do {
+        json_t *st = NULL;
+        if (qmp_cmd(vm->qmp, "query-status", NULL, &st, 30) < 0)
+            return false;
+        const char *status = json_string_value(json_object_get(st, "status"));
+        bool paused = !json_is_true(json_object_get(st, "running")) && status && !strcmp(status, "paused");
+        json_decref(st);
+        if (paused)
+            return true;
+        usleep(2000);
+    } while (now_sec() < end);
+    return false;
+}
+
+/* Has the replay stopped at the breakpoint? Then record the stop, capture
+ * and go on to the next. */
+static int rr_poll(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
+                   struct rr_stops *rs)
+{
+    uint64_t n = rs->t[rs->next], at = 0;
+    for (;;) {
+        if (!rr_paused(vm, 0))
+            return 0;
+        json_t *ret = NULL;
+        if (qmp_cmd(vm->qmp, "query-replay", NULL, &ret, 30) < 0)
+            return -1;
+        at = (uint64_t)json_integer_value(json_object_get(ret, "icount"));
+        json_decref(ret);
+        if (at != rs->aim) /* paused by something else (a capture from outside); not ours */
+            return 0;
+        bool busy;
+        if (rr_disk_busy(vm, &busy) < 0)
+            return -1;
+        if (!busy)
+            break;
+        if (rs->settles >= RR_SETTLE_STEPS) {
+            prog(o, "instruction count %llu: the disk stayed busy up to %llu: not taken",
+                 (unsigned long long)n, (unsigned long long)at);
+            rs->next++, rs->settles = 0;
+            return rr_arm(vm, o, rs);
+        }
+        uint64_t step = RR_SETTLE_FIRST << (rs->settles < 10 ? rs->settles : 10);
+        rs->aim = at + (step < RR_SETTLE_MAX_STEP ? step : RR_SETTLE_MAX_STEP);
+        rs->settles++;
+        if (rr_arm(vm, o, rs) < 0)
+            return -1;
+        rr_paused(vm, 5); /* most steps end within milliseconds */
+    }
+    if (at != n)
+        prog(o, "instruction count %llu: a disk request was in flight there (a replay cannot be snapshotted "
+                "then): stopped %llu instructions later",
+             (unsigned long long)n, (unsigned long long)(at - n));
+    if (res->nstops == res->cap_stops) {
+        res->cap_stops = res->cap_stops ? 2 * res->cap_stops : 16;
+        res->stops = xrealloc(res->stops, res->cap_stops * sizeof *res->stops);
+    }
+    res->stops[res->nstops++] = (struct ffwd_stop){.target = n,
+                                                   .reached = at,
+                                                   .all = at,
+                                                   .retries = rs->settles,
+                                                   .overshoot = (int64_t)(at - n),
+                                                   .final = true};
+    prog(o, "instruction count %llu: the replay stopped at %llu (QEMU's replay breakpoint)", (unsigned long long)n,
+         (unsigned long long)at);
+    if (o->capture_dir) {
+        char base[64], detail[128];
+        snprintf(base, sizeof base, "insn-%llu", (unsigned long long)n);
+        snprintf(detail, sizeof detail, "target %llu, replay stopped at %llu", (unsigned long long)n,
+                 (unsigned long long)at);
+        unsigned before = res->ncaptures;
+        uint64_t per[1] = {at};
+        if (do_capture_ic(vm, o, res, base, "icount", detail, (int64_t)at, per, 1) < 0)
+            return -1;
+        if (res->ncaptures > before)
+            res->capture_target[before] = n;
+    }
+    rs->next++, rs->settles = 0;
+    return rr_arm(vm, o, rs);
+}
+
 /* "@ffwd: checkpoint NAME PADDR NONCE": capture, then write NONCE at PADDR
  * (guest RAM is the shared file) so the guest's wait loop ends. */
 static int on_checkpoint(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffwd_run_result *res,
@@ -268,12 +424,19 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
     int rc = 0;
     bool saw_expected = o->expect_marker == NULL;
     char errtext[1024] = "";
-    for (;;) {
+    struct rr_stops rs = {.t = cfg->insn_targets, .n = cfg->ninsn_targets};
+    if (ffwd_vm_replay_stops(cfg) && rr_arm(vm, o, &rs) < 0)
+        rc = ffwd_preerr("replay breakpoint");
+    for (; rc == 0;) {
         struct ffwd_vm_event ev;
         double left = deadline - now_sec();
         if (o->tick)
             o->tick(o->tick_arg);
-        double wait = o->tick && left > 1 ? 1 : left;
+        if (rs.armed && rr_poll(vm, o, res, &rs) < 0) {
+            rc = ffwd_preerr("replay breakpoint at instruction count %llu", (unsigned long long)rs.t[rs.next]);
+            break;
+        }
+        double wait = (o->tick || rs.armed) && left > 1 ? (rs.armed ? 0.2 : 1) : left;
         if (ffwd_vm_next_event(vm, wait > 0 ? wait : 0, &ev) < 0) {
             rc = -1;
             break;

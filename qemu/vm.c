@@ -173,6 +173,8 @@ bool ffwd_vm_disk_in_use(const struct ffwd_vm_config *cfg)
 
 const char *ffwd_vm_unreproducible(const struct ffwd_vm_config *cfg)
 {
+    if (cfg->rr_mode) /* recorded (or replayed): the replay reproduces everything */
+        return NULL;
     if (!cfg->prof.icount)
         return "not --deterministic: host timing decides where timer and device interrupts fall";
     if (ffwd_vm_disk_in_use(cfg))
@@ -219,9 +221,13 @@ int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg)
         return ffwd_seterr("record/replay sets QEMU's instruction clock itself: drop --deterministic");
     if (strcmp(cfg->prof.accel, "tcg"))
         return ffwd_seterr("record/replay needs --accel tcg");
-    if (cfg->ninsn_targets)
-        return ffwd_seterr("instruction-count stops are not taken under record/replay yet (a stop by the trigger "
-                           "lands late in a replay; docs/record-replay.md)");
+    if (cfg->ninsn_targets && !strcmp(cfg->rr_mode, "record"))
+        return ffwd_seterr("instruction-count stops are taken in a replay of the record, not while recording");
+    if (cfg->ninsn_targets && cfg->insn_filter && strcmp(cfg->insn_filter, "mode=all"))
+        return ffwd_seterr("a replay stops at QEMU's own instruction count, which counts every instruction: "
+                           "targets counted with filters (%s) cannot be stopped at; profile the record without "
+                           "--user, --roi, --range or --process",
+                           cfg->insn_filter);
     char *jp = xasprintf("%s.json", cfg->rr_file);
     int rc = 0;
     if (!strcmp(cfg->rr_mode, "record")) {
@@ -255,6 +261,11 @@ int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg)
     }
     free(jp);
     return rc;
+}
+
+bool ffwd_vm_replay_stops(const struct ffwd_vm_config *cfg)
+{
+    return cfg->rr_mode && !strcmp(cfg->rr_mode, "replay") && cfg->ninsn_targets;
 }
 
 int ffwd_vm_rr_record_done(const struct ffwd_vm_config *cfg)
@@ -317,6 +328,8 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
     av(&a, xstrdup("-no-reboot")); /* a guest reboot or panic ends QEMU */
     if (cfg->rr_mode) /* the guest's clock is its instruction count; every outside event goes to (or comes from) the record */
         av2(&a, "-icount", xasprintf("shift=auto,rr=%s,rrfile=%s", cfg->rr_mode, cfg->rr_file));
+    if (ffwd_vm_replay_stops(cfg)) /* paused until the first replay-break is set: it may be at the start */
+        av(&a, xstrdup("-S"));
     av2(&a, "-kernel", xstrdup(cfg->kernel));
     if (cfg->initrd)
         av2(&a, "-initrd", xstrdup(cfg->initrd));
@@ -373,7 +386,7 @@ char **ffwd_qemu_argv(const struct ffwd_vm_config *cfg, const char *run_dir, con
         }
         free(copy);
     }
-    if (cfg->ninsn_targets) {
+    if (cfg->ninsn_targets && !ffwd_vm_replay_stops(cfg)) {
         struct sbuf t = {0};
         char *pp = ffwd_plugin_path("trigger");
         /* the list is a file (ffwd_vm_start writes it): hundreds of targets
@@ -660,7 +673,7 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out)
         }
     }
     int trig_listen = -1;
-    if (cfg->ninsn_targets) {
+    if (cfg->ninsn_targets && !ffwd_vm_replay_stops(cfg)) {
         char *pp = ffwd_plugin_path("trigger");
         bool ok = access(pp, R_OK) == 0;
         if (!ok)
@@ -988,9 +1001,17 @@ void ffwd_vm_kill(struct ffwd_vm *vm)
     if (!vm)
         return;
     if (vm->pid > 0 && vm->qmp) {
+        /* a QEMU that does not answer is killed below: its silence is no
+         * news, and must not replace the error that brought us here */
+        char *was = xstrdup(ffwd_errmsg());
         json_t *r = NULL;
         if (qmp_cmd(vm->qmp, "quit", NULL, &r, 3) == 0)
             json_decref(r);
+        else if (*was)
+            ffwd_seterr("%s", was);
+        else
+            ffwd_clearerr();
+        free(was);
         reap(vm, 5);
     }
     if (vm->pid > 0) {

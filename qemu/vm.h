@@ -58,6 +58,10 @@ struct ffwd_vm_config {
 int ffwd_vm_rr_prepare(const struct ffwd_vm_config *cfg);
 /* After a record ran to its end: write RR_FILE.json (before, there is none). */
 int ffwd_vm_rr_record_done(const struct ffwd_vm_config *cfg);
+/* Are the instruction-count stops taken by QEMU's replay (`replay-break` at
+ * its instruction count, exact: no trigger plugin)? Then QEMU starts
+ * paused (-S) and the targets count every instruction of the one vCPU. */
+bool ffwd_vm_replay_stops(const struct ffwd_vm_config *cfg);
 
 /* Does the guest use its disk (a disk given, and not ffwd.root=none)? */
 bool ffwd_vm_disk_in_use(const struct ffwd_vm_config *cfg);

@@ -214,11 +214,18 @@ static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg,
     cfg->append = json_string_value(json_object_get(g, "append"));
     cfg->cmd = json_string_value(json_object_get(g, "cmd"));
     *filters = json_string_value(json_object_get(j, "filters"));
-    const char *files[3] = {cfg->kernel, cfg->initrd, cfg->disk}, *names[3] = {"kernel", "initrd", "disk"};
-    for (int i = 0; i < 3; i++)
+    /* `ffwd profile --record`: the rerun is a replay of that record */
+    const char *rec = json_string_value(json_object_get(j, "record"));
+    if (rec) {
+        cfg->rr_mode = "replay";
+        cfg->rr_file = owned[3] = run_path(path, rec);
+    }
+    const char *files[4] = {cfg->kernel, cfg->initrd, cfg->disk, cfg->rr_file};
+    const char *names[4] = {"guest.kernel", "guest.initrd", "guest.disk", "record"};
+    for (int i = 0; i < 4; i++)
         if (files[i] && !path_exists(files[i])) {
             json_decref(j);
-            return ffwd_seterr("%s: guest.%s %s does not exist", path, names[i], files[i]);
+            return ffwd_seterr("%s: %s %s does not exist", path, names[i], files[i]);
         }
     /* a rebuilt disk is an error, not a silent wrong result */
     const char *want = json_string_value(json_object_get(g, "disk_sha256"));
@@ -527,6 +534,14 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             free(so);
             cfg->plugin = plug.s;
         }
+        if (ffwd_vm_rr_prepare(cfg) < 0) { /* a replay: of the record's machine and command (checked) */
+            ffwd_preerr("%s", runp);
+            goto out;
+        }
+        if (cfg->rr_mode)
+            ffwd_info("the rerun replays %s: the same instructions, interrupts and disk completions; each point "
+                      "is stopped at QEMU's own instruction count",
+                      cfg->rr_file);
         ro->capture_dir = capdir;
         ro->insn_scope = (int)o->vcpu;
         ro->insn_filter_user = filters && strstr(filters, "mode=user") != NULL;
@@ -643,6 +658,8 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             }
             recs[i] = point_json(p, name, filters, maxd, cap, o->vcpu);
             json_object_set_new(recs[i], "reproducible_run", json_boolean(!unrep));
+            /* how the rerun found the point: a replay's breakpoint, or the trigger plugin */
+            json_object_set_new(recs[i], "stopped_by", json_string(cfg->rr_mode ? "replay-break" : "trigger"));
             if (unrep)
                 json_object_set_new(recs[i], "unreproducible_why", json_string(unrep));
             char *t = json_dumps(recs[i], JSON_INDENT(2));

@@ -122,8 +122,76 @@ static int t_unreproducible(void)
     return test_done();
 }
 
+/* A full-system profile (every instruction, kernel included) of a guest
+ * that writes and reads its disk (O_DIRECT: each read waits for a
+ * completion at a host-time moment), recorded with QEMU's record/replay:
+ * `ffwd sample` replays it and stops at every point by QEMU's own
+ * instruction count -- exactly where it asked, each point's landing distance
+ * near zero (only the block QEMU cuts at the breakpoint differs). A record
+ * with filters is refused; a replay whose command differs from the record's
+ * is refused, naming the argument, with nothing taken. */
+static int t_replay(void)
+{
+    char *w = make_temp_dir("/tmp", "ffwd-it-rrsample-");
+    char *prefix = xasprintf("%s/p", w), *bbv = xasprintf("%s/p.0.bb.gz", w), *out = xasprintf("%s/pts", w);
+    struct sbuf o = {0};
+    const char *cmd = "dd if=/dev/urandom of=/root/f bs=64k count=64 2>/dev/null; sync; "
+                      "dd if=/dev/vda of=/dev/null bs=4k count=40 iflag=direct 2>/dev/null; ffwd-matmul 120; "
+                      "xz -3 -c /usr/bin/xz | wc -c; dd if=/root/f of=/dev/null bs=256k iflag=direct 2>/dev/null";
+    const char *bad[] = {"profile", "--out", prefix, "--record", "--user", "--cmd", "true", NULL};
+    CHECK_MSG(ffwd(&o, bad) == 2 && strstr(o.s, "--record"), "profile --record --user was not refused: %s", o.s);
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "20000000", "--record", "--cmd", cmd,
+                        "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+    char *rj = xasprintf("%s.run.json", prefix), *rec = xasprintf("%s.rr", prefix);
+    json_t *run = json_load_file(rj, 0, NULL);
+    const char *rp = json_string_value(json_object_get(run, "record"));
+    CHECK_MSG(rp && path_exists(rp) && json_is_true(json_object_get(json_object_get(run, "guest"), "reproducible")),
+              "%s names no record, or does not call its run reproducible", rj);
+    const char *ca[] = {"cluster", bbv, "--maxk", "6", NULL};
+    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    const char *sa[] = {"sample", "--profile", prefix, "--out", out, "--warmup", "3000000", "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, sa) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "the rerun replays");
+    CHECK_MSG(!strstr(o.s, "CANNOT BE REPRODUCED"), "a recorded profile was called unreproducible: %s", o.s);
+    char *sj = xasprintf("%s/simpoints.json", out);
+    json_t *man = json_load_file(sj, 0, NULL);
+    json_t *pts = json_object_get(man, "points");
+    CHECK_MSG(json_array_size(pts) >= 2, "%zu points", json_array_size(pts));
+    for (size_t i = 0; i < json_array_size(pts); i++) {
+        json_t *p = json_array_get(pts, i);
+        json_int_t t = json_integer_value(json_object_get(p, "target")), r = json_integer_value(json_object_get(p, "reached"));
+        double d = json_real_value(json_object_get(json_object_get(p, "landing"), "distance"));
+        const char *by = json_string_value(json_object_get(p, "stopped_by"));
+        CHECK_MSG(t > 0 && r == t && d >= 0 && d < 0.01 && by && !strcmp(by, "replay-break") &&
+                      json_is_true(json_object_get(p, "reproducible_run")),
+                  "point %zu: asked %lld, reached %lld, landing distance %f, stopped by %s", i, (long long)t,
+                  (long long)r, d, by ? by : "-");
+        char *ck = xasprintf("%s/%s/m5.cpt", out, json_string_value(json_object_get(p, "checkpoint")));
+        CHECK_MSG(path_exists(ck), "%s missing", ck);
+        free(ck);
+    }
+    /* the replay must be the record's: another command is refused, nothing taken */
+    json_object_set_new(json_object_get(run, "guest"), "cmd", json_string("true"));
+    CHECK(json_dump_file(run, rj, 0) == 0);
+    char *out2 = xasprintf("%s/pts2", w);
+    const char *sb[] = {"sample", "--profile", prefix, "--out", out2, NULL};
+    CHECK_MSG(ffwd(&o, sb) != 0 && strstr(o.s, "differs from the record's"), "a replay of another command: %s", o.s);
+    char *sj2 = xasprintf("%s/simpoints.json", out2);
+    CHECK(!path_exists(sj2));
+    json_decref(man), json_decref(run);
+    free(sj), free(sj2), free(out2), free(rj), free(rec), free(prefix), free(bbv), free(out);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(w);
+    free(w);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "replay"))
+        return t_replay();
     if (argc == 2 && !strcmp(argv[1], "hostile"))
         return t_hostile();
     if (argc == 2 && !strcmp(argv[1], "unreproducible"))
