@@ -28,18 +28,28 @@
  * 3. The landing check: `ffwd sample` of a --user --process roi profile of
  *    real programs on the disk (xz, bzip2 on the disk's input), with the
  *    check (the rerun records its own BBV) against --no-landing-check.
+ * 4. Record/replay, the way a full-system profile with a disk is
+ *    reproduced: the same programs without a filter, `ffwd boot` without
+ *    plugin as the baseline; `ffwd profile` (full system, not reproducible)
+ *    and `ffwd profile --record`; `ffwd sample` of each (a rerun in host
+ *    time against a replay with QEMU's breakpoints); the record's size per
+ *    G instructions and the sample folder's size per point.
  */
 #define _GNU_SOURCE
+#include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "bench/bench.h"
 #include "common/util.h"
+#include "sample/sample.h"
 
 static const char *ffwd_bin, *plugdir;
 
@@ -49,6 +59,11 @@ static const char *ffwd_bin, *plugdir;
 #define DISK_WORKLOAD                                                                                              \
     "head -c 600000 /data/input.txt > /root/in.txt; ffwd-guest roi -- sh -c '/usr/bin/xz -6 -T1 -c /root/in.txt "  \
     "> /root/o.xz; bzip2 -9 -c /root/in.txt > /root/o.bz2'"
+
+/* The same programs as the whole system: no region, no filter (record/replay) */
+#define FS_WORKLOAD                                                                                                \
+    "head -c 600000 /data/input.txt > /root/in.txt; /usr/bin/xz -6 -T1 -c /root/in.txt > /root/o.xz; "             \
+    "bzip2 -9 -c /root/in.txt > /root/o.bz2; sync"
 
 /* Run argv, return wall seconds; *rss_kb = peak resident set of the child. */
 static double timed(char *const argv[], long *rss_kb, const char *out_file)
@@ -73,6 +88,21 @@ static double timed(char *const argv[], long *rss_kb, const char *out_file)
         return -1;
     }
     return now_sec() - t0;
+}
+
+/* Bytes a folder takes on disk (allocated blocks: sparse files count as stored). */
+static uint64_t du_sum;
+static int du_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)p, (void)flag, (void)ftw;
+    du_sum += (uint64_t)st->st_blocks * 512;
+    return 0;
+}
+static uint64_t bench_du(const char *dir)
+{
+    du_sum = 0;
+    nftw(dir, du_one, 16, FTW_PHYS);
+    return du_sum;
 }
 
 static void synth(const char *path, size_t n)
@@ -214,6 +244,63 @@ int main(int argc, char **argv)
     printf("  with check (rerun BBV + distance)  %.3f s   ratio %.2fx\n", with[reps / 2],
            with[reps / 2] / without[reps / 2]);
     free(prof), free(bb);
+
+    /* 4. record/replay */
+    double rr[5][20];
+    uint64_t rec_bytes = 0, sample_bytes = 0, insns = 0;
+    unsigned npts = 0;
+    for (int i = 0; i < reps; i++) {
+        char *p1 = xasprintf("%s/fs%d", dir, i), *p2 = xasprintf("%s/rr%d", dir, i);
+        char *b1 = xasprintf("%s.0.bb.gz", p1), *b2 = xasprintf("%s.0.bb.gz", p2);
+        char *o1 = xasprintf("%s/fs-pts%d", dir, i), *o2 = xasprintf("%s/rr-pts%d", dir, i);
+        char *ba[] = {(char *)ffwd_bin, "boot", "--cmd", FS_WORKLOAD, NULL};
+        char *f1[] = {(char *)ffwd_bin, "profile", "--out", p1, "--interval", "20000000", "--cmd", FS_WORKLOAD, NULL};
+        char *f2[] = {(char *)ffwd_bin, "profile", "--out", p2, "--interval", "20000000", "--record", "--cmd",
+                      FS_WORKLOAD, NULL};
+        char *c1[] = {(char *)ffwd_bin, "cluster", b1, "--maxk", "6", NULL};
+        char *c2[] = {(char *)ffwd_bin, "cluster", b2, "--maxk", "6", NULL};
+        /* a rerun in host time lands where it lands: a wide landing check keeps every point */
+        char *s1[] = {(char *)ffwd_bin, "sample", "--profile", p1, "--out", o1, "--warmup", "1000000",
+                      "--max-distance", "2", NULL};
+        char *s2[] = {(char *)ffwd_bin, "sample", "--profile", p2, "--out", o2, "--warmup", "1000000", NULL};
+        rr[0][i] = timed(ba, NULL, NULL);
+        rr[1][i] = timed(f1, NULL, NULL);
+        rr[2][i] = timed(f2, NULL, NULL);
+        if (rr[0][i] < 0 || rr[1][i] < 0 || rr[2][i] < 0 || timed(c1, NULL, NULL) < 0 || timed(c2, NULL, NULL) < 0)
+            return 1;
+        rr[3][i] = timed(s1, NULL, NULL);
+        rr[4][i] = timed(s2, NULL, NULL);
+        if (rr[3][i] < 0 || rr[4][i] < 0)
+            return 1;
+        char *rf = xasprintf("%s.rr", p2), *pp = xasprintf("%s.positions", p2), *sp = xasprintf("%s.0.simpoints", p2);
+        rec_bytes = file_size(rf);
+        insns = sample_positions_progress(pp);
+        sample_bytes = bench_du(o2);
+        char *spt = read_file(sp, NULL);
+        npts = 0;
+        for (const char *c = spt; c && *c; c++)
+            npts += *c == '\n';
+        free(spt);
+        rm_rf(o1), rm_rf(o2);
+        free(rf), free(pp), free(sp), free(p1), free(p2), free(b1), free(b2), free(o1), free(o2);
+    }
+    for (int k = 0; k < 5; k++)
+        qsort(rr[k], (size_t)reps, sizeof rr[k][0], bench_cmpd);
+    double m[5];
+    for (int k = 0; k < 5; k++)
+        m[k] = rr[k][reps / 2];
+    printf("  record/replay (full system: xz + bzip2 on the disk, no filter; whole commands, wall time):\n");
+    printf("  ffwd boot, no plugin                %.3f s\n", m[0]);
+    printf("  ffwd profile (not reproducible)     %.3f s   ratio %.2fx vs boot\n", m[1], m[1] / m[0]);
+    printf("  ffwd profile --record               %.3f s   ratio %.2fx vs boot, %.2fx vs profile\n", m[2], m[2] / m[0],
+           m[2] / m[1]);
+    printf("  ffwd sample, rerun in host time     %.3f s   ratio %.2fx vs its profile\n", m[3], m[3] / m[1]);
+    printf("  ffwd sample, replay of the record   %.3f s   ratio %.2fx vs its profile, %.2fx vs the rerun\n", m[4],
+           m[4] / m[2], m[4] / m[3]);
+    printf("  record %.2f MB for %.2f G instructions (%.2f MB per G); sample folder %.1f MB for %u points "
+           "(%.1f MB per point)\n",
+           (double)rec_bytes / 1e6, (double)insns / 1e9, insns ? (double)rec_bytes / 1e6 / ((double)insns / 1e9) : 0,
+           (double)sample_bytes / 1e6, npts, npts ? (double)sample_bytes / 1e6 / npts : 0);
     rm_rf(dir);
     free(dir);
     return 0;

@@ -433,8 +433,13 @@ int ffwd_run_guest(const struct ffwd_vm_config *cfg, const struct ffwd_run_opts 
         if (o->tick)
             o->tick(o->tick_arg);
         if (rs.armed && rr_poll(vm, o, res, &rs) < 0) {
-            rc = ffwd_preerr("replay breakpoint at instruction count %llu", (unsigned long long)rs.t[rs.next]);
-            break;
+            if (ffwd_vm_exited(vm, 2)) { /* the guest ended before the breakpoint: its exit comes next */
+                ffwd_clearerr();
+                rs.armed = false;
+            } else {
+                rc = ffwd_preerr("replay breakpoint at instruction count %llu", (unsigned long long)rs.t[rs.next]);
+                break;
+            }
         }
         double wait = (o->tick || rs.armed) && left > 1 ? (rs.armed ? 0.2 : 1) : left;
         if (ffwd_vm_next_event(vm, wait > 0 ? wait : 0, &ev) < 0) {

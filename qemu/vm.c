@@ -913,6 +913,12 @@ static void reap(struct ffwd_vm *vm, double timeout_s)
     }
 }
 
+bool ffwd_vm_exited(struct ffwd_vm *vm, double wait_s)
+{
+    reap(vm, wait_s);
+    return vm->pid < 0;
+}
+
 int ffwd_vm_next_event(struct ffwd_vm *vm, double timeout_s, struct ffwd_vm_event *ev)
 {
     memset(ev, 0, sizeof *ev);

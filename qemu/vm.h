@@ -110,6 +110,8 @@ int ffwd_vm_start(const struct ffwd_vm_config *cfg, struct ffwd_vm **out);
 int ffwd_vm_next_event(struct ffwd_vm *vm, double timeout_s, struct ffwd_vm_event *ev);
 /* Ask QEMU to quit (QMP), then SIGTERM/SIGKILL; reap it. */
 void ffwd_vm_kill(struct ffwd_vm *vm);
+/* Has QEMU exited (waiting up to wait_s for it)? Its status is kept for the exit event. */
+bool ffwd_vm_exited(struct ffwd_vm *vm, double wait_s);
 /* Wait for QEMU to exit by itself (guest power-off) for up to timeout_s. */
 int ffwd_vm_wait_exit(struct ffwd_vm *vm, double timeout_s);
 void ffwd_vm_free(struct ffwd_vm *vm);

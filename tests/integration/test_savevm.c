@@ -151,6 +151,8 @@ static void t_replay(void)
     sbuf_addf(&tl, "%llu", (unsigned long long)(n1 / 2));
     for (int k = 24; k >= 1; k--)
         sbuf_addf(&tl, ",%llu", (unsigned long long)(n1 - 1000000ULL * (unsigned)k));
+    /* and one the guest never reaches: the replay ends with the breakpoint set */
+    sbuf_addf(&tl, ",%llu", (unsigned long long)(n1 + 1000000000ULL));
     const char *a3[] = {"boot", "--replay", rec, "--cmd", RR_CMD, "--capture-at-insn", tl.s, "--capture-dir", caps,
                         "--timeout", "300", NULL};
     CHECK_MSG(ffwd(&o, a3) == 0, "replay with stops: %s", o.s);
