@@ -273,6 +273,29 @@ int cmd_profile(int argc, char **argv)
         json_object_set_new(pj, "record", json_string(abs ? abs : rr_file));
         free(abs);
     }
+    if (pos.nvcpus > 1) { /* which vCPU ran what was counted: the one to cluster and sample */
+        json_t *vc = json_array();
+        uint64_t sum = 0, best = 0;
+        unsigned busiest = 0;
+        for (unsigned v = 0; v < pos.nvcpus; v++) {
+            uint64_t k = pos.has_end[v] ? pos.end_counted[v] : pos.n[v] ? pos.counted[v][pos.n[v] - 1] : 0;
+            sum += k;
+            if (k > best)
+                best = k, busiest = v;
+        }
+        for (unsigned v = 0; v < pos.nvcpus; v++) {
+            uint64_t k = pos.has_end[v] ? pos.end_counted[v] : pos.n[v] ? pos.counted[v][pos.n[v] - 1] : 0;
+            double share = sum ? (double)k / (double)sum : 0;
+            json_array_append_new(vc, json_pack("{s:i, s:I, s:f, s:I}", "vcpu", (int)v, "counted", (json_int_t)k,
+                                                "share", share, "intervals", (json_int_t)pos.n[v]));
+            ffwd_info("vCPU %u counted %" PRIu64 " instructions (%.1f %% of all vCPUs')", v, k, 100.0 * share);
+        }
+        json_object_set_new(pj, "vcpus", vc);
+        json_object_set_new(pj, "busiest_vcpu", json_integer(busiest));
+        ffwd_info("vCPU %u ran most of what was counted: cluster %s.%u.bb.gz; `ffwd sample` follows vCPU %u "
+                  "unless told --vcpu",
+                  busiest, out, busiest, busiest);
+    }
     json_object_set_new(pj, "seconds", json_real(now_sec() - t0));
     json_object_set_new(pj, "console_log", json_string(res->console_log));
     char *text = json_dumps(pj, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -358,7 +381,8 @@ static void sample_help(FILE *f)
             "  --simpoints FILE     default PREFIX.<vcpu>.simpoints (from `ffwd cluster`)\n"
             "  --weights FILE       default PREFIX.<vcpu>.weights\n"
             "  --warmup N           counted instructions before each interval (default 0)\n"
-            "  --vcpu K             whose BBV was clustered (default 0)\n"
+            "  --vcpu K             whose BBV was clustered (default: the vCPU that counted the most,\n"
+            "                       as PREFIX.run.json says; 0 for one vCPU)\n"
             "  --keep-captures      keep the captures (DIR/captures) next to the checkpoints\n"
             "  --no-landing-check   no BBV in the rerun (faster; the points carry no proof)\n"
             "  --max-distance D     landing distance allowed, in (0, 2] (default 0.1)\n"
@@ -396,6 +420,7 @@ int cmd_sample(int argc, char **argv)
     boot_args_init(&b);
     uint64_t v;
     int c;
+    bool vcpu_given = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
         int r = (c == OPT_TIMEOUT || c == OPT_RUN_DIR || c == OPT_KEEP_RUN_DIR || c == OPT_CONSOLE || c == OPT_QEMU)
@@ -417,6 +442,7 @@ int cmd_sample(int argc, char **argv)
             if (cli_uint("--vcpu", optarg, 0, 63, &v) < 0)
                 return cli_bad_value(sample_help);
             so.vcpu = (unsigned)v;
+            vcpu_given = true;
             break;
         case O_KEEP_CAPS: so.keep_captures = true; break;
         case O_NO_CHECK: so.no_landing_check = true; break;
@@ -441,6 +467,10 @@ int cmd_sample(int argc, char **argv)
         return cli_usage(sample_help, "unexpected argument '%s'", argv[optind]);
     if (!so.profile || !so.out)
         return cli_usage(sample_help, "--profile PREFIX and --out DIR are required");
+    if (!vcpu_given && !so.simpoints && sample_busiest_vcpu(so.profile, &so.vcpu) == 1)
+        ffwd_info("following vCPU %u, which ran most of what the profile counted (%s.run.json; --vcpu K for "
+                  "another)",
+                  so.vcpu, so.profile);
     if (json)
         cli_json_start();
     struct sample_result r;

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -160,6 +161,7 @@ static int usage(FILE *f)
                "  roi [--] CMD ARGS  run CMD as the region: CMD and the processes it starts are\n"
                "                counted by `ffwd profile --process roi` (and it is the window of\n"
                "                --roi); exits with CMD's status\n"
+               "  pin CPU [--] CMD ARGS  run CMD on that CPU only (as taskset)\n"
                "  exit [CODE]   gem5: m5 exit; QEMU: announce and power off\n"
                "  readfile      gem5: print the file given to gem5 (--script); QEMU: prints nothing\n"
                "  resetstats, dumpstats  gem5: reset/dump statistics; QEMU: announce only\n"
@@ -247,6 +249,25 @@ int main(int argc, char **argv)
         }
         guest_event(FFWD_PROTO_EXIT, "%d", code);
         guest_poweroff();
+    }
+    if (!strcmp(cmd, "pin")) { /* what taskset does (the guest's busybox has none) */
+        int first = argc > 3 && !strcmp(argv[3], "--") ? 4 : 3;
+        char *end = NULL;
+        long cpu = argc > 2 ? strtol(argv[2], &end, 10) : -1;
+        if (argc <= 2 || !end || *end || cpu < 0 || cpu >= CPU_SETSIZE || first >= argc) {
+            fprintf(stderr, "ffwd-guest pin: needs a CPU number and a command (ffwd-guest pin CPU -- CMD ARGS)\n");
+            return 2;
+        }
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET((int)cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0) {
+            fprintf(stderr, "ffwd-guest pin: CPU %ld: %s\n", cpu, strerror(errno));
+            return 1;
+        }
+        execvp(argv[first], argv + first);
+        fprintf(stderr, "ffwd-guest pin: cannot run %s: %s\n", argv[first], strerror(errno));
+        return 127;
     }
     if (!strcmp(cmd, "roi")) {
         int first = argc > 2 && !strcmp(argv[2], "--") ? 3 : 2;

@@ -247,6 +247,19 @@ static int load_run(const char *path, json_t **root, struct ffwd_vm_config *cfg,
     return 0;
 }
 
+int sample_busiest_vcpu(const char *profile, unsigned *v)
+{
+    char *p = xasprintf("%s.run.json", profile);
+    json_t *j = json_load_file(p, 0, NULL);
+    free(p);
+    json_t *b = json_object_get(j, "busiest_vcpu");
+    int found = json_is_integer(b) && json_integer_value(b) >= 0 && json_integer_value(b) < 64;
+    if (found)
+        *v = (unsigned)json_integer_value(b);
+    json_decref(j);
+    return found;
+}
+
 /* DIR/ffwd-sample.json: what this folder is a sample of (so that a second
  * `ffwd sample` with the same arguments resumes, and another is refused). */
 static json_t *sample_identity(const struct sample_opts *o, const char *spp, const char *wp, uint64_t interval)
@@ -342,6 +355,9 @@ static json_t *point_json(const struct sample_point_result *p, const char *name,
     free(cp);
     if (cpu) {
         json_object_set(j, "el", json_object_get(cpu, "el"));
+        /* idle in WFI at the stop: what gem5 measures there starts with nothing to do */
+        if (json_is_true(json_object_get(cpu, "halted")))
+            json_object_set_new(j, "vcpu_halted", json_true());
         json_object_set(j, "pc", json_object_get(cpu, "pc"));
         /* an interrupt raised while the vCPU was held: captured right before it */
         if (json_object_get(cpu, "interrupt_entry_undone"))
@@ -686,6 +702,10 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
                           " (asked %" PRIu64 ", warm-up %" PRIu64 "), landing distance %s -> %s",
                           p->index, p->cluster, p->interval, p->weight, p->reached, p->target, p->warmup, dist,
                           name);
+            if (json_is_true(json_object_get(recs[i], "vcpu_halted")))
+                ffwd_warn("simulation point %u: vCPU %u was idle (halted in WFI) where it stopped: gem5's window "
+                          "begins with nothing to run there",
+                          p->index, o->vcpu);
             free(name);
         }
         r->convert_seconds = now_sec() - t0;

@@ -84,6 +84,9 @@ struct sample_result {
 int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct ffwd_run_opts *ro,
                struct sample_result *r);
 void sample_result_free(struct sample_result *r);
+/* The vCPU that counted the most in the profile PREFIX (its run.json, several
+ * vCPUs): 1 and *v set, 0 when it does not say (one vCPU, an older profile). */
+int sample_busiest_vcpu(const char *profile, unsigned *v);
 
 /* gem5's name of a simulation-point checkpoint directory. */
 /* Where to stop for an interval starting at instruction `start` with a

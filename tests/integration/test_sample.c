@@ -188,8 +188,46 @@ static int t_replay(void)
     return test_done();
 }
 
+/* Two vCPUs, the region pinned to vCPU 1: the profile says which vCPU ran
+ * what it counted (run.json vcpus, busiest_vcpu), and `ffwd sample` without
+ * --vcpu follows that vCPU (it followed vCPU 0, idle for the region). */
+static int t_vcpus(void)
+{
+    char *w = make_temp_dir("/tmp", "ffwd-it-vcpus-");
+    char *prefix = xasprintf("%s/p", w), *bbv = xasprintf("%s/p.1.bb.gz", w), *out = xasprintf("%s/pts", w);
+    struct sbuf o = {0};
+    const char *pa[] = {"profile", "--out", prefix, "--interval", "10000000", "--smp", "2", "--user", "--process",
+                        "roi", "--cmd", "ffwd-guest roi -- ffwd-guest pin 1 -- ffwd-matmul 200", "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, pa) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "vCPU 1 ran most of what was counted");
+    char *rj = xasprintf("%s.run.json", prefix);
+    json_t *run = json_load_file(rj, 0, NULL);
+    json_t *v1 = json_array_get(json_object_get(run, "vcpus"), 1);
+    CHECK_MSG(json_integer_value(json_object_get(run, "busiest_vcpu")) == 1 &&
+                  json_real_value(json_object_get(v1, "share")) > 0.9,
+              "%s: busiest vCPU %lld, vCPU 1's share %f", rj, (long long)json_integer_value(json_object_get(run, "busiest_vcpu")),
+              json_real_value(json_object_get(v1, "share")));
+    const char *ca[] = {"cluster", bbv, "--maxk", "3", NULL};
+    CHECK_MSG(ffwd(&o, ca) == 0, "%s", o.s);
+    const char *sa[] = {"sample", "--profile", prefix, "--out", out, "--warmup", "1000000", "--timeout", "300", NULL};
+    CHECK_MSG(ffwd(&o, sa) == 0, "%s", o.s);
+    CHECK_STR_HAS(o.s, "following vCPU 1");
+    char *sj = xasprintf("%s/simpoints.json", out);
+    json_t *man = json_load_file(sj, 0, NULL);
+    CHECK_MSG(json_array_size(json_object_get(man, "points")) >= 1, "%s: no points", sj);
+    json_decref(man), json_decref(run);
+    free(sj), free(rj), free(prefix), free(bbv), free(out);
+    sbuf_free(&o);
+    if (!t_fail)
+        rm_rf(w);
+    free(w);
+    return test_done();
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "vcpus"))
+        return t_vcpus();
     if (argc == 2 && !strcmp(argv[1], "replay"))
         return t_replay();
     if (argc == 2 && !strcmp(argv[1], "hostile"))
