@@ -112,6 +112,16 @@ static int stopped_in_kernel(struct ffwd_vm *vm, unsigned v, int *el1)
     return 0;
 }
 
+/* A new record in res->stops. */
+static struct ffwd_stop *stop_add(struct ffwd_run_result *res)
+{
+    if (res->nstops == res->cap_stops) {
+        res->cap_stops = res->cap_stops ? 2 * res->cap_stops : 16;
+        res->stops = xrealloc(res->stops, res->cap_stops * sizeof *res->stops);
+    }
+    return &res->stops[res->nstops++];
+}
+
 /* The trigger plugin holds a vCPU at the block that reaches target N: ask
  * QEMU to stop, release the vCPU (it finishes that block and stops), read
  * the exact count, capture, continue. */
@@ -165,11 +175,7 @@ static int on_trigger(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct 
     if (reached >= want && o->insn_filter_user && stopped_in_kernel(vm, v, &in_kernel) < 0)
         return -1;
     int64_t over = (int64_t)(reached - n);
-    if (res->nstops == res->cap_stops) {
-        res->cap_stops = res->cap_stops ? 2 * res->cap_stops : 16;
-        res->stops = xrealloc(res->stops, res->cap_stops * sizeof *res->stops);
-    }
-    struct ffwd_stop *st = &res->stops[res->nstops++];
+    struct ffwd_stop *st = stop_add(res);
     *st = (struct ffwd_stop){.target = n,
                              .reached = reached,
                              .held = c,
@@ -346,16 +352,8 @@ static int rr_poll(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffw
         prog(o, "instruction count %llu: a disk request was in flight there (a replay cannot be snapshotted "
                 "then): stopped %llu instructions later",
              (unsigned long long)n, (unsigned long long)(at - n));
-    if (res->nstops == res->cap_stops) {
-        res->cap_stops = res->cap_stops ? 2 * res->cap_stops : 16;
-        res->stops = xrealloc(res->stops, res->cap_stops * sizeof *res->stops);
-    }
-    res->stops[res->nstops++] = (struct ffwd_stop){.target = n,
-                                                   .reached = at,
-                                                   .all = at,
-                                                   .retries = rs->settles,
-                                                   .overshoot = (int64_t)(at - n),
-                                                   .final = true};
+    *stop_add(res) = (struct ffwd_stop){
+        .target = n, .reached = at, .all = at, .retries = rs->settles, .overshoot = (int64_t)(at - n), .final = true};
     prog(o, "instruction count %llu: the replay stopped at %llu (QEMU's replay breakpoint)", (unsigned long long)n,
          (unsigned long long)at);
     if (o->capture_dir) {
