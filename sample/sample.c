@@ -709,6 +709,20 @@ int sample_run(const struct sample_opts *o, struct ffwd_vm_config *cfg, struct f
             free(name);
         }
         r->convert_seconds = now_sec() - t0;
+        /* several vCPUs: did the rerun put the counted work on other vCPUs? */
+        if (failed_points && check && pos.nvcpus > 1 && rpos.nvcpus == pos.nvcpus) {
+            uint64_t was = 0, now = 0, was_all = 0, now_all = 0;
+            for (unsigned v = 0; v < pos.nvcpus; v++) {
+                uint64_t a = pos.has_end[v] ? pos.end_counted[v] : 0, b = rpos.has_end[v] ? rpos.end_counted[v] : 0;
+                was_all += a, now_all += b;
+                if (v == o->vcpu)
+                    was = a, now = b;
+            }
+            ffwd_warn("vCPU %u counted %" PRIu64 " instructions in the rerun, %" PRIu64 " in the profile; all %u "
+                      "vCPUs together %" PRIu64 " and %" PRIu64 ": a rerun schedules the work on other vCPUs than "
+                      "the profile did, and one vCPU's count does not come back",
+                      o->vcpu, now, was, pos.nvcpus, now_all, was_all);
+        }
     }
     size_t have = 0;
     for (size_t i = 0; i < r->n; i++)
