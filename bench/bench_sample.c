@@ -284,11 +284,11 @@ int main(int argc, char **argv)
         rm_rf(o1), rm_rf(o2);
         free(rf), free(pp), free(sp), free(p1), free(p2), free(b1), free(b2), free(o1), free(o2);
     }
-    for (int k = 0; k < 5; k++)
+    double m[5]; /* medians */
+    for (int k = 0; k < 5; k++) {
         qsort(rr[k], (size_t)reps, sizeof rr[k][0], bench_cmpd);
-    double m[5];
-    for (int k = 0; k < 5; k++)
         m[k] = rr[k][reps / 2];
+    }
     printf("  record/replay (full system: xz + bzip2 on the disk, no filter; whole commands, wall time):\n");
     printf("  ffwd boot, no plugin                %.3f s\n", m[0]);
     printf("  ffwd profile (not reproducible)     %.3f s   ratio %.2fx vs boot\n", m[1], m[1] / m[0]);

@@ -277,18 +277,18 @@ int cmd_profile(int argc, char **argv)
         json_t *vc = json_array();
         uint64_t sum = 0, best = 0;
         unsigned busiest = 0;
+        uint64_t k[64]; /* struct sample_positions holds at most 64 vCPUs */
         for (unsigned v = 0; v < pos.nvcpus; v++) {
-            uint64_t k = pos.has_end[v] ? pos.end_counted[v] : pos.n[v] ? pos.counted[v][pos.n[v] - 1] : 0;
-            sum += k;
-            if (k > best)
-                best = k, busiest = v;
+            k[v] = pos.has_end[v] ? pos.end_counted[v] : pos.n[v] ? pos.counted[v][pos.n[v] - 1] : 0;
+            sum += k[v];
+            if (k[v] > best)
+                best = k[v], busiest = v;
         }
         for (unsigned v = 0; v < pos.nvcpus; v++) {
-            uint64_t k = pos.has_end[v] ? pos.end_counted[v] : pos.n[v] ? pos.counted[v][pos.n[v] - 1] : 0;
-            double share = sum ? (double)k / (double)sum : 0;
-            json_array_append_new(vc, json_pack("{s:i, s:I, s:f, s:I}", "vcpu", (int)v, "counted", (json_int_t)k,
+            double share = sum ? (double)k[v] / (double)sum : 0;
+            json_array_append_new(vc, json_pack("{s:i, s:I, s:f, s:I}", "vcpu", (int)v, "counted", (json_int_t)k[v],
                                                 "share", share, "intervals", (json_int_t)pos.n[v]));
-            ffwd_info("vCPU %u counted %" PRIu64 " instructions (%.1f %% of all vCPUs')", v, k, 100.0 * share);
+            ffwd_info("vCPU %u counted %" PRIu64 " instructions (%.1f %% of all vCPUs')", v, k[v], 100.0 * share);
         }
         json_object_set_new(pj, "vcpus", vc);
         json_object_set_new(pj, "busiest_vcpu", json_integer(busiest));

@@ -272,14 +272,23 @@ static int rr_disk_busy(struct ffwd_vm *vm, bool *busy)
 #define RR_SETTLE_MAX_STEP 1000000ULL
 #define RR_SETTLE_STEPS 200
 
-/* Set the breakpoint at the next target not yet passed, and let the guest run. */
-static int rr_arm(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct rr_stops *rs)
+/* The replay's instruction count now. */
+static int rr_icount(struct ffwd_vm *vm, uint64_t *icount)
 {
     json_t *ret = NULL;
     if (qmp_cmd(vm->qmp, "query-replay", NULL, &ret, 30) < 0)
         return -1;
-    uint64_t now = (uint64_t)json_integer_value(json_object_get(ret, "icount"));
+    *icount = (uint64_t)json_integer_value(json_object_get(ret, "icount"));
     json_decref(ret);
+    return 0;
+}
+
+/* Set the breakpoint at the next target not yet passed, and let the guest run. */
+static int rr_arm(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct rr_stops *rs)
+{
+    uint64_t now;
+    if (rr_icount(vm, &now) < 0)
+        return -1;
     rs->armed = false;
     while (!rs->settles && rs->next < rs->n && rs->t[rs->next] < now) {
         prog(o, "instruction count %llu: the replay is already at %llu: not taken", (unsigned long long)rs->t[rs->next],
@@ -300,7 +309,7 @@ static int rr_arm(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct rr_s
 static bool rr_paused(struct ffwd_vm *vm, double timeout_s)
 {
     double end = now_sec() + timeout_s;
-    do {
+    for (;;) {
         json_t *st = NULL;
         if (qmp_cmd(vm->qmp, "query-status", NULL, &st, 30) < 0)
             return false;
@@ -309,9 +318,10 @@ static bool rr_paused(struct ffwd_vm *vm, double timeout_s)
         json_decref(st);
         if (paused)
             return true;
+        if (now_sec() >= end) /* a look without waiting (timeout 0) sleeps not at all */
+            return false;
         usleep(2000);
-    } while (now_sec() < end);
-    return false;
+    }
 }
 
 /* Has the replay stopped at the breakpoint? Then record the stop, capture
@@ -323,11 +333,8 @@ static int rr_poll(struct ffwd_vm *vm, const struct ffwd_run_opts *o, struct ffw
     for (;;) {
         if (!rr_paused(vm, 0))
             return 0;
-        json_t *ret = NULL;
-        if (qmp_cmd(vm->qmp, "query-replay", NULL, &ret, 30) < 0)
+        if (rr_icount(vm, &at) < 0)
             return -1;
-        at = (uint64_t)json_integer_value(json_object_get(ret, "icount"));
-        json_decref(ret);
         if (at != rs->aim) /* paused by something else (a capture from outside); not ours */
             return 0;
         bool busy;
